@@ -1,0 +1,68 @@
+//! The connector SDK: what a connector can do, and the traits through which the engine uses it.
+
+use async_trait::async_trait;
+
+use crate::error::ConnectorError;
+use crate::model::EntityKind;
+use crate::page::{Page, ReadRequest};
+use crate::write::{WriteOp, WriteOutcome};
+
+/// What a connector can read and write, and how much it accepts per call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Entity kinds it can read.
+    pub reads: Vec<EntityKind>,
+    /// Entity kinds it can write.
+    pub writes: Vec<EntityKind>,
+    /// The most writes one `write_batch` call accepts (the vendor's batch limit).
+    pub max_batch: usize,
+}
+
+/// A built connector: a named runtime object made from one config section.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// The connector's name in `adapters.toml`.
+    fn name(&self) -> &str;
+
+    /// What it can read and write.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Its reading side, if it reads.
+    fn source(&self) -> Option<&dyn Source> {
+        None
+    }
+
+    /// Its writing side, if it writes.
+    fn sink(&self) -> Option<&dyn Sink> {
+        None
+    }
+
+    /// Checks that the system behind the connector is reachable and accepts our credentials.
+    async fn check(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}
+
+/// Reads pages of records from a system.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Reads the page that starts at `request.cursor`.
+    ///
+    /// Rows that cannot be parsed are returned as rejected items, not as an error, so that the
+    /// rest of the page proceeds.
+    async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError>;
+}
+
+/// Writes batches of records into a system.
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// Applies a batch of at most `capabilities().max_batch` writes, all of `entity`.
+    ///
+    /// Returns one outcome per write, in order. An `Err` means the call as a whole failed and no
+    /// write of the batch may be assumed applied.
+    async fn write_batch(
+        &self,
+        entity: EntityKind,
+        batch: &[WriteOp],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError>;
+}

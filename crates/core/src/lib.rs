@@ -1,0 +1,23 @@
+//! The canonical model, the connector SDK and the error taxonomy shared by every commerce-sync crate.
+
+pub mod config;
+pub mod connector;
+pub mod error;
+pub mod fingerprint;
+pub mod key;
+pub mod model;
+pub mod page;
+pub mod registry;
+pub mod secret;
+pub mod write;
+
+pub use config::{ConfigError, ConfigSection};
+pub use connector::{Capabilities, Connector, Sink, Source};
+pub use error::{ConnectorError, ErrorClass};
+pub use fingerprint::Fingerprint;
+pub use key::RecordKey;
+pub use model::{EntityKind, Record};
+pub use page::{Cursor, Page, ReadItem, ReadMode, ReadRequest, RejectedRow};
+pub use registry::{BuildContext, ConnectorFactory, Registry};
+pub use secret::Secret;
+pub use write::{WriteOp, WriteOutcome};
