@@ -20,8 +20,16 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// A problem at `key` in `origin`.
-    pub fn new(origin: impl Into<String>, key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { origin: origin.into(), key: key.into(), message: message.into() }
+    pub fn new(
+        origin: impl Into<String>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            origin: origin.into(),
+            key: key.into(),
+            message: message.into(),
+        }
     }
 
     /// Converts every error figment reports into our form, keeping the key paths.
@@ -30,8 +38,11 @@ impl ConfigError {
     pub fn from_figment(origin: &str, prefix: &str, err: figment::Error) -> Vec<ConfigError> {
         err.into_iter()
             .map(|e| {
-                let mut path: Vec<String> =
-                    prefix.split('.').filter(|p| !p.is_empty()).map(String::from).collect();
+                let mut path: Vec<String> = prefix
+                    .split('.')
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .collect();
                 path.extend(e.path.iter().cloned());
                 let message = match &e.kind {
                     figment::error::Kind::UnknownField(field, expected) => {
@@ -86,7 +97,11 @@ pub struct ConfigSection {
 impl ConfigSection {
     /// A section holding `value` at `path` (e.g. `connectors.erp`), read from `origin`.
     pub fn new(origin: impl Into<String>, path: impl Into<String>, value: Dict) -> Self {
-        ConfigSection { origin: origin.into(), path: path.into(), value }
+        ConfigSection {
+            origin: origin.into(),
+            path: path.into(),
+            value,
+        }
     }
 
     /// Parses a TOML snippet as a section, for tests and examples.
@@ -121,7 +136,11 @@ impl ConfigSection {
 
     /// A problem at `key` inside this section.
     pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        let full = if key.is_empty() { self.path.clone() } else { format!("{}.{key}", self.path) };
+        let full = if key.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}.{key}", self.path)
+        };
         ConfigError::new(self.origin.clone(), full, message)
     }
 
@@ -161,7 +180,8 @@ mod tests {
         let section = ConfigSection::from_toml("connectors.erp", "batch = 3").unwrap();
         let errs = section.extract::<Sample>().unwrap_err();
         assert_eq!(errs[0].key, "connectors.erp.dir");
-        let section = ConfigSection::from_toml("connectors.erp", "dir = 'x'\nbatch = 'many'").unwrap();
+        let section =
+            ConfigSection::from_toml("connectors.erp", "dir = 'x'\nbatch = 'many'").unwrap();
         let errs = section.extract::<Sample>().unwrap_err();
         assert_eq!(errs[0].key, "connectors.erp.batch", "{errs:?}");
     }

@@ -66,17 +66,27 @@ pub enum ConnectorError {
 impl ConnectorError {
     /// A retryable error without a suggested wait.
     pub fn retryable(context: impl Into<String>, message: impl Into<String>) -> Self {
-        ConnectorError::Retryable { context: context.into(), message: message.into(), wait: None }
+        ConnectorError::Retryable {
+            context: context.into(),
+            message: message.into(),
+            wait: None,
+        }
     }
 
     /// A permanent error for one record.
     pub fn permanent(context: impl Into<String>, message: impl Into<String>) -> Self {
-        ConnectorError::Permanent { context: context.into(), message: message.into() }
+        ConnectorError::Permanent {
+            context: context.into(),
+            message: message.into(),
+        }
     }
 
     /// A rate-limit error with the wait the vendor asked for.
     pub fn rate_limited(context: impl Into<String>, wait: Duration) -> Self {
-        ConnectorError::RateLimited { context: context.into(), wait }
+        ConnectorError::RateLimited {
+            context: context.into(),
+            wait,
+        }
     }
 
     /// The class the engine acts on.

@@ -67,7 +67,10 @@ mod tests {
 
     #[test]
     fn different_content_gives_a_different_fingerprint() {
-        assert_ne!(Fingerprint::of(&json!({"a": 1})), Fingerprint::of(&json!({"a": 2})));
+        assert_ne!(
+            Fingerprint::of(&json!({"a": 1})),
+            Fingerprint::of(&json!({"a": 2}))
+        );
     }
 
     #[test]

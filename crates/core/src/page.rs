@@ -76,7 +76,12 @@ impl Page {
         done: bool,
         resume: impl Fn(u64) -> Cursor + Send + Sync + 'static,
     ) -> Self {
-        Page { items, next, done, resume: Box::new(resume) }
+        Page {
+            items,
+            next,
+            done,
+            resume: Box::new(resume),
+        }
     }
 
     /// An empty, final page that leaves the cursor where it was.

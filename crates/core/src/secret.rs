@@ -54,7 +54,9 @@ impl<'de> Visitor<'de> for SecretVisitor {
     type Value = Secret;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a secret: { env = \"NAME\" }, { file = \"/path\" } or { credential = \"name\" }")
+        f.write_str(
+            "a secret: { env = \"NAME\" }, { file = \"/path\" } or { credential = \"name\" }",
+        )
     }
 
     // A plain string is accepted so that `SYNCD_...` environment overrides can carry a secret;
@@ -68,16 +70,24 @@ impl<'de> Visitor<'de> for SecretVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Secret, A::Error> {
         let Some((kind, name)) = map.next_entry::<String, String>()? else {
-            return Err(de::Error::custom("secret table is empty: expected `env`, `file` or `credential`"));
+            return Err(de::Error::custom(
+                "secret table is empty: expected `env`, `file` or `credential`",
+            ));
         };
         if map.next_key::<String>()?.is_some() {
-            return Err(de::Error::custom("a secret takes exactly one of `env`, `file`, `credential`"));
+            return Err(de::Error::custom(
+                "a secret takes exactly one of `env`, `file`, `credential`",
+            ));
         }
         match kind.as_str() {
             "env" => match std::env::var(&name) {
                 Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-                Ok(_) => Err(de::Error::custom(format!("environment variable `{name}` is empty"))),
-                Err(_) => Err(de::Error::custom(format!("environment variable `{name}` is not set"))),
+                Ok(_) => Err(de::Error::custom(format!(
+                    "environment variable `{name}` is empty"
+                ))),
+                Err(_) => Err(de::Error::custom(format!(
+                    "environment variable `{name}` is not set"
+                ))),
             },
             "file" => read_secret_file(&PathBuf::from(&name)).map_err(de::Error::custom),
             "credential" => {
@@ -118,7 +128,10 @@ mod tests {
         let path = dir.path().join("pw");
         std::fs::write(&path, "hunter2\n").unwrap();
         let toml = format!("password = {{ file = '{}' }}", path.display());
-        let cfg: WithSecret = ConfigSection::from_toml("c.x", &toml).unwrap().extract().unwrap();
+        let cfg: WithSecret = ConfigSection::from_toml("c.x", &toml)
+            .unwrap()
+            .extract()
+            .unwrap();
         assert_eq!(cfg.password.expose(), "hunter2");
         assert!(!format!("{cfg:?}").contains("hunter2"));
         assert!(!cfg.password.to_string().contains("hunter2"));
@@ -132,7 +145,10 @@ mod tests {
             .extract::<WithSecret>()
             .unwrap_err();
         assert_eq!(errs[0].key, "connectors.x.password");
-        assert!(errs[0].message.contains("SYNCD_TEST_SURELY_UNSET_VAR"), "{errs:?}");
+        assert!(
+            errs[0].message.contains("SYNCD_TEST_SURELY_UNSET_VAR"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -1,1 +1,25 @@
+//! The daemon's durable state: a small key-value trait ([`StateStore`]) with a sled
+//! implementation, and typed access to cursors, shadows, the outbox, dead letters, the inbox,
+//! logical timestamps and run history on top of it.
 
+pub mod batch;
+pub mod cursors;
+pub mod dead_letters;
+pub mod error;
+pub mod inbox;
+pub mod keys;
+pub mod memory;
+pub mod outbox;
+pub mod runs;
+pub mod shadow;
+pub mod sled_store;
+pub mod store;
+
+pub use batch::{Durability, Op, WriteBatch};
+pub use dead_letters::DeadLetter;
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use outbox::OutboxEntry;
+pub use shadow::{ShadowEntry, ShadowIndex};
+pub use sled_store::SledStore;
+pub use store::{StateStore, Tree, SCHEMA_VERSION};

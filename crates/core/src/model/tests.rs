@@ -16,10 +16,16 @@ fn position_with_attributes(pairs: &[(&str, serde_json::Value)]) -> Record {
 fn attribute_insertion_order_does_not_change_the_fingerprint() {
     let a = position_with_attributes(&[
         ("expectedOn", json!("2024-10-31T00:00:00.00Z")),
-        ("manufacturingBatchInfo", json!({"batchNumber": "B1", "productionDate": "2024-01-15"})),
+        (
+            "manufacturingBatchInfo",
+            json!({"batchNumber": "B1", "productionDate": "2024-01-15"}),
+        ),
     ]);
     let b = position_with_attributes(&[
-        ("manufacturingBatchInfo", json!({"productionDate": "2024-01-15", "batchNumber": "B1"})),
+        (
+            "manufacturingBatchInfo",
+            json!({"productionDate": "2024-01-15", "batchNumber": "B1"}),
+        ),
         ("expectedOn", json!("2024-10-31T00:00:00.00Z")),
     ]);
     assert_eq!(a.fingerprint(), b.fingerprint());
@@ -57,7 +63,10 @@ fn records_round_trip_through_json_with_an_entity_tag() {
             logical_timestamp: 10,
             location: "store-1".into(),
             order_id: Some("o1".into()),
-            items: vec![FulfillmentItem { id: "i1".into(), product_id: "S".into() }],
+            items: vec![FulfillmentItem {
+                id: "i1".into(),
+                product_id: "S".into(),
+            }],
         }),
         Record::SourceStockLink(SourceStockLink {
             stock_id: "10".into(),

@@ -1,0 +1,70 @@
+//! Dead letters: records that failed for good, with their error and attempt count, kept per
+//! pipeline until an operator replays or drops them.
+
+use serde::{Deserialize, Serialize};
+use syncd_core::Record;
+
+use crate::batch::WriteBatch;
+use crate::error::StoreError;
+use crate::keys;
+use crate::store::{StateStore, Tree};
+
+/// A record (or unreadable row) that a pipeline could not deliver.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Store-wide unique, increasing id.
+    pub id: u64,
+    /// The pipeline it belongs to.
+    pub pipeline: String,
+    /// The record's key, when it got as far as being a record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Where it came from (file and line, event id), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The record, when it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+    /// The raw input, when it could not be parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// Why it failed.
+    pub error: String,
+    /// How many write attempts were made.
+    pub attempts: u32,
+    /// When it was dead-lettered (RFC 3339).
+    pub at: String,
+}
+
+fn key(pipeline: &str, id: u64) -> Vec<u8> {
+    keys::compose(&[pipeline.as_bytes(), format!("{id:016x}").as_bytes()])
+}
+
+/// Adds `letter` in `batch`.
+pub fn put(batch: &mut WriteBatch, letter: &DeadLetter) {
+    let value = serde_json::to_vec(letter).expect("a dead letter serializes");
+    batch.put(Tree::DeadLetters, key(&letter.pipeline, letter.id), value);
+}
+
+/// Removes the dead letter `id` of `pipeline` in `batch`.
+pub fn delete(batch: &mut WriteBatch, pipeline: &str, id: u64) {
+    batch.delete(Tree::DeadLetters, key(pipeline, id));
+}
+
+/// The dead letters of `pipeline` (or of every pipeline), oldest first.
+pub fn list(store: &dyn StateStore, pipeline: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
+    let prefix = pipeline
+        .map(|p| keys::prefix(&[p.as_bytes()]))
+        .unwrap_or_default();
+    store
+        .scan_prefix(Tree::DeadLetters, &prefix)
+        .map(|pair| {
+            let (k, v) = pair?;
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: Tree::DeadLetters.name(),
+                key: keys::printable(&k),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,41 @@
+//! The inbox: events received from a vendor (by webhook), durable before they are acknowledged
+//! and kept until the engine has processed them.
+
+use crate::batch::WriteBatch;
+use crate::error::StoreError;
+use crate::keys;
+use crate::store::{StateStore, Tree};
+
+fn key(connector: &str, id: u64) -> Vec<u8> {
+    keys::compose(&[connector.as_bytes(), format!("{id:016x}").as_bytes()])
+}
+
+/// Adds an event for `connector` in `batch`; `id` comes from [`StateStore::next_id`], so events
+/// list in arrival order.
+pub fn put(batch: &mut WriteBatch, connector: &str, id: u64, payload: &[u8]) {
+    batch.put(Tree::Inbox, key(connector, id), payload.to_vec());
+}
+
+/// Removes a processed event in `batch`.
+pub fn delete(batch: &mut WriteBatch, connector: &str, id: u64) {
+    batch.delete(Tree::Inbox, key(connector, id));
+}
+
+/// The waiting events of `connector` with their ids, in arrival order.
+pub fn list(store: &dyn StateStore, connector: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let prefix = keys::prefix(&[connector.as_bytes()]);
+    store
+        .scan_prefix(Tree::Inbox, &prefix)
+        .map(|pair| {
+            let (k, v) = pair?;
+            let id = keys::suffix_str(&k, &prefix)
+                .and_then(|s| u64::from_str_radix(s, 16).ok())
+                .ok_or_else(|| StoreError::Corrupt {
+                    tree: Tree::Inbox.name(),
+                    key: keys::printable(&k),
+                    message: "bad id".into(),
+                })?;
+            Ok((id, v))
+        })
+        .collect()
+}
