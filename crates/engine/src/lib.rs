@@ -1,1 +1,27 @@
+//! One run of one pipeline: read → map → diff against the target's shadow → plan → batch →
+//! write with retries and rate limits → commit, in the crash-safe order of DESIGN.md.
 
+pub mod checkpoint;
+pub mod config;
+pub mod diff;
+pub mod error;
+pub mod handle;
+pub mod link;
+pub mod mapping;
+pub mod plan;
+pub mod planner;
+pub mod progress;
+pub mod report;
+pub mod retry;
+pub mod run;
+pub mod state;
+pub mod writer;
+
+pub use config::{LinkConfig, Maps, Mode, PipelineConfig, RetryConfig, Unmapped};
+pub use error::RunError;
+pub use handle::{ConnectorHandle, RateLimit};
+pub use link::FieldPolicy;
+pub use plan::Plan;
+pub use progress::{NoProgress, Progress};
+pub use report::{RunOutcome, RunReport};
+pub use run::Pipeline;

@@ -10,10 +10,13 @@ use crate::keys;
 use crate::store::{StateStore, Tree};
 
 /// A record (or unreadable row) that a pipeline could not deliver.
+///
+/// Its id is derived from what failed (`row:<origin>` or `record:<key>`), so the same failure
+/// seen again after a restart replaces its dead letter instead of adding a second one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
-    /// Store-wide unique, increasing id.
-    pub id: u64,
+    /// `row:<origin>` for an unreadable row, `record:<key>` for a rejected record.
+    pub id: String,
     /// The pipeline it belongs to.
     pub pipeline: String,
     /// The record's key, when it got as far as being a record.
@@ -36,22 +39,32 @@ pub struct DeadLetter {
     pub at: String,
 }
 
-fn key(pipeline: &str, id: u64) -> Vec<u8> {
-    keys::compose(&[pipeline.as_bytes(), format!("{id:016x}").as_bytes()])
+fn key(pipeline: &str, id: &str) -> Vec<u8> {
+    keys::compose(&[pipeline.as_bytes(), id.as_bytes()])
+}
+
+/// The id of the dead letter for an unreadable row.
+pub fn row_id(origin: &str) -> String {
+    format!("row:{origin}")
+}
+
+/// The id of the dead letter for a rejected record.
+pub fn record_id(key: &str) -> String {
+    format!("record:{key}")
 }
 
 /// Adds `letter` in `batch`.
 pub fn put(batch: &mut WriteBatch, letter: &DeadLetter) {
     let value = serde_json::to_vec(letter).expect("a dead letter serializes");
-    batch.put(Tree::DeadLetters, key(&letter.pipeline, letter.id), value);
+    batch.put(Tree::DeadLetters, key(&letter.pipeline, &letter.id), value);
 }
 
 /// Removes the dead letter `id` of `pipeline` in `batch`.
-pub fn delete(batch: &mut WriteBatch, pipeline: &str, id: u64) {
+pub fn delete(batch: &mut WriteBatch, pipeline: &str, id: &str) {
     batch.delete(Tree::DeadLetters, key(pipeline, id));
 }
 
-/// The dead letters of `pipeline` (or of every pipeline), oldest first.
+/// The dead letters of `pipeline` (or of every pipeline), by id.
 pub fn list(store: &dyn StateStore, pipeline: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
     let prefix = pipeline
         .map(|p| keys::prefix(&[p.as_bytes()]))

@@ -1,0 +1,27 @@
+//! The file connector's config section.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+fn default_max_batch() -> usize {
+    5_000
+}
+
+/// `[connectors.<name>]` with `kind = "file"`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Drop folder to read stock positions from (`*.csv` with a header row, `*.jsonl`).
+    #[serde(default)]
+    pub read_dir: Option<PathBuf>,
+    /// Snapshot file to write (`.jsonl` or `.csv`), replaced atomically on every write.
+    #[serde(default)]
+    pub write_path: Option<PathBuf>,
+    /// Accept negative on-hand quantities; otherwise such a record is rejected (dead letter).
+    #[serde(default)]
+    pub allow_negative: bool,
+    /// Writes per batch (each batch rewrites the snapshot once).
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+}

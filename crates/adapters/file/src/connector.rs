@@ -1,0 +1,129 @@
+//! The file connector and its factory.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use syncd_core::{
+    BuildContext, Capabilities, ConfigError, Connector, ConnectorError, ConnectorFactory, EntityKind, Page,
+    ReadRequest, Sink, Source, WriteOp, WriteOutcome,
+};
+
+use crate::config::FileConfig;
+use crate::cursor::FileCursor;
+use crate::sink::SnapshotFile;
+use crate::source::DropFolder;
+
+/// Reads a drop folder and/or writes a snapshot file.
+pub struct FileConnector {
+    name: String,
+    config: FileConfig,
+    folder: Option<Arc<DropFolder>>,
+    snapshot: Option<Arc<SnapshotFile>>,
+}
+
+impl FileConfig {
+    /// Validates the config and builds the connector named `name`.
+    pub fn build(self, name: &str, section: &syncd_core::ConfigSection) -> Result<FileConnector, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        if self.read_dir.is_none() && self.write_path.is_none() {
+            errors.push(section.error("", "a file connector needs `read_dir`, `write_path`, or both"));
+        }
+        if let Some(dir) = &self.read_dir {
+            if !dir.is_dir() {
+                errors.push(section.error("read_dir", format!("`{}` is not a directory", dir.display())));
+            }
+        }
+        if let Some(path) = &self.write_path {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            if path.is_dir() {
+                errors.push(section.error("write_path", format!("`{}` is a directory", path.display())));
+            } else if let Some(parent) = parent.filter(|p| !p.is_dir()) {
+                errors.push(section.error("write_path", format!("directory `{}` does not exist", parent.display())));
+            }
+        }
+        if self.max_batch == 0 {
+            errors.push(section.error("max_batch", "must be at least 1"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(FileConnector {
+            name: name.to_string(),
+            folder: self.read_dir.clone().map(|d| Arc::new(DropFolder::new(d))),
+            snapshot: self.write_path.clone().map(|p| Arc::new(SnapshotFile::new(p, self.allow_negative))),
+            config: self,
+        })
+    }
+}
+
+#[async_trait]
+impl Connector for FileConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            reads: if self.folder.is_some() { vec![EntityKind::StockPosition] } else { vec![] },
+            writes: if self.snapshot.is_some() { vec![EntityKind::StockPosition] } else { vec![] },
+            max_batch: self.config.max_batch,
+        }
+    }
+
+    fn source(&self) -> Option<&dyn Source> {
+        self.folder.as_ref().map(|_| self as &dyn Source)
+    }
+
+    fn sink(&self) -> Option<&dyn Sink> {
+        self.snapshot.as_ref().map(|_| self as &dyn Sink)
+    }
+
+    async fn check(&self) -> Result<(), ConnectorError> {
+        if let Some(dir) = &self.config.read_dir {
+            std::fs::read_dir(dir).map_err(|e| ConnectorError::io(format!("{}: {}", self.name, dir.display()), &e))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Source for FileConnector {
+    async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
+        let folder = self.folder.clone().ok_or_else(|| ConnectorError::permanent(&self.name, "no read_dir"))?;
+        if request.entity != EntityKind::StockPosition {
+            return Err(ConnectorError::permanent(&self.name, format!("cannot read {}", request.entity)));
+        }
+        let cursor = FileCursor::decode(request.cursor.as_ref())
+            .map_err(|e| ConnectorError::permanent(&self.name, e))?;
+        let context = format!("{}: {}", self.name, self.config.read_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default());
+        tokio::task::spawn_blocking(move || folder.read_page(cursor, request.max_records.max(1)))
+            .await
+            .map_err(|e| ConnectorError::retryable(&context, e.to_string()))?
+            .map_err(|e| ConnectorError::io(&context, &e))
+    }
+}
+
+#[async_trait]
+impl Sink for FileConnector {
+    async fn write_batch(&self, _entity: EntityKind, batch: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let snapshot = self.snapshot.clone().ok_or_else(|| ConnectorError::permanent(&self.name, "no write_path"))?;
+        let batch = batch.to_vec();
+        tokio::task::spawn_blocking(move || snapshot.apply(&batch))
+            .await
+            .map_err(|e| ConnectorError::retryable(&self.name, e.to_string()))?
+    }
+}
+
+/// Builds file connectors from `kind = "file"` sections.
+pub struct FileFactory;
+
+impl ConnectorFactory for FileFactory {
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
+    fn build(&self, ctx: BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
+        let config: FileConfig = ctx.section.extract()?;
+        Ok(Arc::new(config.build(&ctx.name, &ctx.section)?))
+    }
+}

@@ -1,0 +1,138 @@
+//! The snapshot file: every position the target holds, sorted by key, replaced atomically.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use syncd_core::model::StockPosition;
+use syncd_core::RecordKey;
+
+use crate::rows;
+
+/// The snapshot's format, chosen by the file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotFormat {
+    /// One JSON object per line.
+    JsonLines,
+    /// CSV with a header; attributes as a JSON column.
+    Csv,
+}
+
+impl SnapshotFormat {
+    /// `.csv` is CSV; anything else is JSON Lines.
+    pub fn of(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => SnapshotFormat::Csv,
+            _ => SnapshotFormat::JsonLines,
+        }
+    }
+}
+
+/// Reads a snapshot written by [`write_snapshot`]; a missing file is an empty snapshot.
+pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPosition>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = BTreeMap::new();
+    let invalid = |line: usize, e: String| {
+        io::Error::new(io::ErrorKind::InvalidData, format!("{}:{line}: {e}", path.display()))
+    };
+    match SnapshotFormat::of(path) {
+        SnapshotFormat::JsonLines => {
+            for (i, line) in BufReader::new(file).lines().enumerate() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let p = rows::from_json(&line).map_err(|e| invalid(i + 1, e))?;
+                out.insert(p.key(), p);
+            }
+        }
+        SnapshotFormat::Csv => {
+            let mut reader = csv::Reader::from_reader(file);
+            let headers = reader.headers().map_err(|e| invalid(1, e.to_string()))?.clone();
+            for (i, row) in reader.records().enumerate() {
+                let row = row.map_err(|e| invalid(i + 2, e.to_string()))?;
+                let attributes = headers.iter().position(|h| h == "attributes").and_then(|i| row.get(i));
+                let mut p = rows::from_csv(&headers, &row).map_err(|e| invalid(i + 2, e))?;
+                p.attributes.remove("attributes");
+                if let Some(text) = attributes.filter(|t| !t.is_empty()) {
+                    p.attributes = serde_json::from_str(text).map_err(|e| invalid(i + 2, e.to_string()))?;
+                }
+                out.insert(p.key(), p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces the snapshot at `path` with `positions`: temporary file, fsync, rename, fsync of
+/// the directory. A crash at any point leaves either the old or the new snapshot whole.
+pub fn write_snapshot(path: &Path, positions: &BTreeMap<RecordKey, StockPosition>) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("snapshot");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        match SnapshotFormat::of(path) {
+            SnapshotFormat::JsonLines => {
+                for p in positions.values() {
+                    serde_json::to_writer(&mut out, p)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            SnapshotFormat::Csv => {
+                let mut w = csv::Writer::from_writer(&mut out);
+                w.write_record(["sku", "location", "on_hand", "allocated", "status", "attributes"])?;
+                for p in positions.values() {
+                    let status = match p.status {
+                        syncd_core::model::StockStatus::Active => "active",
+                        syncd_core::model::StockStatus::Inactive => "inactive",
+                    };
+                    let attributes = if p.attributes.is_empty() {
+                        String::new()
+                    } else {
+                        serde_json::to_string(&p.attributes)?
+                    };
+                    w.write_record([
+                        p.sku.as_str(),
+                        p.location.as_str(),
+                        &p.on_hand.to_string(),
+                        &p.allocated.to_string(),
+                        status,
+                        &attributes,
+                    ])?;
+                }
+                w.flush()?;
+            }
+        }
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_formats_round_trip_with_attributes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = StockPosition::new("A|1", "WH, 1", -2);
+        p.allocated = 1;
+        p.attributes.insert("expectedOn".into(), serde_json::json!("2024-10-31T00:00:00Z"));
+        p.attributes.insert("manufacturingBatchInfo".into(), serde_json::json!({"batchNumber": "B1"}));
+        let positions = BTreeMap::from([(p.key(), p)]);
+        for name in ["out.jsonl", "out.csv"] {
+            let path = dir.path().join(name);
+            write_snapshot(&path, &positions).unwrap();
+            assert_eq!(read_snapshot(&path).unwrap(), positions, "{name}");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Dry runs: the exact writes a run would make now, without making them or changing state.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use syncd_core::{RecordKey, WriteOp};
+use syncd_store::{outbox, DeadLetter, StateStore};
+
+use crate::config::Mode;
+use crate::diff;
+use crate::error::RunError;
+use crate::report::RunReport;
+use crate::run::Pipeline;
+
+/// What a run would do.
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Writes an interrupted run left in the outbox (replayed first).
+    pub replay: Vec<WriteOp>,
+    /// Writes the source's data calls for, in order.
+    pub writes: Vec<WriteOp>,
+    /// Dead letters the read would produce.
+    pub dead_letters: Vec<DeadLetter>,
+    /// Records read.
+    pub read: u64,
+    /// Records the target already holds.
+    pub unchanged: u64,
+}
+
+impl Pipeline {
+    /// Plans a run from the saved cursor without writing anything or touching the state.
+    pub async fn plan(&self, store: &dyn StateStore) -> Result<Plan, RunError> {
+        let replay = outbox::list(store, self.name())?.into_iter().map(|e| e.op).collect();
+        let mut indexes = self.load_indexes(store)?;
+        let mut scratch = RunReport::start(self.name());
+        let mut plan = Plan {
+            pipeline: self.name().to_string(),
+            replay,
+            writes: Vec::new(),
+            dead_letters: Vec::new(),
+            read: 0,
+            unchanged: 0,
+        };
+        let full = self.config().mode == Mode::Full;
+        let mut seen: HashSet<RecordKey> = HashSet::new();
+        let mut cursor = self.start_cursor(store)?;
+        loop {
+            let page = self.read_page_for_plan(cursor.clone(), &mut scratch).await?;
+            let page_plan = self.planner(store).plan_page(&page.items, &indexes.target, indexes.source.as_ref())?;
+            plan.read += page_plan.read;
+            plan.unchanged += page_plan.unchanged;
+            seen.extend(page_plan.seen);
+            plan.dead_letters.extend(page_plan.dead.into_iter().map(|(_, d)| d));
+            for w in page_plan.writes {
+                // Later pages diff against what this plan would already have written.
+                if let Some(fp) = w.fingerprint {
+                    indexes.target.insert(w.op.key(), fp);
+                }
+                plan.writes.push(w.op);
+            }
+            if page.done || page.items.is_empty() {
+                break;
+            }
+            cursor = Some(page.next);
+        }
+        if full && self.config().delete_missing {
+            for key in diff::missing(&indexes.target, &seen) {
+                plan.writes.push(WriteOp::Delete { key, entity: self.config().entity });
+            }
+        }
+        Ok(plan)
+    }
+}

@@ -1,0 +1,79 @@
+//! The report of one run: what was read, what changed, what was written, and how it ended.
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "result", content = "error")]
+pub enum RunOutcome {
+    /// Every record read was written, found unchanged, or dead-lettered.
+    Succeeded,
+    /// The run stopped early; what it accounted for is committed.
+    Failed(String),
+}
+
+/// Counts and timings of one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The pipeline.
+    pub pipeline: String,
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    /// Wall-clock duration in milliseconds.
+    pub duration_ms: u64,
+    /// Records and rows read from the source.
+    pub read: u64,
+    /// Records whose content the target already held.
+    pub unchanged: u64,
+    /// Records recognised as echoes of our own writes (bidirectional links).
+    pub echoes: u64,
+    /// Records left out by a map's `unmapped = "skip"`.
+    pub skipped: u64,
+    /// Upserts the target acknowledged.
+    pub written: u64,
+    /// Deletes the target acknowledged.
+    pub deleted: u64,
+    /// Writes replayed from the outbox of an earlier, interrupted run.
+    pub replayed: u64,
+    /// Records and rows dead-lettered.
+    pub dead_lettered: u64,
+    /// Calls made to the target's write endpoint.
+    pub write_calls: u64,
+    /// Calls repeated after a retryable failure.
+    pub retries: u64,
+    /// Times the run waited out a vendor's rate limit.
+    pub rate_limit_waits: u64,
+    /// Writes left in the outbox when the run ended.
+    pub pending: u64,
+    /// How the run ended.
+    pub outcome: RunOutcome,
+}
+
+impl RunReport {
+    /// An empty report for a run of `pipeline` starting now.
+    pub fn start(pipeline: &str) -> Self {
+        RunReport {
+            pipeline: pipeline.to_string(),
+            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            duration_ms: 0,
+            read: 0,
+            unchanged: 0,
+            echoes: 0,
+            skipped: 0,
+            written: 0,
+            deleted: 0,
+            replayed: 0,
+            dead_lettered: 0,
+            write_calls: 0,
+            retries: 0,
+            rate_limit_waits: 0,
+            pending: 0,
+            outcome: RunOutcome::Succeeded,
+        }
+    }
+
+    /// True when the run succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.outcome == RunOutcome::Succeeded
+    }
+}

@@ -1,0 +1,379 @@
+//! A pipeline and its run, in the commit order of DESIGN.md:
+//! 1. planned writes go to the outbox, flushed, before the first write;
+//! 2. each call's acknowledged writes drop their outbox entry and update the shadow in one
+//!    transaction, each rejected write becomes a dead letter in the same way;
+//! 3. the cursor moves only over items that are all accounted for, flushed.
+//! On start, writes left in the outbox by an interrupted run are replayed first.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use syncd_core::{Cursor, ErrorClass, Page, ReadMode, ReadRequest, RecordKey, WriteOp};
+use syncd_store::{cursors, dead_letters, outbox, runs, shadow, Durability, OutboxEntry, ShadowIndex, StateStore, WriteBatch};
+
+use crate::checkpoint::AckTracker;
+use crate::config::{LinkConfig, Mode, PipelineConfig};
+use crate::diff;
+use crate::error::RunError;
+use crate::handle::ConnectorHandle;
+use crate::link::FieldPolicy;
+use crate::planner::{Planned, Planner};
+use crate::progress::Progress;
+use crate::report::{RunOutcome, RunReport};
+use crate::retry::backoff;
+use crate::state::commit;
+use crate::writer::Writer;
+
+/// A pipeline ready to run: its config and its two connectors.
+pub struct Pipeline {
+    config: PipelineConfig,
+    source: ConnectorHandle,
+    target: ConnectorHandle,
+    policy: Option<FieldPolicy>,
+    max_batch: usize,
+}
+
+/// The shadows a run keeps in memory and updates as writes are acknowledged.
+pub(crate) struct Indexes {
+    pub target: ShadowIndex,
+    pub source: Option<ShadowIndex>,
+}
+
+impl Pipeline {
+    /// Checks that the connectors can carry the pipeline's entity, and builds it.
+    pub fn new(
+        config: PipelineConfig,
+        source: ConnectorHandle,
+        target: ConnectorHandle,
+        links: &[LinkConfig],
+    ) -> Result<Self, String> {
+        let entity = config.entity;
+        if source.connector.source().is_none() || !source.connector.capabilities().reads.contains(&entity) {
+            return Err(format!("connector `{}` cannot read {entity}", source.name()));
+        }
+        let caps = target.connector.capabilities();
+        if target.connector.sink().is_none() || !caps.writes.contains(&entity) {
+            return Err(format!("connector `{}` cannot write {entity}", target.name()));
+        }
+        let max_batch = match config.batch_size {
+            Some(0) => return Err("batch_size must be at least 1".into()),
+            Some(n) if n > caps.max_batch => {
+                return Err(format!(
+                    "batch_size {n} exceeds the {} limit of {} writes per call",
+                    target.name(),
+                    caps.max_batch
+                ))
+            }
+            Some(n) => n,
+            None => caps.max_batch.max(1),
+        };
+        if config.page_size == 0 {
+            return Err("page_size must be at least 1".into());
+        }
+        let policy = links
+            .iter()
+            .filter(|l| l.entity == entity)
+            .find_map(|l| FieldPolicy::for_pipeline(l, &config.from, &config.to));
+        Ok(Pipeline { config, source, target, policy, max_batch })
+    }
+
+    /// The pipeline's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The pipeline's config.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// Runs the pipeline once and returns its report (also kept in the run history).
+    pub async fn run(&self, store: Arc<dyn StateStore>, progress: &dyn Progress) -> RunReport {
+        let started = Instant::now();
+        let started_ms = chrono::Utc::now().timestamp_millis();
+        let mut report = RunReport::start(&self.config.name);
+        let result = self.run_inner(&store, &mut report, progress).await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report.pending = outbox::depth(store.as_ref(), &self.config.name).unwrap_or(0) as u64;
+        match result {
+            Ok(()) => tracing::info!(pipeline = %self.config.name, read = report.read, written = report.written, "run succeeded"),
+            Err(e) => {
+                tracing::warn!(pipeline = %self.config.name, error = %e, "run failed");
+                report.outcome = RunOutcome::Failed(e.to_string());
+            }
+        }
+        let mut batch = WriteBatch::new();
+        let kept = runs::put(store.as_ref(), &mut batch, &self.config.name, started_ms, &report)
+            .map(|_| batch);
+        match kept {
+            Ok(batch) => {
+                if let Err(e) = commit(&store, batch, Durability::Flushed).await {
+                    tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report");
+                }
+            }
+            Err(e) => tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report"),
+        }
+        report
+    }
+
+    pub(crate) fn planner<'a>(&'a self, store: &'a dyn StateStore) -> Planner<'a> {
+        Planner { config: &self.config, policy: self.policy.as_ref(), store }
+    }
+
+    pub(crate) fn load_indexes(&self, store: &dyn StateStore) -> Result<Indexes, RunError> {
+        let entity = self.config.entity;
+        Ok(Indexes {
+            target: shadow::load_index(store, self.target.name(), entity)?,
+            source: match self.policy {
+                Some(_) => Some(shadow::load_index(store, self.source.name(), entity)?),
+                None => None,
+            },
+        })
+    }
+
+    pub(crate) fn start_cursor(&self, store: &dyn StateStore) -> Result<Option<Cursor>, RunError> {
+        Ok(match self.config.mode {
+            Mode::Incremental => cursors::get(store, &self.config.name)?,
+            Mode::Full => None,
+        })
+    }
+
+    async fn run_inner(
+        &self,
+        store: &Arc<dyn StateStore>,
+        report: &mut RunReport,
+        progress: &dyn Progress,
+    ) -> Result<(), RunError> {
+        let mut indexes = self.load_indexes(store.as_ref())?;
+        self.replay_outbox(store, &mut indexes, report).await?;
+
+        let full = self.config.mode == Mode::Full;
+        let mut seen: HashSet<RecordKey> = HashSet::new();
+        let mut cursor = self.start_cursor(store.as_ref())?;
+        loop {
+            let page = self.read_page(cursor.clone(), report).await?;
+            let plan = self.planner(store.as_ref()).plan_page(
+                &page.items,
+                &indexes.target,
+                indexes.source.as_ref(),
+            )?;
+            report.read += plan.read;
+            report.unchanged += plan.unchanged;
+            report.echoes += plan.echoes;
+            report.skipped += plan.skipped;
+            if full && self.config.delete_missing {
+                seen.extend(plan.seen.iter().cloned());
+            }
+            let mut tracker = AckTracker::new(page.items.len());
+            for &i in &plan.settled {
+                tracker.settle(i);
+            }
+
+            // 1. Intent first: the outbox and this page's dead letters, on disk before any write.
+            let mut batch = WriteBatch::new();
+            for planned in &plan.writes {
+                let entry = OutboxEntry { op: planned.op.clone(), source_record: planned.source_record.clone() };
+                outbox::put(&mut batch, &self.config.name, &entry);
+            }
+            for (item, letter) in &plan.dead {
+                dead_letters::put(&mut batch, letter);
+                tracker.settle(*item);
+                report.dead_lettered += 1;
+            }
+            commit(store, batch, Durability::Flushed).await?;
+
+            // 2. Writes, each call's outcome committed as it comes back.
+            let failure = self.write_all(store, plan.writes, Some(&mut tracker), &mut indexes, report, false).await?;
+
+            // 3. The cursor, over the settled prefix only.
+            if !full {
+                let next = if tracker.all_settled() {
+                    Some(page.next.clone())
+                } else {
+                    match tracker.settled_prefix() {
+                        0 => None,
+                        n => Some(page.cursor_after(page.items[n - 1].position)),
+                    }
+                };
+                if let Some(next) = next {
+                    let mut batch = WriteBatch::new();
+                    cursors::put(&mut batch, &self.config.name, &next);
+                    commit(store, batch, Durability::Flushed).await?;
+                }
+            } else {
+                commit(store, WriteBatch::new(), Durability::Flushed).await?;
+            }
+            progress.page_done(report);
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if page.done || page.items.is_empty() {
+                break;
+            }
+            cursor = Some(page.next);
+        }
+
+        if full && self.config.delete_missing && report.dead_lettered > 0 {
+            tracing::warn!(
+                pipeline = %self.config.name,
+                dead_lettered = report.dead_lettered,
+                "snapshot had dead letters: deletes are held back so that an unreadable row never deletes its record"
+            );
+        } else if full && self.config.delete_missing {
+            let deletes: Vec<Planned> = diff::missing(&indexes.target, &seen)
+                .into_iter()
+                .map(|key| Planned {
+                    op: WriteOp::Delete { key, entity: self.config.entity },
+                    fingerprint: None,
+                    source_record: None,
+                    items: Vec::new(),
+                })
+                .collect();
+            let mut batch = WriteBatch::new();
+            for planned in &deletes {
+                outbox::put(&mut batch, &self.config.name, &OutboxEntry { op: planned.op.clone(), source_record: None });
+            }
+            commit(store, batch, Durability::Flushed).await?;
+            if let Some(e) = self.write_all(store, deletes, None, &mut indexes, report, false).await? {
+                return Err(e);
+            }
+            commit(store, WriteBatch::new(), Durability::Flushed).await?;
+        }
+        Ok(())
+    }
+
+    async fn replay_outbox(
+        &self,
+        store: &Arc<dyn StateStore>,
+        indexes: &mut Indexes,
+        report: &mut RunReport,
+    ) -> Result<(), RunError> {
+        let pending = outbox::list(store.as_ref(), &self.config.name)?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(pipeline = %self.config.name, writes = pending.len(), "replaying writes left by an interrupted run");
+        let planned = pending
+            .into_iter()
+            .map(|entry| Planned {
+                fingerprint: match &entry.op {
+                    WriteOp::Upsert { record } => Some(record.fingerprint()),
+                    WriteOp::Delete { .. } => None,
+                },
+                op: entry.op,
+                source_record: entry.source_record,
+                items: Vec::new(),
+            })
+            .collect();
+        match self.write_all(store, planned, None, indexes, report, true).await? {
+            Some(e) => Err(e),
+            None => commit(store, WriteBatch::new(), Durability::Flushed).await,
+        }
+    }
+
+    pub(crate) async fn read_page_for_plan(&self, cursor: Option<Cursor>, report: &mut RunReport) -> Result<Page, RunError> {
+        self.read_page(cursor, report).await
+    }
+
+    async fn read_page(&self, cursor: Option<Cursor>, report: &mut RunReport) -> Result<Page, RunError> {
+        let source = self.source.connector.source().ok_or_else(|| RunError::Invalid {
+            pipeline: self.config.name.clone(),
+            message: format!("connector `{}` cannot read", self.source.name()),
+        })?;
+        let mode = match self.config.mode {
+            Mode::Incremental => ReadMode::Incremental,
+            Mode::Full => ReadMode::Full,
+        };
+        let mut attempts = 0;
+        loop {
+            self.source.until_ready().await;
+            let request = ReadRequest {
+                entity: self.config.entity,
+                mode,
+                cursor: cursor.clone(),
+                max_records: self.config.page_size,
+            };
+            match source.read_page(request).await {
+                Ok(page) => return Ok(page),
+                Err(e) => {
+                    attempts += 1;
+                    let retry = matches!(e.class(), ErrorClass::Retryable | ErrorClass::RateLimited);
+                    if !retry || attempts >= self.config.retry.max_attempts {
+                        return Err(RunError::Connector { connector: self.source.name().to_string(), error: e });
+                    }
+                    tracing::warn!(pipeline = %self.config.name, error = %e, attempt = attempts, "read failed, retrying");
+                    report.retries += 1;
+                    tokio::time::sleep(backoff(&self.config.retry, attempts, e.requested_wait())).await;
+                }
+            }
+        }
+    }
+
+    /// Writes `planned`, committing each call's outcomes; returns the failure for writes that
+    /// kept failing (they stay in the outbox) or stops at an error no record is to blame for.
+    async fn write_all(
+        &self,
+        store: &Arc<dyn StateStore>,
+        planned: Vec<Planned>,
+        mut tracker: Option<&mut AckTracker>,
+        indexes: &mut Indexes,
+        report: &mut RunReport,
+        replay: bool,
+    ) -> Result<Option<RunError>, RunError> {
+        if planned.is_empty() {
+            return Ok(None);
+        }
+        let name = &self.config.name;
+        let mut writer = Writer::new(&self.target, self.config.entity, &self.config.retry, self.max_batch, planned);
+        while let Some(settled) = writer.step(report).await? {
+            let mut batch = WriteBatch::new();
+            for planned in settled.applied {
+                outbox::delete(&mut batch, name, &planned.op.key());
+                match &planned.op {
+                    WriteOp::Upsert { record } => {
+                        let fp = planned.fingerprint.unwrap_or_else(|| record.fingerprint());
+                        shadow::put(&mut batch, self.target.name(), record, fp);
+                        indexes.target.insert(record.key(), fp);
+                        if replay {
+                            report.replayed += 1;
+                        } else {
+                            report.written += 1;
+                        }
+                    }
+                    WriteOp::Delete { key, entity } => {
+                        shadow::delete(&mut batch, self.target.name(), *entity, key);
+                        indexes.target.remove(key);
+                        report.deleted += 1;
+                    }
+                }
+                if let (Some(source_record), Some(index)) = (&planned.source_record, indexes.source.as_mut()) {
+                    let fp = source_record.fingerprint();
+                    shadow::put(&mut batch, self.source.name(), source_record, fp);
+                    index.insert(source_record.key(), fp);
+                }
+                if let Some(t) = tracker.as_deref_mut() {
+                    planned.items.iter().for_each(|&i| t.settle(i));
+                }
+            }
+            for (planned, error, attempts) in settled.rejected {
+                let key = planned.op.key();
+                outbox::delete(&mut batch, name, &key);
+                let mut letter = self.planner(store.as_ref()).dead_letter(dead_letters::record_id(key.as_str()), error.to_string());
+                letter.key = Some(key.to_string());
+                letter.attempts = attempts;
+                if let WriteOp::Upsert { record } = planned.op {
+                    letter.record = Some(record);
+                }
+                dead_letters::put(&mut batch, &letter);
+                report.dead_lettered += 1;
+                tracing::warn!(pipeline = %name, key = %key, error = %error, "dead-lettered");
+                if let Some(t) = tracker.as_deref_mut() {
+                    planned.items.iter().for_each(|&i| t.settle(i));
+                }
+            }
+            commit(store, batch, Durability::Buffered).await?;
+        }
+        Ok(writer.failure())
+    }
+}

@@ -1,0 +1,195 @@
+//! Writing planned records in batches at the target's limit, with retries, backoff, the
+//! vendor's requested waits, the connector's rate limit, and bisection of batches a vendor
+//! refuses as a whole.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use syncd_core::{ConnectorError, EntityKind, ErrorClass, WriteOp, WriteOutcome};
+
+use crate::config::RetryConfig;
+use crate::error::RunError;
+use crate::handle::ConnectorHandle;
+use crate::planner::Planned;
+use crate::report::RunReport;
+use crate::retry::backoff;
+
+/// What one write call settled.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Writes the target acknowledged.
+    pub applied: Vec<Planned>,
+    /// Writes the target refused for good, with the error and the attempts made.
+    pub rejected: Vec<(Planned, ConnectorError, u32)>,
+}
+
+struct Chunk {
+    items: Vec<Planned>,
+    /// Attempts already made for these items.
+    attempts: u32,
+    /// What to wait before the next attempt: (duration, is it a rate-limit wait).
+    wait: Option<(Duration, bool)>,
+}
+
+/// Drives the writes of one plan, one call per [`Writer::step`].
+pub struct Writer<'a> {
+    target: &'a ConnectorHandle,
+    entity: EntityKind,
+    retry: &'a RetryConfig,
+    queue: VecDeque<Chunk>,
+    rate_limit_waits: u32,
+    exhausted: Vec<Planned>,
+    last_error: Option<(ConnectorError, u32)>,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer of `planned`, cut into batches of `max_batch`.
+    pub fn new(
+        target: &'a ConnectorHandle,
+        entity: EntityKind,
+        retry: &'a RetryConfig,
+        max_batch: usize,
+        planned: Vec<Planned>,
+    ) -> Self {
+        let mut queue = VecDeque::new();
+        let mut rest = planned;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(max_batch.max(1)));
+            queue.push_back(Chunk { items: rest, attempts: 0, wait: None });
+            rest = tail;
+        }
+        Writer {
+            target,
+            entity,
+            retry,
+            queue,
+            rate_limit_waits: 0,
+            exhausted: Vec::new(),
+            last_error: None,
+        }
+    }
+
+    /// Makes the next write call and returns what it settled; `None` when nothing is left.
+    ///
+    /// Auth and config errors stop the writer at once: no record is to blame for them.
+    pub async fn step(&mut self, report: &mut RunReport) -> Result<Option<Settled>, RunError> {
+        let Some(chunk) = self.queue.pop_front() else { return Ok(None) };
+        if let Some((wait, rate_limited)) = chunk.wait {
+            if rate_limited {
+                report.rate_limit_waits += 1;
+            } else {
+                report.retries += 1;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let sink = self.target.connector.sink().ok_or_else(|| RunError::Invalid {
+            pipeline: report.pipeline.clone(),
+            message: format!("connector `{}` cannot write", self.target.name()),
+        })?;
+        self.target.until_ready().await;
+        report.write_calls += 1;
+        let ops: Vec<WriteOp> = chunk.items.iter().map(|p| p.op.clone()).collect();
+        let attempts = chunk.attempts + 1;
+        let mut settled = Settled::default();
+        match sink.write_batch(self.entity, &ops).await {
+            Ok(outcomes) if outcomes.len() == chunk.items.len() => {
+                let mut again = Vec::new();
+                let mut again_error = None;
+                for (planned, outcome) in chunk.items.into_iter().zip(outcomes) {
+                    match outcome {
+                        WriteOutcome::Applied => settled.applied.push(planned),
+                        WriteOutcome::Failed(e) => match e.class() {
+                            ErrorClass::Permanent => settled.rejected.push((planned, e, attempts)),
+                            ErrorClass::Retryable | ErrorClass::RateLimited => {
+                                again.push(planned);
+                                again_error = Some(e);
+                            }
+                            ErrorClass::Auth | ErrorClass::Config => return Err(self.fatal(e)),
+                        },
+                    }
+                }
+                if let Some(e) = again_error {
+                    self.schedule(again, attempts, e, false);
+                }
+            }
+            Ok(outcomes) => {
+                let e = ConnectorError::permanent(
+                    self.target.name(),
+                    format!("returned {} outcomes for {} writes", outcomes.len(), ops.len()),
+                );
+                return Err(self.fatal(e));
+            }
+            Err(e) => match e.class() {
+                ErrorClass::Retryable => self.schedule(chunk.items, attempts, e, true),
+                ErrorClass::RateLimited => {
+                    self.rate_limit_waits += 1;
+                    if self.rate_limit_waits > self.retry.max_rate_limit_waits {
+                        self.give_up(chunk.items, attempts, e);
+                    } else {
+                        let wait = e.requested_wait().unwrap_or(Duration::from_secs(1));
+                        self.last_error = Some((e, attempts));
+                        // A throttled call is not the records' fault: it does not use an attempt.
+                        self.queue.push_front(Chunk {
+                            items: chunk.items,
+                            attempts: chunk.attempts,
+                            wait: Some((wait, true)),
+                        });
+                    }
+                }
+                ErrorClass::Permanent if chunk.items.len() > 1 => {
+                    // Find the record the vendor objects to: retry each half on its own.
+                    let mut first = chunk.items;
+                    let second = first.split_off(first.len() / 2);
+                    self.queue.push_front(Chunk { items: second, attempts: chunk.attempts, wait: None });
+                    self.queue.push_front(Chunk { items: first, attempts: chunk.attempts, wait: None });
+                }
+                ErrorClass::Permanent => {
+                    let planned = chunk.items.into_iter().next().expect("one item");
+                    settled.rejected.push((planned, e, attempts));
+                }
+                ErrorClass::Auth | ErrorClass::Config => return Err(self.fatal(e)),
+            },
+        }
+        Ok(Some(settled))
+    }
+
+    fn fatal(&self, error: ConnectorError) -> RunError {
+        RunError::Connector { connector: self.target.name().to_string(), error }
+    }
+
+    fn schedule(&mut self, items: Vec<Planned>, attempts: u32, error: ConnectorError, whole_call: bool) {
+        if attempts >= self.retry.max_attempts {
+            self.give_up(items, attempts, error);
+            if whole_call {
+                // The target is failing as a whole: stop calling it; the rest stays planned.
+                self.exhausted.extend(self.queue.drain(..).flat_map(|c| c.items));
+            }
+            return;
+        }
+        let wait = backoff(self.retry, attempts, error.requested_wait());
+        self.last_error = Some((error, attempts));
+        self.queue.push_back(Chunk { items, attempts, wait: Some((wait, false)) });
+    }
+
+    fn give_up(&mut self, items: Vec<Planned>, attempts: u32, error: ConnectorError) {
+        self.exhausted.extend(items);
+        self.last_error = Some((error, attempts));
+    }
+
+    /// After the last step: the error for writes that kept failing, if any. They stay in the
+    /// outbox and their page items stay unsettled.
+    pub fn failure(self) -> Option<RunError> {
+        if self.exhausted.is_empty() {
+            return None;
+        }
+        let (last_error, attempts) = self
+            .last_error
+            .unwrap_or((ConnectorError::retryable(self.target.name(), "unknown failure"), 0));
+        Some(RunError::WritesExhausted {
+            connector: self.target.name().to_string(),
+            pending: self.exhausted.len(),
+            attempts,
+            last_error,
+        })
+    }
+}
