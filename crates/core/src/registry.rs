@@ -16,6 +16,19 @@ pub struct BuildContext {
     pub section: ConfigSection,
     /// A directory the connector may keep private files in (under the daemon's state dir).
     pub data_dir: PathBuf,
+    /// The directory relative paths in the section are resolved against (the config file's).
+    pub base_dir: PathBuf,
+}
+
+impl BuildContext {
+    /// `path` as given if absolute, else relative to the config file's directory.
+    pub fn resolve(&self, path: &std::path::Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
 }
 
 /// Builds connectors of one kind from their typed config section.

@@ -11,7 +11,10 @@ pub struct AckTracker {
 impl AckTracker {
     /// A tracker for a page of `len` items, none settled.
     pub fn new(len: usize) -> Self {
-        AckTracker { settled: vec![false; len], prefix: 0 }
+        AckTracker {
+            settled: vec![false; len],
+            prefix: 0,
+        }
     }
 
     /// Marks item `index` as accounted for (unchanged, written, or dead-lettered).

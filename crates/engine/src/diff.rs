@@ -14,7 +14,11 @@ pub fn changed(index: &ShadowIndex, key: &RecordKey, record: &Record) -> Option<
 
 /// Keys the shadow holds that a complete snapshot did not contain, sorted.
 pub fn missing(index: &ShadowIndex, seen: &HashSet<RecordKey>) -> Vec<RecordKey> {
-    let mut keys: Vec<RecordKey> = index.keys().filter(|k| !seen.contains(*k)).cloned().collect();
+    let mut keys: Vec<RecordKey> = index
+        .keys()
+        .filter(|k| !seen.contains(*k))
+        .cloned()
+        .collect();
     keys.sort();
     keys
 }

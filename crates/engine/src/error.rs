@@ -20,7 +20,9 @@ pub enum RunError {
         error: ConnectorError,
     },
     /// Some writes kept failing after every attempt; they stay in the outbox for the next run.
-    #[error("{pending} write(s) to {connector} still failing after {attempts} attempt(s): {last_error}")]
+    #[error(
+        "{pending} write(s) to {connector} still failing after {attempts} attempt(s): {last_error}"
+    )]
     WritesExhausted {
         /// The target connector.
         connector: String,

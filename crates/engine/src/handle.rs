@@ -31,7 +31,8 @@ impl ConnectorHandle {
     /// Wraps a connector, limited to `rate_limit` calls if given.
     pub fn new(connector: Arc<dyn Connector>, rate_limit: Option<RateLimit>) -> Self {
         let limiter = rate_limit.map(|r| {
-            let quota = Quota::per_second(r.per_second).allow_burst(r.burst.unwrap_or(r.per_second));
+            let quota =
+                Quota::per_second(r.per_second).allow_burst(r.burst.unwrap_or(r.per_second));
             Arc::new(RateLimiter::direct(quota))
         });
         ConnectorHandle { connector, limiter }

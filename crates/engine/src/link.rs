@@ -32,7 +32,9 @@ impl FieldPolicy {
     /// The record to write: the source's values, except for target-owned fields, which keep the
     /// target's last known values.
     pub fn merge(&self, source: &Record, target: Option<&Record>) -> Record {
-        let Some(target) = target else { return source.clone() };
+        let Some(target) = target else {
+            return source.clone();
+        };
         if self.target_owned.is_empty() || source.entity() != target.entity() {
             return source.clone();
         }
@@ -77,8 +79,13 @@ mod tests {
         from_wms.allocated = 0;
         let mut in_oms = StockPosition::new("S", "L", 4);
         in_oms.allocated = 3;
-        let merged = policy.merge(&Record::StockPosition(from_wms), Some(&Record::StockPosition(in_oms)));
-        let Record::StockPosition(p) = merged else { panic!() };
+        let merged = policy.merge(
+            &Record::StockPosition(from_wms),
+            Some(&Record::StockPosition(in_oms)),
+        );
+        let Record::StockPosition(p) = merged else {
+            panic!()
+        };
         assert_eq!((p.on_hand, p.allocated), (10, 3));
     }
 

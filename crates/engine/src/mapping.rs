@@ -24,7 +24,9 @@ pub fn apply(maps: &Maps, mut record: Record) -> Mapped {
                 None => match maps.unmapped {
                     Unmapped::Pass => {}
                     Unmapped::Skip => return Mapped::Skipped,
-                    Unmapped::DeadLetter => return Mapped::Unmapped(format!("SKU `{sku}` has no entry in maps.sku")),
+                    Unmapped::DeadLetter => {
+                        return Mapped::Unmapped(format!("SKU `{sku}` has no entry in maps.sku"))
+                    }
                 },
             }
         }
@@ -37,7 +39,9 @@ pub fn apply(maps: &Maps, mut record: Record) -> Mapped {
                     Unmapped::Pass => {}
                     Unmapped::Skip => return Mapped::Skipped,
                     Unmapped::DeadLetter => {
-                        return Mapped::Unmapped(format!("location `{location}` has no entry in maps.location"))
+                        return Mapped::Unmapped(format!(
+                            "location `{location}` has no entry in maps.location"
+                        ))
                     }
                 },
             }
@@ -59,8 +63,14 @@ mod tests {
     fn mapped_identifiers_are_translated_and_others_follow_the_policy() {
         let mut maps = Maps::default();
         maps.location.insert("WH1".into(), "LOC_MEL".into());
-        assert_eq!(apply(&maps, pos("A", "WH1")), Mapped::Record(pos("A", "LOC_MEL")));
-        assert_eq!(apply(&maps, pos("A", "WH9")), Mapped::Record(pos("A", "WH9")));
+        assert_eq!(
+            apply(&maps, pos("A", "WH1")),
+            Mapped::Record(pos("A", "LOC_MEL"))
+        );
+        assert_eq!(
+            apply(&maps, pos("A", "WH9")),
+            Mapped::Record(pos("A", "WH9"))
+        );
         maps.unmapped = Unmapped::Skip;
         assert_eq!(apply(&maps, pos("A", "WH9")), Mapped::Skipped);
         maps.unmapped = Unmapped::DeadLetter;

@@ -32,7 +32,10 @@ pub struct Plan {
 impl Pipeline {
     /// Plans a run from the saved cursor without writing anything or touching the state.
     pub async fn plan(&self, store: &dyn StateStore) -> Result<Plan, RunError> {
-        let replay = outbox::list(store, self.name())?.into_iter().map(|e| e.op).collect();
+        let replay = outbox::list(store, self.name())?
+            .into_iter()
+            .map(|e| e.op)
+            .collect();
         let mut indexes = self.load_indexes(store)?;
         let mut scratch = RunReport::start(self.name());
         let mut plan = Plan {
@@ -47,12 +50,19 @@ impl Pipeline {
         let mut seen: HashSet<RecordKey> = HashSet::new();
         let mut cursor = self.start_cursor(store)?;
         loop {
-            let page = self.read_page_for_plan(cursor.clone(), &mut scratch).await?;
-            let page_plan = self.planner(store).plan_page(&page.items, &indexes.target, indexes.source.as_ref())?;
+            let page = self
+                .read_page_for_plan(cursor.clone(), &mut scratch)
+                .await?;
+            let page_plan = self.planner(store).plan_page(
+                &page.items,
+                &indexes.target,
+                indexes.source.as_ref(),
+            )?;
             plan.read += page_plan.read;
             plan.unchanged += page_plan.unchanged;
             seen.extend(page_plan.seen);
-            plan.dead_letters.extend(page_plan.dead.into_iter().map(|(_, d)| d));
+            plan.dead_letters
+                .extend(page_plan.dead.into_iter().map(|(_, d)| d));
             for w in page_plan.writes {
                 // Later pages diff against what this plan would already have written.
                 if let Some(fp) = w.fingerprint {
@@ -67,7 +77,10 @@ impl Pipeline {
         }
         if full && self.config().delete_missing {
             for key in diff::missing(&indexes.target, &seen) {
-                plan.writes.push(WriteOp::Delete { key, entity: self.config().entity });
+                plan.writes.push(WriteOp::Delete {
+                    key,
+                    entity: self.config().entity,
+                });
             }
         }
         Ok(plan)

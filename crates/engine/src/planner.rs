@@ -88,7 +88,8 @@ impl Planner<'_> {
             plan.read += 1;
             let record = match &item.record {
                 Err(row) => {
-                    let mut dl = self.dead_letter(dead_letters::row_id(&row.origin), row.error.clone());
+                    let mut dl =
+                        self.dead_letter(dead_letters::row_id(&row.origin), row.error.clone());
                     dl.origin = Some(row.origin.clone());
                     dl.raw = Some(row.raw.clone());
                     plan.dead.push((index, dl));
@@ -98,7 +99,11 @@ impl Planner<'_> {
                     let key = r.key();
                     let mut dl = self.dead_letter(
                         dead_letters::record_id(key.as_str()),
-                        format!("source sent a {} where {} was expected", r.entity(), self.config.entity),
+                        format!(
+                            "source sent a {} where {} was expected",
+                            r.entity(),
+                            self.config.entity
+                        ),
                     );
                     dl.key = Some(key.to_string());
                     dl.record = Some(r.clone());
@@ -132,8 +137,12 @@ impl Planner<'_> {
                         plan.settled.push(index);
                         continue;
                     }
-                    let target = shadow::get(self.store, &self.config.to, self.config.entity, &key)?;
-                    (policy.merge(&record, target.as_ref().map(|t| &t.record)), Some(record))
+                    let target =
+                        shadow::get(self.store, &self.config.to, self.config.entity, &key)?;
+                    (
+                        policy.merge(&record, target.as_ref().map(|t| &t.record)),
+                        Some(record),
+                    )
                 }
                 _ => (record, None),
             };

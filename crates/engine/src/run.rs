@@ -3,6 +3,7 @@
 //! 2. each call's acknowledged writes drop their outbox entry and update the shadow in one
 //!    transaction, each rejected write becomes a dead letter in the same way;
 //! 3. the cursor moves only over items that are all accounted for, flushed.
+//!
 //! On start, writes left in the outbox by an interrupted run are replayed first.
 
 use std::collections::HashSet;
@@ -10,7 +11,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use syncd_core::{Cursor, ErrorClass, Page, ReadMode, ReadRequest, RecordKey, WriteOp};
-use syncd_store::{cursors, dead_letters, outbox, runs, shadow, Durability, OutboxEntry, ShadowIndex, StateStore, WriteBatch};
+use syncd_store::{
+    cursors, dead_letters, outbox, runs, shadow, Durability, OutboxEntry, ShadowIndex, StateStore,
+    WriteBatch,
+};
 
 use crate::checkpoint::AckTracker;
 use crate::config::{LinkConfig, Mode, PipelineConfig};
@@ -49,12 +53,20 @@ impl Pipeline {
         links: &[LinkConfig],
     ) -> Result<Self, String> {
         let entity = config.entity;
-        if source.connector.source().is_none() || !source.connector.capabilities().reads.contains(&entity) {
-            return Err(format!("connector `{}` cannot read {entity}", source.name()));
+        if source.connector.source().is_none()
+            || !source.connector.capabilities().reads.contains(&entity)
+        {
+            return Err(format!(
+                "connector `{}` cannot read {entity}",
+                source.name()
+            ));
         }
         let caps = target.connector.capabilities();
         if target.connector.sink().is_none() || !caps.writes.contains(&entity) {
-            return Err(format!("connector `{}` cannot write {entity}", target.name()));
+            return Err(format!(
+                "connector `{}` cannot write {entity}",
+                target.name()
+            ));
         }
         let max_batch = match config.batch_size {
             Some(0) => return Err("batch_size must be at least 1".into()),
@@ -75,7 +87,13 @@ impl Pipeline {
             .iter()
             .filter(|l| l.entity == entity)
             .find_map(|l| FieldPolicy::for_pipeline(l, &config.from, &config.to));
-        Ok(Pipeline { config, source, target, policy, max_batch })
+        Ok(Pipeline {
+            config,
+            source,
+            target,
+            policy,
+            max_batch,
+        })
     }
 
     /// The pipeline's name.
@@ -97,28 +115,42 @@ impl Pipeline {
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.pending = outbox::depth(store.as_ref(), &self.config.name).unwrap_or(0) as u64;
         match result {
-            Ok(()) => tracing::info!(pipeline = %self.config.name, read = report.read, written = report.written, "run succeeded"),
+            Ok(()) => {
+                tracing::info!(pipeline = %self.config.name, read = report.read, written = report.written, "run succeeded")
+            }
             Err(e) => {
                 tracing::warn!(pipeline = %self.config.name, error = %e, "run failed");
                 report.outcome = RunOutcome::Failed(e.to_string());
             }
         }
         let mut batch = WriteBatch::new();
-        let kept = runs::put(store.as_ref(), &mut batch, &self.config.name, started_ms, &report)
-            .map(|_| batch);
+        let kept = runs::put(
+            store.as_ref(),
+            &mut batch,
+            &self.config.name,
+            started_ms,
+            &report,
+        )
+        .map(|_| batch);
         match kept {
             Ok(batch) => {
                 if let Err(e) = commit(&store, batch, Durability::Flushed).await {
                     tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report");
                 }
             }
-            Err(e) => tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report"),
+            Err(e) => {
+                tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report")
+            }
         }
         report
     }
 
     pub(crate) fn planner<'a>(&'a self, store: &'a dyn StateStore) -> Planner<'a> {
-        Planner { config: &self.config, policy: self.policy.as_ref(), store }
+        Planner {
+            config: &self.config,
+            policy: self.policy.as_ref(),
+            store,
+        }
     }
 
     pub(crate) fn load_indexes(&self, store: &dyn StateStore) -> Result<Indexes, RunError> {
@@ -173,7 +205,10 @@ impl Pipeline {
             // 1. Intent first: the outbox and this page's dead letters, on disk before any write.
             let mut batch = WriteBatch::new();
             for planned in &plan.writes {
-                let entry = OutboxEntry { op: planned.op.clone(), source_record: planned.source_record.clone() };
+                let entry = OutboxEntry {
+                    op: planned.op.clone(),
+                    source_record: planned.source_record.clone(),
+                };
                 outbox::put(&mut batch, &self.config.name, &entry);
             }
             for (item, letter) in &plan.dead {
@@ -184,7 +219,16 @@ impl Pipeline {
             commit(store, batch, Durability::Flushed).await?;
 
             // 2. Writes, each call's outcome committed as it comes back.
-            let failure = self.write_all(store, plan.writes, Some(&mut tracker), &mut indexes, report, false).await?;
+            let failure = self
+                .write_all(
+                    store,
+                    plan.writes,
+                    Some(&mut tracker),
+                    &mut indexes,
+                    report,
+                    false,
+                )
+                .await?;
 
             // 3. The cursor, over the settled prefix only.
             if !full {
@@ -224,7 +268,10 @@ impl Pipeline {
             let deletes: Vec<Planned> = diff::missing(&indexes.target, &seen)
                 .into_iter()
                 .map(|key| Planned {
-                    op: WriteOp::Delete { key, entity: self.config.entity },
+                    op: WriteOp::Delete {
+                        key,
+                        entity: self.config.entity,
+                    },
                     fingerprint: None,
                     source_record: None,
                     items: Vec::new(),
@@ -232,10 +279,20 @@ impl Pipeline {
                 .collect();
             let mut batch = WriteBatch::new();
             for planned in &deletes {
-                outbox::put(&mut batch, &self.config.name, &OutboxEntry { op: planned.op.clone(), source_record: None });
+                outbox::put(
+                    &mut batch,
+                    &self.config.name,
+                    &OutboxEntry {
+                        op: planned.op.clone(),
+                        source_record: None,
+                    },
+                );
             }
             commit(store, batch, Durability::Flushed).await?;
-            if let Some(e) = self.write_all(store, deletes, None, &mut indexes, report, false).await? {
+            if let Some(e) = self
+                .write_all(store, deletes, None, &mut indexes, report, false)
+                .await?
+            {
                 return Err(e);
             }
             commit(store, WriteBatch::new(), Durability::Flushed).await?;
@@ -266,21 +323,36 @@ impl Pipeline {
                 items: Vec::new(),
             })
             .collect();
-        match self.write_all(store, planned, None, indexes, report, true).await? {
+        match self
+            .write_all(store, planned, None, indexes, report, true)
+            .await?
+        {
             Some(e) => Err(e),
             None => commit(store, WriteBatch::new(), Durability::Flushed).await,
         }
     }
 
-    pub(crate) async fn read_page_for_plan(&self, cursor: Option<Cursor>, report: &mut RunReport) -> Result<Page, RunError> {
+    pub(crate) async fn read_page_for_plan(
+        &self,
+        cursor: Option<Cursor>,
+        report: &mut RunReport,
+    ) -> Result<Page, RunError> {
         self.read_page(cursor, report).await
     }
 
-    async fn read_page(&self, cursor: Option<Cursor>, report: &mut RunReport) -> Result<Page, RunError> {
-        let source = self.source.connector.source().ok_or_else(|| RunError::Invalid {
-            pipeline: self.config.name.clone(),
-            message: format!("connector `{}` cannot read", self.source.name()),
-        })?;
+    async fn read_page(
+        &self,
+        cursor: Option<Cursor>,
+        report: &mut RunReport,
+    ) -> Result<Page, RunError> {
+        let source = self
+            .source
+            .connector
+            .source()
+            .ok_or_else(|| RunError::Invalid {
+                pipeline: self.config.name.clone(),
+                message: format!("connector `{}` cannot read", self.source.name()),
+            })?;
         let mode = match self.config.mode {
             Mode::Incremental => ReadMode::Incremental,
             Mode::Full => ReadMode::Full,
@@ -298,13 +370,18 @@ impl Pipeline {
                 Ok(page) => return Ok(page),
                 Err(e) => {
                     attempts += 1;
-                    let retry = matches!(e.class(), ErrorClass::Retryable | ErrorClass::RateLimited);
+                    let retry =
+                        matches!(e.class(), ErrorClass::Retryable | ErrorClass::RateLimited);
                     if !retry || attempts >= self.config.retry.max_attempts {
-                        return Err(RunError::Connector { connector: self.source.name().to_string(), error: e });
+                        return Err(RunError::Connector {
+                            connector: self.source.name().to_string(),
+                            error: e,
+                        });
                     }
                     tracing::warn!(pipeline = %self.config.name, error = %e, attempt = attempts, "read failed, retrying");
                     report.retries += 1;
-                    tokio::time::sleep(backoff(&self.config.retry, attempts, e.requested_wait())).await;
+                    tokio::time::sleep(backoff(&self.config.retry, attempts, e.requested_wait()))
+                        .await;
                 }
             }
         }
@@ -325,7 +402,13 @@ impl Pipeline {
             return Ok(None);
         }
         let name = &self.config.name;
-        let mut writer = Writer::new(&self.target, self.config.entity, &self.config.retry, self.max_batch, planned);
+        let mut writer = Writer::new(
+            &self.target,
+            self.config.entity,
+            &self.config.retry,
+            self.max_batch,
+            planned,
+        );
         while let Some(settled) = writer.step(report).await? {
             let mut batch = WriteBatch::new();
             for planned in settled.applied {
@@ -347,7 +430,9 @@ impl Pipeline {
                         report.deleted += 1;
                     }
                 }
-                if let (Some(source_record), Some(index)) = (&planned.source_record, indexes.source.as_mut()) {
+                if let (Some(source_record), Some(index)) =
+                    (&planned.source_record, indexes.source.as_mut())
+                {
                     let fp = source_record.fingerprint();
                     shadow::put(&mut batch, self.source.name(), source_record, fp);
                     index.insert(source_record.key(), fp);
@@ -359,7 +444,9 @@ impl Pipeline {
             for (planned, error, attempts) in settled.rejected {
                 let key = planned.op.key();
                 outbox::delete(&mut batch, name, &key);
-                let mut letter = self.planner(store.as_ref()).dead_letter(dead_letters::record_id(key.as_str()), error.to_string());
+                let mut letter = self
+                    .planner(store.as_ref())
+                    .dead_letter(dead_letters::record_id(key.as_str()), error.to_string());
                 letter.key = Some(key.to_string());
                 letter.attempts = attempts;
                 if let WriteOp::Upsert { record } = planned.op {

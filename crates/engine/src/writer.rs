@@ -55,7 +55,11 @@ impl<'a> Writer<'a> {
         let mut rest = planned;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(max_batch.max(1)));
-            queue.push_back(Chunk { items: rest, attempts: 0, wait: None });
+            queue.push_back(Chunk {
+                items: rest,
+                attempts: 0,
+                wait: None,
+            });
             rest = tail;
         }
         Writer {
@@ -73,7 +77,9 @@ impl<'a> Writer<'a> {
     ///
     /// Auth and config errors stop the writer at once: no record is to blame for them.
     pub async fn step(&mut self, report: &mut RunReport) -> Result<Option<Settled>, RunError> {
-        let Some(chunk) = self.queue.pop_front() else { return Ok(None) };
+        let Some(chunk) = self.queue.pop_front() else {
+            return Ok(None);
+        };
         if let Some((wait, rate_limited)) = chunk.wait {
             if rate_limited {
                 report.rate_limit_waits += 1;
@@ -82,10 +88,14 @@ impl<'a> Writer<'a> {
             }
             tokio::time::sleep(wait).await;
         }
-        let sink = self.target.connector.sink().ok_or_else(|| RunError::Invalid {
-            pipeline: report.pipeline.clone(),
-            message: format!("connector `{}` cannot write", self.target.name()),
-        })?;
+        let sink = self
+            .target
+            .connector
+            .sink()
+            .ok_or_else(|| RunError::Invalid {
+                pipeline: report.pipeline.clone(),
+                message: format!("connector `{}` cannot write", self.target.name()),
+            })?;
         self.target.until_ready().await;
         report.write_calls += 1;
         let ops: Vec<WriteOp> = chunk.items.iter().map(|p| p.op.clone()).collect();
@@ -115,7 +125,11 @@ impl<'a> Writer<'a> {
             Ok(outcomes) => {
                 let e = ConnectorError::permanent(
                     self.target.name(),
-                    format!("returned {} outcomes for {} writes", outcomes.len(), ops.len()),
+                    format!(
+                        "returned {} outcomes for {} writes",
+                        outcomes.len(),
+                        ops.len()
+                    ),
                 );
                 return Err(self.fatal(e));
             }
@@ -140,8 +154,16 @@ impl<'a> Writer<'a> {
                     // Find the record the vendor objects to: retry each half on its own.
                     let mut first = chunk.items;
                     let second = first.split_off(first.len() / 2);
-                    self.queue.push_front(Chunk { items: second, attempts: chunk.attempts, wait: None });
-                    self.queue.push_front(Chunk { items: first, attempts: chunk.attempts, wait: None });
+                    self.queue.push_front(Chunk {
+                        items: second,
+                        attempts: chunk.attempts,
+                        wait: None,
+                    });
+                    self.queue.push_front(Chunk {
+                        items: first,
+                        attempts: chunk.attempts,
+                        wait: None,
+                    });
                 }
                 ErrorClass::Permanent => {
                     let planned = chunk.items.into_iter().next().expect("one item");
@@ -154,21 +176,35 @@ impl<'a> Writer<'a> {
     }
 
     fn fatal(&self, error: ConnectorError) -> RunError {
-        RunError::Connector { connector: self.target.name().to_string(), error }
+        RunError::Connector {
+            connector: self.target.name().to_string(),
+            error,
+        }
     }
 
-    fn schedule(&mut self, items: Vec<Planned>, attempts: u32, error: ConnectorError, whole_call: bool) {
+    fn schedule(
+        &mut self,
+        items: Vec<Planned>,
+        attempts: u32,
+        error: ConnectorError,
+        whole_call: bool,
+    ) {
         if attempts >= self.retry.max_attempts {
             self.give_up(items, attempts, error);
             if whole_call {
                 // The target is failing as a whole: stop calling it; the rest stays planned.
-                self.exhausted.extend(self.queue.drain(..).flat_map(|c| c.items));
+                self.exhausted
+                    .extend(self.queue.drain(..).flat_map(|c| c.items));
             }
             return;
         }
         let wait = backoff(self.retry, attempts, error.requested_wait());
         self.last_error = Some((error, attempts));
-        self.queue.push_back(Chunk { items, attempts, wait: Some((wait, false)) });
+        self.queue.push_back(Chunk {
+            items,
+            attempts,
+            wait: Some((wait, false)),
+        });
     }
 
     fn give_up(&mut self, items: Vec<Planned>, attempts: u32, error: ConnectorError) {
@@ -182,9 +218,10 @@ impl<'a> Writer<'a> {
         if self.exhausted.is_empty() {
             return None;
         }
-        let (last_error, attempts) = self
-            .last_error
-            .unwrap_or((ConnectorError::retryable(self.target.name(), "unknown failure"), 0));
+        let (last_error, attempts) = self.last_error.unwrap_or((
+            ConnectorError::retryable(self.target.name(), "unknown failure"),
+            0,
+        ));
         Some(RunError::WritesExhausted {
             connector: self.target.name().to_string(),
             pending: self.exhausted.len(),

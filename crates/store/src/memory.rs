@@ -9,10 +9,12 @@ use crate::batch::{Durability, Op, WriteBatch};
 use crate::error::StoreError;
 use crate::store::{ScanIter, StateStore, Tree};
 
+type Namespace = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// A store that keeps everything in ordered maps, lost on drop.
 #[derive(Default)]
 pub struct MemoryStore {
-    trees: Mutex<BTreeMap<Tree, BTreeMap<Vec<u8>, Vec<u8>>>>,
+    trees: Mutex<BTreeMap<Tree, Namespace>>,
     ids: AtomicU64,
 }
 

@@ -16,7 +16,10 @@ pub struct FixtureSource {
 impl FixtureSource {
     /// A source named `name` serving `records`.
     pub fn new(name: &str, records: Vec<Record>) -> Self {
-        FixtureSource { name: name.to_string(), records }
+        FixtureSource {
+            name: name.to_string(),
+            records,
+        }
     }
 }
 
@@ -29,7 +32,11 @@ impl Connector for FixtureSource {
     fn capabilities(&self) -> Capabilities {
         let mut reads: Vec<_> = self.records.iter().map(|r| r.entity()).collect();
         reads.dedup();
-        Capabilities { reads, writes: vec![], max_batch: 1 }
+        Capabilities {
+            reads,
+            writes: vec![],
+            max_batch: 1,
+        }
     }
 
     fn source(&self) -> Option<&dyn Source> {
@@ -40,12 +47,23 @@ impl Connector for FixtureSource {
 #[async_trait]
 impl Source for FixtureSource {
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
-        let start = request.cursor.and_then(|c| c.0["next"].as_u64()).unwrap_or(0) as usize;
+        let start = request
+            .cursor
+            .and_then(|c| c.0["next"].as_u64())
+            .unwrap_or(0) as usize;
         let end = (start + request.max_records).min(self.records.len());
         let items = (start..end)
-            .map(|i| ReadItem { position: i as u64, record: Ok(self.records[i].clone()) })
+            .map(|i| ReadItem {
+                position: i as u64,
+                record: Ok(self.records[i].clone()),
+            })
             .collect();
         let done = end == self.records.len();
-        Ok(Page::new(items, Cursor(json!({ "next": end })), done, |i| Cursor(json!({ "next": i + 1 }))))
+        Ok(Page::new(
+            items,
+            Cursor(json!({ "next": end })),
+            done,
+            |i| Cursor(json!({ "next": i + 1 })),
+        ))
     }
 }

@@ -9,6 +9,8 @@ pub use fixture::FixtureSource;
 pub use subject::Subject;
 pub use suite::{
     a_bad_config_is_rejected_naming_the_key, a_permanent_error_becomes_a_dead_letter,
-    a_retryable_error_is_retried_and_nothing_is_lost_or_doubled, checkpoint_capture_redelivers_from_the_first_unacknowledged,
-    reading_twice_from_a_saved_cursor_yields_no_record_twice, run_all, writing_the_same_batch_twice_leaves_the_target_unchanged,
+    a_retryable_error_is_retried_and_nothing_is_lost_or_doubled,
+    checkpoint_capture_redelivers_from_the_first_unacknowledged,
+    reading_twice_from_a_saved_cursor_yields_no_record_twice, run_all,
+    writing_the_same_batch_twice_leaves_the_target_unchanged,
 };

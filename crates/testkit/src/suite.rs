@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use syncd_core::{
-    BuildContext, ConfigSection, Connector, Cursor, ReadMode, ReadRequest, Record, RecordKey, WriteOp, WriteOutcome,
+    BuildContext, ConfigSection, Connector, Cursor, ReadMode, ReadRequest, Record, RecordKey,
+    WriteOp, WriteOutcome,
 };
 use syncd_engine::checkpoint::AckTracker;
 use syncd_engine::{ConnectorHandle, NoProgress, Pipeline, PipelineConfig, RetryConfig};
@@ -15,17 +16,33 @@ use crate::subject::Subject;
 
 fn build(subject: &dyn Subject, name: &str, section: ConfigSection) -> Arc<dyn Connector> {
     let data_dir = std::env::temp_dir();
-    match subject.factory().build(BuildContext { name: name.to_string(), section, data_dir }) {
+    let base_dir = std::env::temp_dir();
+    match subject.factory().build(BuildContext {
+        name: name.to_string(),
+        section,
+        data_dir,
+        base_dir,
+    }) {
         Ok(c) => c,
         Err(errors) => panic!("a valid config was refused: {errors:?}"),
     }
 }
 
-async fn read_all_from(connector: &dyn Connector, subject: &dyn Subject, mut cursor: Option<Cursor>, page: usize) -> (Vec<Record>, Option<Cursor>) {
+async fn read_all_from(
+    connector: &dyn Connector,
+    subject: &dyn Subject,
+    mut cursor: Option<Cursor>,
+    page: usize,
+) -> (Vec<Record>, Option<Cursor>) {
     let source = connector.source().expect("the connector reads");
     let mut out = Vec::new();
     for _ in 0..10_000 {
-        let request = ReadRequest { entity: subject.entity(), mode: ReadMode::Incremental, cursor: cursor.clone(), max_records: page };
+        let request = ReadRequest {
+            entity: subject.entity(),
+            mode: ReadMode::Incremental,
+            cursor: cursor.clone(),
+            max_records: page,
+        };
         let p = source.read_page(request).await.expect("read_page");
         for item in &p.items {
             out.push(item.record.clone().expect("the seeded records are valid"));
@@ -51,9 +68,18 @@ pub async fn reading_twice_from_a_saved_cursor_yields_no_record_twice(subject: &
     let first = build(subject, "conformance-source", section.clone());
     let (half, mid_cursor) = {
         let source = first.source().unwrap();
-        let request = ReadRequest { entity: subject.entity(), mode: ReadMode::Incremental, cursor: None, max_records: 10 };
+        let request = ReadRequest {
+            entity: subject.entity(),
+            mode: ReadMode::Incremental,
+            cursor: None,
+            max_records: 10,
+        };
         let page = source.read_page(request).await.expect("read_page");
-        let half: Vec<Record> = page.items.iter().map(|i| i.record.clone().unwrap()).collect();
+        let half: Vec<Record> = page
+            .items
+            .iter()
+            .map(|i| i.record.clone().unwrap())
+            .collect();
         (half, Some(page.next))
     };
     let restarted = build(subject, "conformance-source", section.clone());
@@ -61,11 +87,23 @@ pub async fn reading_twice_from_a_saved_cursor_yields_no_record_twice(subject: &
     let mut all = half.clone();
     all.extend(rest);
     let seen: HashSet<RecordKey> = keys(&all).into_iter().collect();
-    assert_eq!(all.len(), seen.len(), "a record came twice across a restart");
-    assert_eq!(seen, keys(&records).into_iter().collect::<HashSet<_>>(), "a record was lost across a restart");
+    assert_eq!(
+        all.len(),
+        seen.len(),
+        "a record came twice across a restart"
+    );
+    assert_eq!(
+        seen,
+        keys(&records).into_iter().collect::<HashSet<_>>(),
+        "a record was lost across a restart"
+    );
     let again = build(subject, "conformance-source", section);
     let (repeat, _) = read_all_from(again.as_ref(), subject, end_cursor, 7).await;
-    assert!(repeat.is_empty(), "reading again from the saved cursor returned {} record(s)", repeat.len());
+    assert!(
+        repeat.is_empty(),
+        "reading again from the saved cursor returned {} record(s)",
+        repeat.len()
+    );
 }
 
 /// Writing a batch twice leaves the target exactly as after the first time.
@@ -73,24 +111,48 @@ pub async fn writing_the_same_batch_twice_leaves_the_target_unchanged(subject: &
     let records = subject.sample(12);
     let target = build(subject, "conformance-target", subject.fresh_target().await);
     let sink = target.sink().expect("the connector writes");
-    let batch: Vec<WriteOp> = records.iter().map(|r| WriteOp::Upsert { record: r.clone() }).collect();
+    let batch: Vec<WriteOp> = records
+        .iter()
+        .map(|r| WriteOp::Upsert { record: r.clone() })
+        .collect();
     for _ in 0..2 {
-        let outcomes = sink.write_batch(subject.entity(), &batch).await.expect("write_batch");
-        assert!(outcomes.iter().all(|o| matches!(o, WriteOutcome::Applied)), "{outcomes:?}");
+        let outcomes = sink
+            .write_batch(subject.entity(), &batch)
+            .await
+            .expect("write_batch");
+        assert!(
+            outcomes.iter().all(|o| matches!(o, WriteOutcome::Applied)),
+            "{outcomes:?}"
+        );
     }
     let mut expected = records;
     expected.sort_by_key(Record::key);
-    assert_eq!(subject.target_contents().await, expected, "the target differs from one application of the batch");
+    assert_eq!(
+        subject.target_contents().await,
+        expected,
+        "the target differs from one application of the batch"
+    );
 }
 
 /// Every bad config is refused with an error naming its key.
 pub async fn a_bad_config_is_rejected_naming_the_key(subject: &dyn Subject) {
     let cases = subject.bad_configs();
-    assert!(!cases.is_empty(), "the subject gave no bad configs to check");
+    assert!(
+        !cases.is_empty(),
+        "the subject gave no bad configs to check"
+    );
     for (section, key) in cases {
-        let ctx = BuildContext { name: "bad".into(), section: section.clone(), data_dir: std::env::temp_dir() };
+        let ctx = BuildContext {
+            name: "bad".into(),
+            section: section.clone(),
+            data_dir: std::env::temp_dir(),
+            base_dir: std::env::temp_dir(),
+        };
         match subject.factory().build(ctx) {
-            Ok(_) => panic!("config {:?} was accepted; it must be refused naming `{key}`", section.keys()),
+            Ok(_) => panic!(
+                "config {:?} was accepted; it must be refused naming `{key}`",
+                section.keys()
+            ),
             Err(errors) => assert!(
                 errors.iter().any(|e| e.key == key),
                 "refused, but no error names `{key}`: {errors:?}"
@@ -111,30 +173,47 @@ fn pipeline_config(subject: &dyn Subject) -> PipelineConfig {
         batch_size: None,
         page_size: 4,
         delete_missing: false,
-        retry: RetryConfig { max_attempts: 3, initial_backoff_ms: 1, max_backoff_ms: 5, max_rate_limit_waits: 3 },
+        retry: RetryConfig {
+            max_attempts: 3,
+            initial_backoff_ms: 1,
+            max_backoff_ms: 5,
+            max_rate_limit_waits: 3,
+        },
     }
 }
 
 fn pipeline(subject: &dyn Subject, records: Vec<Record>, target: Arc<dyn Connector>) -> Pipeline {
     let source = ConnectorHandle::new(Arc::new(FixtureSource::new("fixture", records)), None);
-    Pipeline::new(pipeline_config(subject), source, ConnectorHandle::new(target, None), &[]).expect("pipeline")
+    Pipeline::new(
+        pipeline_config(subject),
+        source,
+        ConnectorHandle::new(target, None),
+        &[],
+    )
+    .expect("pipeline")
 }
 
 /// A record the target refuses for good becomes a dead letter; the others arrive.
 pub async fn a_permanent_error_becomes_a_dead_letter(subject: &dyn Subject) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn StateStore> = Arc::new(SledStore::open(&dir.path().join("state")).expect("store"));
+    let store: Arc<dyn StateStore> =
+        Arc::new(SledStore::open(&dir.path().join("state")).expect("store"));
     let mut records = subject.sample(6);
     let bad = subject.permanently_rejected();
     records.insert(3, bad.clone());
     let target = build(subject, "conformance-target", subject.fresh_target().await);
-    let report = pipeline(subject, records.clone(), target).run(store.clone(), &NoProgress).await;
+    let report = pipeline(subject, records.clone(), target)
+        .run(store.clone(), &NoProgress)
+        .await;
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(report.dead_lettered, 1, "{report:?}");
     let letters = dead_letters::list(store.as_ref(), Some("conformance")).unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].key.as_deref(), Some(bad.key().as_str()));
-    let mut good: Vec<Record> = records.into_iter().filter(|r| r.key() != bad.key()).collect();
+    let mut good: Vec<Record> = records
+        .into_iter()
+        .filter(|r| r.key() != bad.key())
+        .collect();
     good.sort_by_key(Record::key);
     assert_eq!(subject.target_contents().await, good);
 }
@@ -143,16 +222,29 @@ pub async fn a_permanent_error_becomes_a_dead_letter(subject: &dyn Subject) {
 /// cursor holds; the next run delivers every record exactly once.
 pub async fn a_retryable_error_is_retried_and_nothing_is_lost_or_doubled(subject: &dyn Subject) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn StateStore> = Arc::new(SledStore::open(&dir.path().join("state")).expect("store"));
+    let store: Arc<dyn StateStore> =
+        Arc::new(SledStore::open(&dir.path().join("state")).expect("store"));
     let records = subject.sample(9);
     let target = build(subject, "conformance-target", subject.fresh_target().await);
     let pipeline = pipeline(subject, records.clone(), target);
     subject.break_target().await;
     let failed = pipeline.run(store.clone(), &NoProgress).await;
-    assert!(!failed.succeeded(), "a run against a broken target must fail: {failed:?}");
-    assert!(failed.retries >= 1, "the failing write was not retried: {failed:?}");
-    assert_eq!(failed.dead_lettered, 0, "a retryable failure must not dead-letter: {failed:?}");
-    assert!(outbox::depth(store.as_ref(), "conformance").unwrap() > 0, "the planned writes left the outbox");
+    assert!(
+        !failed.succeeded(),
+        "a run against a broken target must fail: {failed:?}"
+    );
+    assert!(
+        failed.retries >= 1,
+        "the failing write was not retried: {failed:?}"
+    );
+    assert_eq!(
+        failed.dead_lettered, 0,
+        "a retryable failure must not dead-letter: {failed:?}"
+    );
+    assert!(
+        outbox::depth(store.as_ref(), "conformance").unwrap() > 0,
+        "the planned writes left the outbox"
+    );
     subject.heal_target().await;
     let healed = pipeline.run(store.clone(), &NoProgress).await;
     assert!(healed.succeeded(), "{healed:?}");
@@ -160,9 +252,17 @@ pub async fn a_retryable_error_is_retried_and_nothing_is_lost_or_doubled(subject
     let mut expected = records;
     expected.sort_by_key(Record::key);
     assert_eq!(subject.target_contents().await, expected);
-    assert_eq!(healed.written + healed.replayed, 9, "every record written exactly once after healing: {healed:?}");
+    assert_eq!(
+        healed.written + healed.replayed,
+        9,
+        "every record written exactly once after healing: {healed:?}"
+    );
     let again = pipeline.run(store, &NoProgress).await;
-    assert_eq!((again.written, again.write_calls), (0, 0), "an unchanged source must cause no writes: {again:?}");
+    assert_eq!(
+        (again.written, again.write_calls),
+        (0, 0),
+        "an unchanged source must cause no writes: {again:?}"
+    );
 }
 
 /// Acknowledge A, B, D and fail C, E; after a restart C, D and E come again, A and B do not.
@@ -175,9 +275,22 @@ pub async fn checkpoint_capture_redelivers_from_the_first_unacknowledged(subject
     let mut located = Vec::new();
     let mut cursor = None;
     while located.len() < 5 {
-        let request = ReadRequest { entity: subject.entity(), mode: ReadMode::Incremental, cursor: cursor.clone(), max_records: 5 };
-        let page = connector.source().unwrap().read_page(request).await.expect("read_page");
-        assert!(!page.items.is_empty(), "the source ran dry before returning the five records");
+        let request = ReadRequest {
+            entity: subject.entity(),
+            mode: ReadMode::Incremental,
+            cursor: cursor.clone(),
+            max_records: 5,
+        };
+        let page = connector
+            .source()
+            .unwrap()
+            .read_page(request)
+            .await
+            .expect("read_page");
+        assert!(
+            !page.items.is_empty(),
+            "the source ran dry before returning the five records"
+        );
         for item in &page.items {
             located.push((pages.len(), item.position));
         }
@@ -194,7 +307,11 @@ pub async fn checkpoint_capture_redelivers_from_the_first_unacknowledged(subject
     let cursor = pages[page].cursor_after(position);
     let restarted = build(subject, "conformance-source", section);
     let (again, _) = read_all_from(restarted.as_ref(), subject, Some(cursor), 10).await;
-    assert_eq!(keys(&again), keys(&records[2..]), "after the restart exactly C, D, E must come again");
+    assert_eq!(
+        keys(&again),
+        keys(&records[2..]),
+        "after the restart exactly C, D, E must come again"
+    );
 }
 
 /// Runs every case in turn.

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use syncd_core::{
-    BuildContext, Capabilities, ConfigError, Connector, ConnectorError, ConnectorFactory, EntityKind, Page,
-    ReadRequest, Sink, Source, WriteOp, WriteOutcome,
+    BuildContext, Capabilities, ConfigError, Connector, ConnectorError, ConnectorFactory,
+    EntityKind, Page, ReadRequest, Sink, Source, WriteOp, WriteOutcome,
 };
 
 use crate::config::FileConfig;
@@ -23,22 +23,37 @@ pub struct FileConnector {
 
 impl FileConfig {
     /// Validates the config and builds the connector named `name`.
-    pub fn build(self, name: &str, section: &syncd_core::ConfigSection) -> Result<FileConnector, Vec<ConfigError>> {
+    pub fn build(
+        self,
+        name: &str,
+        section: &syncd_core::ConfigSection,
+    ) -> Result<FileConnector, Vec<ConfigError>> {
         let mut errors = Vec::new();
         if self.read_dir.is_none() && self.write_path.is_none() {
-            errors.push(section.error("", "a file connector needs `read_dir`, `write_path`, or both"));
+            errors.push(section.error(
+                "",
+                "a file connector needs `read_dir`, `write_path`, or both",
+            ));
         }
         if let Some(dir) = &self.read_dir {
             if !dir.is_dir() {
-                errors.push(section.error("read_dir", format!("`{}` is not a directory", dir.display())));
+                errors.push(section.error(
+                    "read_dir",
+                    format!("`{}` is not a directory", dir.display()),
+                ));
             }
         }
         if let Some(path) = &self.write_path {
             let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
             if path.is_dir() {
-                errors.push(section.error("write_path", format!("`{}` is a directory", path.display())));
+                errors.push(
+                    section.error("write_path", format!("`{}` is a directory", path.display())),
+                );
             } else if let Some(parent) = parent.filter(|p| !p.is_dir()) {
-                errors.push(section.error("write_path", format!("directory `{}` does not exist", parent.display())));
+                errors.push(section.error(
+                    "write_path",
+                    format!("directory `{}` does not exist", parent.display()),
+                ));
             }
         }
         if self.max_batch == 0 {
@@ -50,7 +65,10 @@ impl FileConfig {
         Ok(FileConnector {
             name: name.to_string(),
             folder: self.read_dir.clone().map(|d| Arc::new(DropFolder::new(d))),
-            snapshot: self.write_path.clone().map(|p| Arc::new(SnapshotFile::new(p, self.allow_negative))),
+            snapshot: self
+                .write_path
+                .clone()
+                .map(|p| Arc::new(SnapshotFile::new(p, self.allow_negative))),
             config: self,
         })
     }
@@ -64,8 +82,16 @@ impl Connector for FileConnector {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            reads: if self.folder.is_some() { vec![EntityKind::StockPosition] } else { vec![] },
-            writes: if self.snapshot.is_some() { vec![EntityKind::StockPosition] } else { vec![] },
+            reads: if self.folder.is_some() {
+                vec![EntityKind::StockPosition]
+            } else {
+                vec![]
+            },
+            writes: if self.snapshot.is_some() {
+                vec![EntityKind::StockPosition]
+            } else {
+                vec![]
+            },
             max_batch: self.config.max_batch,
         }
     }
@@ -80,7 +106,8 @@ impl Connector for FileConnector {
 
     async fn check(&self) -> Result<(), ConnectorError> {
         if let Some(dir) = &self.config.read_dir {
-            std::fs::read_dir(dir).map_err(|e| ConnectorError::io(format!("{}: {}", self.name, dir.display()), &e))?;
+            std::fs::read_dir(dir)
+                .map_err(|e| ConnectorError::io(format!("{}: {}", self.name, dir.display()), &e))?;
         }
         Ok(())
     }
@@ -89,13 +116,27 @@ impl Connector for FileConnector {
 #[async_trait]
 impl Source for FileConnector {
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
-        let folder = self.folder.clone().ok_or_else(|| ConnectorError::permanent(&self.name, "no read_dir"))?;
+        let folder = self
+            .folder
+            .clone()
+            .ok_or_else(|| ConnectorError::permanent(&self.name, "no read_dir"))?;
         if request.entity != EntityKind::StockPosition {
-            return Err(ConnectorError::permanent(&self.name, format!("cannot read {}", request.entity)));
+            return Err(ConnectorError::permanent(
+                &self.name,
+                format!("cannot read {}", request.entity),
+            ));
         }
         let cursor = FileCursor::decode(request.cursor.as_ref())
             .map_err(|e| ConnectorError::permanent(&self.name, e))?;
-        let context = format!("{}: {}", self.name, self.config.read_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default());
+        let context = format!(
+            "{}: {}",
+            self.name,
+            self.config
+                .read_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        );
         tokio::task::spawn_blocking(move || folder.read_page(cursor, request.max_records.max(1)))
             .await
             .map_err(|e| ConnectorError::retryable(&context, e.to_string()))?
@@ -105,8 +146,15 @@ impl Source for FileConnector {
 
 #[async_trait]
 impl Sink for FileConnector {
-    async fn write_batch(&self, _entity: EntityKind, batch: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let snapshot = self.snapshot.clone().ok_or_else(|| ConnectorError::permanent(&self.name, "no write_path"))?;
+    async fn write_batch(
+        &self,
+        _entity: EntityKind,
+        batch: &[WriteOp],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let snapshot = self
+            .snapshot
+            .clone()
+            .ok_or_else(|| ConnectorError::permanent(&self.name, "no write_path"))?;
         let batch = batch.to_vec();
         tokio::task::spawn_blocking(move || snapshot.apply(&batch))
             .await
@@ -123,7 +171,9 @@ impl ConnectorFactory for FileFactory {
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
-        let config: FileConfig = ctx.section.extract()?;
+        let mut config: FileConfig = ctx.section.extract()?;
+        config.read_dir = config.read_dir.map(|d| ctx.resolve(&d));
+        config.write_path = config.write_path.map(|p| ctx.resolve(&p));
         Ok(Arc::new(config.build(&ctx.name, &ctx.section)?))
     }
 }

@@ -32,7 +32,8 @@ impl FileCursor {
     pub fn decode(cursor: Option<&Cursor>) -> Result<Self, String> {
         match cursor {
             None => Ok(FileCursor::default()),
-            Some(c) => serde_json::from_value(c.0.clone()).map_err(|e| format!("unreadable file cursor: {e}")),
+            Some(c) => serde_json::from_value(c.0.clone())
+                .map_err(|e| format!("unreadable file cursor: {e}")),
         }
     }
 

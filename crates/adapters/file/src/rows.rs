@@ -12,7 +12,9 @@ pub fn parse_status(text: &str) -> Result<StockStatus, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "" | "active" | "1" | "true" | "in_stock" => Ok(StockStatus::Active),
         "inactive" | "0" | "false" | "out_of_stock" => Ok(StockStatus::Inactive),
-        other => Err(format!("status `{other}` is not one of active, inactive, 1, 0")),
+        other => Err(format!(
+            "status `{other}` is not one of active, inactive, 1, 0"
+        )),
     }
 }
 
@@ -33,7 +35,10 @@ fn check_identity(p: &StockPosition) -> Result<(), String> {
 }
 
 /// Builds a position from a CSV row, given the header.
-pub fn from_csv(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<StockPosition, String> {
+pub fn from_csv(
+    headers: &csv::StringRecord,
+    row: &csv::StringRecord,
+) -> Result<StockPosition, String> {
     let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
     let mut attributes = BTreeMap::new();
     for (name, value) in headers.iter().zip(row.iter()) {
@@ -41,7 +46,10 @@ pub fn from_csv(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<
         if CORE_COLUMNS.contains(&name) {
             fields.insert(name, value);
         } else if !value.is_empty() && !name.is_empty() {
-            attributes.insert(name.to_string(), serde_json::Value::String(value.to_string()));
+            attributes.insert(
+                name.to_string(),
+                serde_json::Value::String(value.to_string()),
+            );
         }
     }
     let get = |c: &str| fields.get(c).copied();
@@ -84,7 +92,11 @@ mod tests {
     #[test]
     fn a_csv_row_with_extra_columns_carries_them_as_attributes() {
         let headers = rec(&["sku", "location", "on_hand", "expectedOn", "condition"]);
-        let p = from_csv(&headers, &rec(&["A", "WH1", "7", "2024-10-31T00:00:00Z", ""])).unwrap();
+        let p = from_csv(
+            &headers,
+            &rec(&["A", "WH1", "7", "2024-10-31T00:00:00Z", ""]),
+        )
+        .unwrap();
         assert_eq!(p.on_hand, 7);
         assert_eq!(p.attributes.len(), 1);
         assert_eq!(p.attributes["expectedOn"], "2024-10-31T00:00:00Z");
@@ -93,8 +105,14 @@ mod tests {
     #[test]
     fn bad_rows_say_which_field_is_wrong() {
         let headers = rec(&["sku", "location", "on_hand"]);
-        assert!(from_csv(&headers, &rec(&["A", "WH1", "seven"])).unwrap_err().contains("on_hand"));
-        assert!(from_csv(&headers, &rec(&["", "WH1", "1"])).unwrap_err().contains("sku"));
-        assert!(from_json("{\"sku\":\"A\"}").unwrap_err().contains("location"));
+        assert!(from_csv(&headers, &rec(&["A", "WH1", "seven"]))
+            .unwrap_err()
+            .contains("on_hand"));
+        assert!(from_csv(&headers, &rec(&["", "WH1", "1"]))
+            .unwrap_err()
+            .contains("sku"));
+        assert!(from_json("{\"sku\":\"A\"}")
+            .unwrap_err()
+            .contains("location"));
     }
 }

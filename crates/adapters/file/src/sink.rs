@@ -21,7 +21,11 @@ pub struct SnapshotFile {
 impl SnapshotFile {
     /// A writer of `path`.
     pub fn new(path: PathBuf, allow_negative: bool) -> Self {
-        SnapshotFile { path, allow_negative, held: Mutex::new(None) }
+        SnapshotFile {
+            path,
+            allow_negative,
+            held: Mutex::new(None),
+        }
     }
 
     fn context(&self) -> String {
@@ -32,7 +36,12 @@ impl SnapshotFile {
         if !self.allow_negative && (p.on_hand < 0 || p.allocated < 0) {
             return Err(ConnectorError::permanent(
                 self.context(),
-                format!("{}: negative quantity (on_hand {}, allocated {}) and allow_negative is off", p.key(), p.on_hand, p.allocated),
+                format!(
+                    "{}: negative quantity (on_hand {}, allocated {}) and allow_negative is off",
+                    p.key(),
+                    p.on_hand,
+                    p.allocated
+                ),
             ));
         }
         Ok(())
@@ -40,16 +49,22 @@ impl SnapshotFile {
 
     /// Applies `batch` and rewrites the file once. Blocking: call from a blocking thread.
     pub fn apply(&self, batch: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let mut guard = self.held.lock().map_err(|_| ConnectorError::retryable(self.context(), "lock poisoned"))?;
+        let mut guard = self
+            .held
+            .lock()
+            .map_err(|_| ConnectorError::retryable(self.context(), "lock poisoned"))?;
         if guard.is_none() {
-            let loaded = read_snapshot(&self.path).map_err(|e| ConnectorError::io(self.context(), &e))?;
+            let loaded =
+                read_snapshot(&self.path).map_err(|e| ConnectorError::io(self.context(), &e))?;
             *guard = Some(loaded);
         }
         let mut next = guard.clone().expect("loaded above");
         let mut outcomes = Vec::with_capacity(batch.len());
         for op in batch {
             let outcome = match op {
-                WriteOp::Upsert { record: Record::StockPosition(p) } => match self.check(p) {
+                WriteOp::Upsert {
+                    record: Record::StockPosition(p),
+                } => match self.check(p) {
                     Ok(()) => {
                         next.insert(p.key(), p.clone());
                         WriteOutcome::Applied

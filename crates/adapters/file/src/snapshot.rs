@@ -38,7 +38,10 @@ pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPositio
     };
     let mut out = BTreeMap::new();
     let invalid = |line: usize, e: String| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("{}:{line}: {e}", path.display()))
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}:{line}: {e}", path.display()),
+        )
     };
     match SnapshotFormat::of(path) {
         SnapshotFormat::JsonLines => {
@@ -53,14 +56,21 @@ pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPositio
         }
         SnapshotFormat::Csv => {
             let mut reader = csv::Reader::from_reader(file);
-            let headers = reader.headers().map_err(|e| invalid(1, e.to_string()))?.clone();
+            let headers = reader
+                .headers()
+                .map_err(|e| invalid(1, e.to_string()))?
+                .clone();
             for (i, row) in reader.records().enumerate() {
                 let row = row.map_err(|e| invalid(i + 2, e.to_string()))?;
-                let attributes = headers.iter().position(|h| h == "attributes").and_then(|i| row.get(i));
+                let attributes = headers
+                    .iter()
+                    .position(|h| h == "attributes")
+                    .and_then(|i| row.get(i));
                 let mut p = rows::from_csv(&headers, &row).map_err(|e| invalid(i + 2, e))?;
                 p.attributes.remove("attributes");
                 if let Some(text) = attributes.filter(|t| !t.is_empty()) {
-                    p.attributes = serde_json::from_str(text).map_err(|e| invalid(i + 2, e.to_string()))?;
+                    p.attributes =
+                        serde_json::from_str(text).map_err(|e| invalid(i + 2, e.to_string()))?;
                 }
                 out.insert(p.key(), p);
             }
@@ -71,9 +81,18 @@ pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPositio
 
 /// Replaces the snapshot at `path` with `positions`: temporary file, fsync, rename, fsync of
 /// the directory. A crash at any point leaves either the old or the new snapshot whole.
-pub fn write_snapshot(path: &Path, positions: &BTreeMap<RecordKey, StockPosition>) -> io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("snapshot");
+pub fn write_snapshot(
+    path: &Path,
+    positions: &BTreeMap<RecordKey, StockPosition>,
+) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("snapshot");
     let tmp = dir.join(format!(".{name}.tmp"));
     {
         let mut out = BufWriter::new(File::create(&tmp)?);
@@ -86,7 +105,14 @@ pub fn write_snapshot(path: &Path, positions: &BTreeMap<RecordKey, StockPosition
             }
             SnapshotFormat::Csv => {
                 let mut w = csv::Writer::from_writer(&mut out);
-                w.write_record(["sku", "location", "on_hand", "allocated", "status", "attributes"])?;
+                w.write_record([
+                    "sku",
+                    "location",
+                    "on_hand",
+                    "allocated",
+                    "status",
+                    "attributes",
+                ])?;
                 for p in positions.values() {
                     let status = match p.status {
                         syncd_core::model::StockStatus::Active => "active",
@@ -126,8 +152,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut p = StockPosition::new("A|1", "WH, 1", -2);
         p.allocated = 1;
-        p.attributes.insert("expectedOn".into(), serde_json::json!("2024-10-31T00:00:00Z"));
-        p.attributes.insert("manufacturingBatchInfo".into(), serde_json::json!({"batchNumber": "B1"}));
+        p.attributes.insert(
+            "expectedOn".into(),
+            serde_json::json!("2024-10-31T00:00:00Z"),
+        );
+        p.attributes.insert(
+            "manufacturingBatchInfo".into(),
+            serde_json::json!({"batchNumber": "B1"}),
+        );
         let positions = BTreeMap::from([(p.key(), p)]);
         for name in ["out.jsonl", "out.csv"] {
             let path = dir.path().join(name);

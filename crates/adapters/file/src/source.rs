@@ -51,7 +51,11 @@ impl DropFolder {
 
     /// Reads up to `max` rows after `cursor`, from the first file not yet taken.
     pub fn read_page(&self, mut cursor: FileCursor, max: usize) -> io::Result<Page> {
-        let untaken: Vec<String> = self.files()?.into_iter().filter(|f| !cursor.taken.contains(f)).collect();
+        let untaken: Vec<String> = self
+            .files()?
+            .into_iter()
+            .filter(|f| !cursor.taken.contains(f))
+            .collect();
         for (n, file) in untaken.iter().enumerate() {
             let (offset, line) = match &cursor.current {
                 Some(p) if &p.file == file => (p.offset, p.line),
@@ -82,14 +86,24 @@ impl DropFolder {
     }
 }
 
-fn cursor_after(base: &FileCursor, file: &str, ends: &Ends, index: usize, eof: bool) -> syncd_core::Cursor {
+fn cursor_after(
+    base: &FileCursor,
+    file: &str,
+    ends: &Ends,
+    index: usize,
+    eof: bool,
+) -> syncd_core::Cursor {
     let mut c = base.clone();
     if eof && index + 1 == ends.len() {
         c.taken.insert(file.to_string());
         c.current = None;
     } else {
         let (offset, line) = ends[index];
-        c.current = Some(Partial { file: file.to_string(), offset, line });
+        c.current = Some(Partial {
+            file: file.to_string(),
+            offset,
+            line,
+        });
     }
     c.encode()
 }
@@ -98,8 +112,15 @@ fn origin(path: &Path, line: u64) -> String {
     format!("{}:{line}", path.display())
 }
 
-fn read_csv(path: &Path, offset: u64, line: u64, max: usize) -> io::Result<(Vec<ReadItem>, Ends, bool)> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(File::open(path)?);
+fn read_csv(
+    path: &Path,
+    offset: u64,
+    line: u64,
+    max: usize,
+) -> io::Result<(Vec<ReadItem>, Ends, bool)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(File::open(path)?);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
@@ -107,7 +128,11 @@ fn read_csv(path: &Path, offset: u64, line: u64, max: usize) -> io::Result<(Vec<
             // An unreadable header makes every row unreadable: one dead letter for the file.
             let item = ReadItem {
                 position: 0,
-                record: Err(RejectedRow { origin: origin(path, 1), raw: String::new(), error: format!("bad header: {e}") }),
+                record: Err(RejectedRow {
+                    origin: origin(path, 1),
+                    raw: String::new(),
+                    error: format!("bad header: {e}"),
+                }),
             };
             let end = std::fs::metadata(path)?.len();
             return Ok((vec![item], vec![(end, 1)], true));
@@ -116,7 +141,9 @@ fn read_csv(path: &Path, offset: u64, line: u64, max: usize) -> io::Result<(Vec<
     if offset > 0 {
         let mut pos = csv::Position::new();
         pos.set_byte(offset).set_line(line + 1);
-        reader.seek(pos).map_err(|e| io::Error::other(e.to_string()))?;
+        reader
+            .seek(pos)
+            .map_err(|e| io::Error::other(e.to_string()))?;
     }
     let mut items = Vec::new();
     let mut ends = Vec::new();
@@ -131,25 +158,42 @@ fn read_csv(path: &Path, offset: u64, line: u64, max: usize) -> io::Result<(Vec<
             Ok(false) => return Ok((items, ends, true)),
             Ok(true) => {
                 let at = row.position().map(|p| p.line()).unwrap_or(0);
-                let parsed = rows::from_csv(&headers, &row).map(Record::StockPosition).map_err(|error| RejectedRow {
-                    origin: origin(path, at),
-                    raw: row.iter().collect::<Vec<_>>().join(","),
-                    error,
-                });
+                let parsed = rows::from_csv(&headers, &row)
+                    .map(Record::StockPosition)
+                    .map_err(|error| RejectedRow {
+                        origin: origin(path, at),
+                        raw: row.iter().collect::<Vec<_>>().join(","),
+                        error,
+                    });
                 (parsed, at)
             }
             Err(e) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
             Err(e) => {
                 let at = e.position().map(|p| p.line()).unwrap_or(0);
-                (Err(RejectedRow { origin: origin(path, at), raw: String::new(), error: e.to_string() }), at)
+                (
+                    Err(RejectedRow {
+                        origin: origin(path, at),
+                        raw: String::new(),
+                        error: e.to_string(),
+                    }),
+                    at,
+                )
             }
         };
-        items.push(ReadItem { position: items.len() as u64, record: record.0 });
+        items.push(ReadItem {
+            position: items.len() as u64,
+            record: record.0,
+        });
         ends.push((end, record.1));
     }
 }
 
-fn read_json_lines(path: &Path, offset: u64, line: u64, max: usize) -> io::Result<(Vec<ReadItem>, Ends, bool)> {
+fn read_json_lines(
+    path: &Path,
+    offset: u64,
+    line: u64,
+    max: usize,
+) -> io::Result<(Vec<ReadItem>, Ends, bool)> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut reader = BufReader::new(file);
@@ -173,12 +217,17 @@ fn read_json_lines(path: &Path, offset: u64, line: u64, max: usize) -> io::Resul
         if text.is_empty() {
             continue;
         }
-        let record = rows::from_json(text).map(Record::StockPosition).map_err(|error| RejectedRow {
-            origin: origin(path, at_line),
-            raw: text.to_string(),
-            error,
+        let record = rows::from_json(text)
+            .map(Record::StockPosition)
+            .map_err(|error| RejectedRow {
+                origin: origin(path, at_line),
+                raw: text.to_string(),
+                error,
+            });
+        items.push(ReadItem {
+            position: items.len() as u64,
+            record,
         });
-        items.push(ReadItem { position: items.len() as u64, record });
         ends.push((at_byte, at_line));
     }
 }

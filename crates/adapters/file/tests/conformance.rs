@@ -18,7 +18,11 @@ struct Files {
 
 impl Files {
     fn new() -> Self {
-        Files { root: tempfile::tempdir().unwrap(), counter: AtomicUsize::new(0), target: Mutex::new(None) }
+        Files {
+            root: tempfile::tempdir().unwrap(),
+            counter: AtomicUsize::new(0),
+            target: Mutex::new(None),
+        }
     }
 
     fn fresh_dir(&self, what: &str) -> PathBuf {
@@ -48,7 +52,8 @@ impl Subject for Files {
             .map(|i| {
                 let mut p = StockPosition::new(format!("SKU-{i:03}"), "WH-1", i as i64 * 3);
                 if i % 2 == 0 {
-                    p.attributes.insert("condition".into(), serde_json::json!("NEW"));
+                    p.attributes
+                        .insert("condition".into(), serde_json::json!("NEW"));
                 }
                 Record::StockPosition(p)
             })
@@ -65,16 +70,27 @@ impl Subject for Files {
         let (first, second) = records.split_at(records.len() / 2);
         let mut jsonl = String::new();
         for r in first {
-            let Record::StockPosition(p) = r else { unreachable!() };
+            let Record::StockPosition(p) = r else {
+                unreachable!()
+            };
             jsonl.push_str(&serde_json::to_string(p).unwrap());
             jsonl.push('\n');
         }
         std::fs::write(dir.join("a.jsonl"), jsonl).unwrap();
         let mut csv = String::from("sku,location,on_hand,allocated,status,condition\n");
         for r in second {
-            let Record::StockPosition(p) = r else { unreachable!() };
-            let condition = p.attributes.get("condition").and_then(|v| v.as_str()).unwrap_or("");
-            csv.push_str(&format!("{},{},{},{},active,{condition}\n", p.sku, p.location, p.on_hand, p.allocated));
+            let Record::StockPosition(p) = r else {
+                unreachable!()
+            };
+            let condition = p
+                .attributes
+                .get("condition")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            csv.push_str(&format!(
+                "{},{},{},{},active,{condition}\n",
+                p.sku, p.location, p.on_hand, p.allocated
+            ));
         }
         std::fs::write(dir.join("b.csv"), csv).unwrap();
         Files::section(&format!("read_dir = '{}'", dir.display()))
@@ -87,17 +103,41 @@ impl Subject for Files {
     }
 
     async fn target_contents(&self) -> Vec<Record> {
-        let path = self.target.lock().unwrap().clone().expect("a target was made");
-        read_snapshot(&path).unwrap().into_values().map(Record::StockPosition).collect()
+        let path = self
+            .target
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("a target was made");
+        read_snapshot(&path)
+            .unwrap()
+            .into_values()
+            .map(Record::StockPosition)
+            .collect()
     }
 
     fn bad_configs(&self) -> Vec<(ConfigSection, String)> {
         vec![
-            (Files::section("read_dir = 5"), "connectors.under_test.read_dir".into()),
-            (Files::section("read_dirr = '/tmp'"), "connectors.under_test.read_dirr".into()),
-            (Files::section("read_dir = '/nonexistent/drop'"), "connectors.under_test.read_dir".into()),
-            (Files::section("write_path = '/nonexistent/dir/out.jsonl'"), "connectors.under_test.write_path".into()),
-            (Files::section("write_path = '/tmp/x.jsonl'\nmax_batch = 0"), "connectors.under_test.max_batch".into()),
+            (
+                Files::section("read_dir = 5"),
+                "connectors.under_test.read_dir".into(),
+            ),
+            (
+                Files::section("read_dirr = '/tmp'"),
+                "connectors.under_test.read_dirr".into(),
+            ),
+            (
+                Files::section("read_dir = '/nonexistent/drop'"),
+                "connectors.under_test.read_dir".into(),
+            ),
+            (
+                Files::section("write_path = '/nonexistent/dir/out.jsonl'"),
+                "connectors.under_test.write_path".into(),
+            ),
+            (
+                Files::section("write_path = '/tmp/x.jsonl'\nmax_batch = 0"),
+                "connectors.under_test.max_batch".into(),
+            ),
         ]
     }
 

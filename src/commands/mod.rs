@@ -1,0 +1,40 @@
+//! The subcommands.
+
+mod check;
+mod once;
+mod plan;
+
+use std::process::ExitCode;
+
+use crate::cli::Command;
+use crate::config::{self, Config};
+use crate::topology::Topology;
+
+/// Runs one subcommand.
+pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Check { config } => check::run(&config).await,
+        Command::Once {
+            config,
+            json,
+            pipelines,
+        } => once::run(&config, &pipelines, json).await,
+        Command::Plan {
+            config,
+            json,
+            pipeline,
+        } => plan::run(&config, &pipeline, json).await,
+    }
+}
+
+/// Loads the config and builds its topology, or prints every problem.
+pub fn load(path: &std::path::Path) -> Result<(Config, Topology), ExitCode> {
+    let result = config::load(path).and_then(|c| Topology::build(&c).map(|t| (c, t)));
+    result.map_err(|errors| {
+        eprintln!("{} problem(s) in {}:", errors.len(), path.display());
+        for e in errors {
+            eprintln!("  - {e}");
+        }
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,12 @@
+//! The connector kinds compiled into this build (one cargo feature per adapter crate).
+
+use syncd_core::Registry;
+
+/// Every connector factory this build knows.
+pub fn registry() -> Registry {
+    #[allow(unused_mut)]
+    let mut registry = Registry::new();
+    #[cfg(feature = "connector-file")]
+    registry.register(Box::new(syncd_adapter_file::FileFactory));
+    registry
+}
