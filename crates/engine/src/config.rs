@@ -135,7 +135,11 @@ pub struct LinkConfig {
     pub between: [String; 2],
     /// The entity kind.
     pub entity: EntityKind,
-    /// Field (top-level, e.g. `on_hand`) → the connector whose value wins.
+    /// Field (top-level, e.g. `on_hand`) → the connector whose value always wins.
     #[serde(default)]
     pub owners: BTreeMap<String, String>,
+    /// For unowned fields changed on both sides since the last sync: the connector that wins
+    /// (default: the side the running pipeline reads from).
+    #[serde(default)]
+    pub prefer: Option<String>,
 }

@@ -36,8 +36,8 @@ impl Pipeline {
             .into_iter()
             .map(|e| e.op)
             .collect();
-        let mut indexes = self.load_indexes(store)?;
         let mut scratch = RunReport::start(self.name());
+        let mut indexes = self.load_indexes(store, &mut scratch).await?;
         let mut plan = Plan {
             pipeline: self.name().to_string(),
             replay,
@@ -50,13 +50,11 @@ impl Pipeline {
         let mut seen: HashSet<RecordKey> = HashSet::new();
         let mut cursor = self.start_cursor(store)?;
         loop {
-            let page = self
-                .read_page_for_plan(cursor.clone(), &mut scratch)
-                .await?;
+            let page = self.read_page(cursor.clone(), &mut scratch).await?;
             let page_plan = self.planner(store).plan_page(
                 &page.items,
                 &indexes.target,
-                indexes.source.as_ref(),
+                self.link_view(&indexes).as_ref(),
             )?;
             plan.read += page_plan.read;
             plan.unchanged += page_plan.unchanged;
@@ -67,6 +65,9 @@ impl Pipeline {
                 // Later pages diff against what this plan would already have written.
                 if let Some(fp) = w.fingerprint {
                     indexes.target.insert(w.op.key(), fp);
+                }
+                if let (Some(live), WriteOp::Upsert { record }) = (indexes.live.as_mut(), &w.op) {
+                    live.insert(record.key(), record.clone());
                 }
                 plan.writes.push(w.op);
             }

@@ -7,7 +7,6 @@ use syncd_core::{Fingerprint, ReadItem, Record, RecordKey, WriteOp};
 use syncd_store::{dead_letters, shadow, DeadLetter, ShadowIndex, StateStore, StoreError};
 
 use crate::config::PipelineConfig;
-use crate::diff;
 use crate::link::FieldPolicy;
 use crate::mapping::{self, Mapped};
 
@@ -18,8 +17,8 @@ pub struct Planned {
     pub op: WriteOp,
     /// The upserted record's fingerprint (what the target's shadow will hold).
     pub fingerprint: Option<Fingerprint>,
-    /// The source record as read, for the source-side shadow of a link.
-    pub source_record: Option<Record>,
+    /// For a link: the shadow namespace that records the written record as the new base.
+    pub link_base: Option<String>,
     /// Indices of the page items this write settles (several when a key repeats in a page).
     pub items: Vec<usize>,
 }
@@ -43,14 +42,24 @@ pub struct PagePlan {
     pub echoes: u64,
     /// Items skipped by a map.
     pub skipped: u64,
+    /// Unowned fields both sides of a link changed.
+    pub conflicts: u64,
+    /// Link bases to bring up to date where both sides already agree.
+    pub base_updates: Vec<Record>,
+}
+
+/// What a link pipeline plans against: its merge policy and the target's live records.
+pub struct LinkView<'a> {
+    /// The merge policy.
+    pub policy: &'a FieldPolicy,
+    /// The target's records as read at the start of the run.
+    pub live: &'a HashMap<RecordKey, Record>,
 }
 
 /// Plans pages for one pipeline.
 pub struct Planner<'a> {
     /// The pipeline.
     pub config: &'a PipelineConfig,
-    /// The link policy, if the pipeline is one direction of a link.
-    pub policy: Option<&'a FieldPolicy>,
     /// The state store (for the target's shadowed records when merging owned fields).
     pub store: &'a dyn StateStore,
 }
@@ -75,12 +84,12 @@ impl Planner<'_> {
         }
     }
 
-    /// Plans one page against the target's (and, on a link, the source's) shadow index.
+    /// Plans one page against the target's shadow index (or, on a link, its live records).
     pub fn plan_page(
         &self,
         items: &[ReadItem],
         target_index: &ShadowIndex,
-        source_index: Option<&ShadowIndex>,
+        link: Option<&LinkView<'_>>,
     ) -> Result<PagePlan, StoreError> {
         let mut plan = PagePlan::default();
         let mut by_key: HashMap<RecordKey, usize> = HashMap::new();
@@ -130,27 +139,41 @@ impl Planner<'_> {
             };
             let key = record.key();
             plan.seen.push(key.clone());
-            let (to_write, source_record) = match (self.policy, source_index) {
-                (Some(policy), Some(source_index)) => {
-                    if diff::changed(source_index, &key, &record).is_none() {
-                        plan.echoes += 1;
+            let (to_write, link_base) = match link {
+                Some(view) => {
+                    let namespace = view.policy.base_namespace();
+                    let live = view.live.get(&key);
+                    let base = shadow::get(self.store, &namespace, self.config.entity, &key)?;
+                    let merge = view
+                        .policy
+                        .merge(&record, live, base.as_ref().map(|b| &b.record));
+                    plan.conflicts += u64::from(merge.conflicts);
+                    let merged_fp = merge.record.fingerprint();
+                    if !by_key.contains_key(&key)
+                        && live.map(Record::fingerprint) == Some(merged_fp)
+                    {
+                        // Both sides agree already; an unchanged source record is an echo of
+                        // the last sync (or of our own write).
+                        if base.as_ref().map(|b| b.fingerprint) == Some(record.fingerprint()) {
+                            plan.echoes += 1;
+                        } else {
+                            plan.unchanged += 1;
+                        }
+                        if base.as_ref().map(|b| b.fingerprint) != Some(merged_fp) {
+                            plan.base_updates.push(merge.record);
+                        }
                         plan.settled.push(index);
                         continue;
                     }
-                    let target =
-                        shadow::get(self.store, &self.config.to, self.config.entity, &key)?;
-                    (
-                        policy.merge(&record, target.as_ref().map(|t| &t.record)),
-                        Some(record),
-                    )
+                    (merge.record, Some(namespace))
                 }
-                _ => (record, None),
+                None => (record, None),
             };
             let fingerprint = to_write.fingerprint();
             let planned = Planned {
                 op: WriteOp::Upsert { record: to_write },
                 fingerprint: Some(fingerprint),
-                source_record,
+                link_base,
                 items: vec![index],
             };
             // A later row for a key already planned in this page wins, even if it equals the
@@ -161,7 +184,7 @@ impl Planner<'_> {
                 plan.writes[at] = Planned { items, ..planned };
                 continue;
             }
-            if target_index.get(&key) == Some(&fingerprint) {
+            if link.is_none() && target_index.get(&key) == Some(&fingerprint) {
                 plan.unchanged += 1;
                 plan.settled.push(index);
                 continue;

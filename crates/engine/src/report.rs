@@ -29,6 +29,8 @@ pub struct RunReport {
     pub echoes: u64,
     /// Records left out by a map's `unmapped = "skip"`.
     pub skipped: u64,
+    /// Unowned fields both sides of a link changed since the last sync.
+    pub conflicts: u64,
     /// Upserts the target acknowledged.
     pub written: u64,
     /// Deletes the target acknowledged.
@@ -60,6 +62,7 @@ impl RunReport {
             unchanged: 0,
             echoes: 0,
             skipped: 0,
+            conflicts: 0,
             written: 0,
             deleted: 0,
             replayed: 0,

@@ -6,11 +6,11 @@
 //!
 //! On start, writes left in the outbox by an interrupted run are replayed first.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use syncd_core::{Cursor, ErrorClass, Page, ReadMode, ReadRequest, RecordKey, WriteOp};
+use syncd_core::{Cursor, ErrorClass, Page, ReadMode, ReadRequest, Record, RecordKey, WriteOp};
 use syncd_store::{
     cursors, dead_letters, outbox, runs, shadow, Durability, OutboxEntry, ShadowIndex, StateStore,
     WriteBatch,
@@ -22,7 +22,7 @@ use crate::diff;
 use crate::error::RunError;
 use crate::handle::ConnectorHandle;
 use crate::link::FieldPolicy;
-use crate::planner::{Planned, Planner};
+use crate::planner::{LinkView, Planned, Planner};
 use crate::progress::Progress;
 use crate::report::{RunOutcome, RunReport};
 use crate::retry::backoff;
@@ -38,10 +38,11 @@ pub struct Pipeline {
     max_batch: usize,
 }
 
-/// The shadows a run keeps in memory and updates as writes are acknowledged.
+/// What a run diffs against, kept in memory and updated as writes are acknowledged: the
+/// target's shadow, and on a link the target's live records.
 pub(crate) struct Indexes {
     pub target: ShadowIndex,
-    pub source: Option<ShadowIndex>,
+    pub live: Option<HashMap<RecordKey, Record>>,
 }
 
 impl Pipeline {
@@ -87,6 +88,14 @@ impl Pipeline {
             .iter()
             .filter(|l| l.entity == entity)
             .find_map(|l| FieldPolicy::for_pipeline(l, &config.from, &config.to));
+        if policy.is_some()
+            && (target.connector.source().is_none() || !caps.reads.contains(&entity))
+        {
+            return Err(format!(
+                "connector `{}` is one side of a link but cannot read {entity}: a link merges with the target's live records",
+                target.name()
+            ));
+        }
         Ok(Pipeline {
             config,
             source,
@@ -115,9 +124,10 @@ impl Pipeline {
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.pending = outbox::depth(store.as_ref(), &self.config.name).unwrap_or(0) as u64;
         match result {
-            Ok(()) => {
-                tracing::info!(pipeline = %self.config.name, read = report.read, written = report.written, "run succeeded")
-            }
+            Ok(()) => tracing::info!(
+                pipeline = %self.config.name, read = report.read, written = report.written,
+                dead_lettered = report.dead_lettered, "run succeeded"
+            ),
             Err(e) => {
                 tracing::warn!(pipeline = %self.config.name, error = %e, "run failed");
                 report.outcome = RunOutcome::Failed(e.to_string());
@@ -132,15 +142,12 @@ impl Pipeline {
             &report,
         )
         .map(|_| batch);
-        match kept {
-            Ok(batch) => {
-                if let Err(e) = commit(&store, batch, Durability::Flushed).await {
-                    tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report")
-            }
+        let kept = match kept {
+            Ok(batch) => commit(&store, batch, Durability::Flushed).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = kept {
+            tracing::warn!(pipeline = %self.config.name, error = %e, "could not keep the run report");
         }
         report
     }
@@ -148,20 +155,52 @@ impl Pipeline {
     pub(crate) fn planner<'a>(&'a self, store: &'a dyn StateStore) -> Planner<'a> {
         Planner {
             config: &self.config,
-            policy: self.policy.as_ref(),
             store,
         }
     }
 
-    pub(crate) fn load_indexes(&self, store: &dyn StateStore) -> Result<Indexes, RunError> {
-        let entity = self.config.entity;
+    pub(crate) fn link_view<'a>(&'a self, indexes: &'a Indexes) -> Option<LinkView<'a>> {
+        match (&self.policy, &indexes.live) {
+            (Some(policy), Some(live)) => Some(LinkView { policy, live }),
+            _ => None,
+        }
+    }
+
+    pub(crate) async fn load_indexes(
+        &self,
+        store: &dyn StateStore,
+        report: &mut RunReport,
+    ) -> Result<Indexes, RunError> {
+        let live = match self.policy {
+            Some(_) => Some(self.read_target_snapshot(report).await?),
+            None => None,
+        };
         Ok(Indexes {
-            target: shadow::load_index(store, self.target.name(), entity)?,
-            source: match self.policy {
-                Some(_) => Some(shadow::load_index(store, self.source.name(), entity)?),
-                None => None,
-            },
+            target: shadow::load_index(store, self.target.name(), self.config.entity)?,
+            live,
         })
+    }
+
+    /// Reads everything the target holds now: a link merges with live values, not remembered ones.
+    async fn read_target_snapshot(
+        &self,
+        report: &mut RunReport,
+    ) -> Result<HashMap<RecordKey, Record>, RunError> {
+        let mut live = HashMap::new();
+        let mut cursor = None;
+        loop {
+            let page =
+                read_with_retry(&self.target, &self.config, ReadMode::Full, cursor, report).await?;
+            for item in &page.items {
+                if let Ok(record) = &item.record {
+                    live.insert(record.key(), record.clone());
+                }
+            }
+            if page.done || page.items.is_empty() {
+                return Ok(live);
+            }
+            cursor = Some(page.next);
+        }
     }
 
     pub(crate) fn start_cursor(&self, store: &dyn StateStore) -> Result<Option<Cursor>, RunError> {
@@ -171,13 +210,25 @@ impl Pipeline {
         })
     }
 
+    pub(crate) async fn read_page(
+        &self,
+        cursor: Option<Cursor>,
+        report: &mut RunReport,
+    ) -> Result<Page, RunError> {
+        let mode = match self.config.mode {
+            Mode::Incremental => ReadMode::Incremental,
+            Mode::Full => ReadMode::Full,
+        };
+        read_with_retry(&self.source, &self.config, mode, cursor, report).await
+    }
+
     async fn run_inner(
         &self,
         store: &Arc<dyn StateStore>,
         report: &mut RunReport,
         progress: &dyn Progress,
     ) -> Result<(), RunError> {
-        let mut indexes = self.load_indexes(store.as_ref())?;
+        let mut indexes = self.load_indexes(store.as_ref(), report).await?;
         self.replay_outbox(store, &mut indexes, report).await?;
 
         let full = self.config.mode == Mode::Full;
@@ -188,12 +239,13 @@ impl Pipeline {
             let plan = self.planner(store.as_ref()).plan_page(
                 &page.items,
                 &indexes.target,
-                indexes.source.as_ref(),
+                self.link_view(&indexes).as_ref(),
             )?;
             report.read += plan.read;
             report.unchanged += plan.unchanged;
             report.echoes += plan.echoes;
             report.skipped += plan.skipped;
+            report.conflicts += plan.conflicts;
             if full && self.config.delete_missing {
                 seen.extend(plan.seen.iter().cloned());
             }
@@ -207,7 +259,7 @@ impl Pipeline {
             for planned in &plan.writes {
                 let entry = OutboxEntry {
                     op: planned.op.clone(),
-                    source_record: planned.source_record.clone(),
+                    link_base: planned.link_base.clone(),
                 };
                 outbox::put(&mut batch, &self.config.name, &entry);
             }
@@ -215,6 +267,16 @@ impl Pipeline {
                 dead_letters::put(&mut batch, letter);
                 tracker.settle(*item);
                 report.dead_lettered += 1;
+            }
+            if let Some(policy) = &self.policy {
+                for record in &plan.base_updates {
+                    shadow::put(
+                        &mut batch,
+                        &policy.base_namespace(),
+                        record,
+                        record.fingerprint(),
+                    );
+                }
             }
             commit(store, batch, Durability::Flushed).await?;
 
@@ -258,46 +320,59 @@ impl Pipeline {
             cursor = Some(page.next);
         }
 
-        if full && self.config.delete_missing && report.dead_lettered > 0 {
-            tracing::warn!(
-                pipeline = %self.config.name,
-                dead_lettered = report.dead_lettered,
-                "snapshot had dead letters: deletes are held back so that an unreadable row never deletes its record"
-            );
-        } else if full && self.config.delete_missing {
-            let deletes: Vec<Planned> = diff::missing(&indexes.target, &seen)
-                .into_iter()
-                .map(|key| Planned {
-                    op: WriteOp::Delete {
-                        key,
-                        entity: self.config.entity,
-                    },
-                    fingerprint: None,
-                    source_record: None,
-                    items: Vec::new(),
-                })
-                .collect();
-            let mut batch = WriteBatch::new();
-            for planned in &deletes {
-                outbox::put(
-                    &mut batch,
-                    &self.config.name,
-                    &OutboxEntry {
-                        op: planned.op.clone(),
-                        source_record: None,
-                    },
+        if full && self.config.delete_missing {
+            if report.dead_lettered > 0 {
+                tracing::warn!(
+                    pipeline = %self.config.name,
+                    dead_lettered = report.dead_lettered,
+                    "snapshot had dead letters: deletes are held back so that an unreadable row never deletes its record"
                 );
+            } else {
+                self.delete_missing(store, &seen, &mut indexes, report)
+                    .await?;
             }
-            commit(store, batch, Durability::Flushed).await?;
-            if let Some(e) = self
-                .write_all(store, deletes, None, &mut indexes, report, false)
-                .await?
-            {
-                return Err(e);
-            }
-            commit(store, WriteBatch::new(), Durability::Flushed).await?;
         }
         Ok(())
+    }
+
+    async fn delete_missing(
+        &self,
+        store: &Arc<dyn StateStore>,
+        seen: &HashSet<RecordKey>,
+        indexes: &mut Indexes,
+        report: &mut RunReport,
+    ) -> Result<(), RunError> {
+        let deletes: Vec<Planned> = diff::missing(&indexes.target, seen)
+            .into_iter()
+            .map(|key| Planned {
+                op: WriteOp::Delete {
+                    key,
+                    entity: self.config.entity,
+                },
+                fingerprint: None,
+                link_base: None,
+                items: Vec::new(),
+            })
+            .collect();
+        let mut batch = WriteBatch::new();
+        for planned in &deletes {
+            outbox::put(
+                &mut batch,
+                &self.config.name,
+                &OutboxEntry {
+                    op: planned.op.clone(),
+                    link_base: None,
+                },
+            );
+        }
+        commit(store, batch, Durability::Flushed).await?;
+        if let Some(e) = self
+            .write_all(store, deletes, None, indexes, report, false)
+            .await?
+        {
+            return Err(e);
+        }
+        commit(store, WriteBatch::new(), Durability::Flushed).await
     }
 
     async fn replay_outbox(
@@ -319,7 +394,7 @@ impl Pipeline {
                     WriteOp::Delete { .. } => None,
                 },
                 op: entry.op,
-                source_record: entry.source_record,
+                link_base: entry.link_base,
                 items: Vec::new(),
             })
             .collect();
@@ -329,61 +404,6 @@ impl Pipeline {
         {
             Some(e) => Err(e),
             None => commit(store, WriteBatch::new(), Durability::Flushed).await,
-        }
-    }
-
-    pub(crate) async fn read_page_for_plan(
-        &self,
-        cursor: Option<Cursor>,
-        report: &mut RunReport,
-    ) -> Result<Page, RunError> {
-        self.read_page(cursor, report).await
-    }
-
-    async fn read_page(
-        &self,
-        cursor: Option<Cursor>,
-        report: &mut RunReport,
-    ) -> Result<Page, RunError> {
-        let source = self
-            .source
-            .connector
-            .source()
-            .ok_or_else(|| RunError::Invalid {
-                pipeline: self.config.name.clone(),
-                message: format!("connector `{}` cannot read", self.source.name()),
-            })?;
-        let mode = match self.config.mode {
-            Mode::Incremental => ReadMode::Incremental,
-            Mode::Full => ReadMode::Full,
-        };
-        let mut attempts = 0;
-        loop {
-            self.source.until_ready().await;
-            let request = ReadRequest {
-                entity: self.config.entity,
-                mode,
-                cursor: cursor.clone(),
-                max_records: self.config.page_size,
-            };
-            match source.read_page(request).await {
-                Ok(page) => return Ok(page),
-                Err(e) => {
-                    attempts += 1;
-                    let retry =
-                        matches!(e.class(), ErrorClass::Retryable | ErrorClass::RateLimited);
-                    if !retry || attempts >= self.config.retry.max_attempts {
-                        return Err(RunError::Connector {
-                            connector: self.source.name().to_string(),
-                            error: e,
-                        });
-                    }
-                    tracing::warn!(pipeline = %self.config.name, error = %e, attempt = attempts, "read failed, retrying");
-                    report.retries += 1;
-                    tokio::time::sleep(backoff(&self.config.retry, attempts, e.requested_wait()))
-                        .await;
-                }
-            }
         }
     }
 
@@ -417,7 +437,13 @@ impl Pipeline {
                     WriteOp::Upsert { record } => {
                         let fp = planned.fingerprint.unwrap_or_else(|| record.fingerprint());
                         shadow::put(&mut batch, self.target.name(), record, fp);
+                        if let Some(namespace) = &planned.link_base {
+                            shadow::put(&mut batch, namespace, record, fp);
+                        }
                         indexes.target.insert(record.key(), fp);
+                        if let Some(live) = indexes.live.as_mut() {
+                            live.insert(record.key(), record.clone());
+                        }
                         if replay {
                             report.replayed += 1;
                         } else {
@@ -427,15 +453,11 @@ impl Pipeline {
                     WriteOp::Delete { key, entity } => {
                         shadow::delete(&mut batch, self.target.name(), *entity, key);
                         indexes.target.remove(key);
+                        if let Some(live) = indexes.live.as_mut() {
+                            live.remove(key);
+                        }
                         report.deleted += 1;
                     }
-                }
-                if let (Some(source_record), Some(index)) =
-                    (&planned.source_record, indexes.source.as_mut())
-                {
-                    let fp = source_record.fingerprint();
-                    shadow::put(&mut batch, self.source.name(), source_record, fp);
-                    index.insert(source_record.key(), fp);
                 }
                 if let Some(t) = tracker.as_deref_mut() {
                     planned.items.iter().for_each(|&i| t.settle(i));
@@ -462,5 +484,45 @@ impl Pipeline {
             commit(store, batch, Durability::Buffered).await?;
         }
         Ok(writer.failure())
+    }
+}
+
+/// Reads one page from `handle`, retrying retryable failures with backoff.
+async fn read_with_retry(
+    handle: &ConnectorHandle,
+    config: &PipelineConfig,
+    mode: ReadMode,
+    cursor: Option<Cursor>,
+    report: &mut RunReport,
+) -> Result<Page, RunError> {
+    let source = handle.connector.source().ok_or_else(|| RunError::Invalid {
+        pipeline: config.name.clone(),
+        message: format!("connector `{}` cannot read", handle.name()),
+    })?;
+    let mut attempts = 0;
+    loop {
+        handle.until_ready().await;
+        let request = ReadRequest {
+            entity: config.entity,
+            mode,
+            cursor: cursor.clone(),
+            max_records: config.page_size,
+        };
+        match source.read_page(request).await {
+            Ok(page) => return Ok(page),
+            Err(e) => {
+                attempts += 1;
+                let retry = matches!(e.class(), ErrorClass::Retryable | ErrorClass::RateLimited);
+                if !retry || attempts >= config.retry.max_attempts {
+                    return Err(RunError::Connector {
+                        connector: handle.name().to_string(),
+                        error: e,
+                    });
+                }
+                tracing::warn!(pipeline = %config.name, connector = handle.name(), error = %e, attempt = attempts, "read failed, retrying");
+                report.retries += 1;
+                tokio::time::sleep(backoff(&config.retry, attempts, e.requested_wait())).await;
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The outbox: writes planned for a pipeline's target and not yet acknowledged.
 
 use serde::{Deserialize, Serialize};
-use syncd_core::{Record, RecordKey, WriteOp};
+use syncd_core::{RecordKey, WriteOp};
 
 use crate::batch::WriteBatch;
 use crate::error::StoreError;
@@ -13,10 +13,10 @@ use crate::store::{StateStore, Tree};
 pub struct OutboxEntry {
     /// The write to apply to the target.
     pub op: WriteOp,
-    /// The source's record as read, shadowed on the source side once the write is acknowledged
-    /// (bidirectional links use it to recognise echoes).
+    /// For one direction of a bidirectional link: the shadow namespace where the written
+    /// record becomes the link's new base once acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_record: Option<Record>,
+    pub link_base: Option<String>,
 }
 
 fn key(pipeline: &str, record_key: &RecordKey) -> Vec<u8> {
