@@ -19,6 +19,8 @@ pub struct Planned {
     pub fingerprint: Option<Fingerprint>,
     /// For a link: the shadow namespace that records the written record as the new base.
     pub link_base: Option<String>,
+    /// The run's sequence number of the page the write comes from.
+    pub page: u64,
     /// Indices of the page items this write settles (several when a key repeats in a page).
     pub items: Vec<usize>,
 }
@@ -174,6 +176,7 @@ impl Planner<'_> {
                 op: WriteOp::Upsert { record: to_write },
                 fingerprint: Some(fingerprint),
                 link_base,
+                page: 0,
                 items: vec![index],
             };
             // A later row for a key already planned in this page wins, even if it equals the

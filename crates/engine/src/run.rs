@@ -16,7 +16,7 @@ use syncd_store::{
     WriteBatch,
 };
 
-use crate::checkpoint::AckTracker;
+use crate::checkpoint::OpenPages;
 use crate::config::{LinkConfig, Mode, PipelineConfig};
 use crate::diff;
 use crate::error::RunError;
@@ -234,8 +234,14 @@ impl Pipeline {
         let full = self.config.mode == Mode::Full;
         let mut seen: HashSet<RecordKey> = HashSet::new();
         let mut cursor = self.start_cursor(store.as_ref())?;
+        // Pages whose items are not all accounted for yet, oldest first, and writes waiting to
+        // fill a batch: batches are cut across pages so that small source pages still make
+        // full write calls.
+        let mut open = OpenPages::default();
+        let mut waiting: Vec<Planned> = Vec::new();
         loop {
             let page = self.read_page(cursor.clone(), report).await?;
+            let last = page.done || page.items.is_empty();
             let plan = self.planner(store.as_ref()).plan_page(
                 &page.items,
                 &indexes.target,
@@ -249,9 +255,9 @@ impl Pipeline {
             if full && self.config.delete_missing {
                 seen.extend(plan.seen.iter().cloned());
             }
-            let mut tracker = AckTracker::new(page.items.len());
+            let seq = open.push(page);
             for &i in &plan.settled {
-                tracker.settle(i);
+                open.settle(seq, i);
             }
 
             // 1. Intent first: the outbox and this page's dead letters, on disk before any write.
@@ -265,7 +271,7 @@ impl Pipeline {
             }
             for (item, letter) in &plan.dead {
                 dead_letters::put(&mut batch, letter);
-                tracker.settle(*item);
+                open.settle(seq, *item);
                 report.dead_lettered += 1;
             }
             if let Some(policy) = &self.policy {
@@ -279,46 +285,41 @@ impl Pipeline {
                 }
             }
             commit(store, batch, Durability::Flushed).await?;
+            waiting.extend(plan.writes.into_iter().map(|p| Planned { page: seq, ..p }));
 
-            // 2. Writes, each call's outcome committed as it comes back.
-            let failure = self
-                .write_all(
-                    store,
-                    plan.writes,
-                    Some(&mut tracker),
-                    &mut indexes,
-                    report,
-                    false,
-                )
-                .await?;
+            // 2. Writes: full batches now, the remainder once the source has no more.
+            let ready = if last {
+                waiting.len()
+            } else {
+                waiting.len() - waiting.len() % self.max_batch
+            };
+            let failure = if ready > 0 {
+                let rest = waiting.split_off(ready);
+                let now = std::mem::replace(&mut waiting, rest);
+                self.write_all(store, now, Some(&mut open), &mut indexes, report, false)
+                    .await?
+            } else {
+                None
+            };
 
-            // 3. The cursor, over the settled prefix only.
-            if !full {
-                let next = if tracker.all_settled() {
-                    Some(page.next.clone())
-                } else {
-                    match tracker.settled_prefix() {
-                        0 => None,
-                        n => Some(page.cursor_after(page.items[n - 1].position)),
-                    }
-                };
-                if let Some(next) = next {
+            // 3. The cursor, over fully accounted pages and the settled prefix of the next.
+            if let Some(next) = open.release() {
+                if !full {
                     let mut batch = WriteBatch::new();
                     cursors::put(&mut batch, &self.config.name, &next);
                     commit(store, batch, Durability::Flushed).await?;
                 }
-            } else {
-                commit(store, WriteBatch::new(), Durability::Flushed).await?;
             }
             progress.page_done(report);
             if let Some(e) = failure {
                 return Err(e);
             }
-            if page.done || page.items.is_empty() {
+            if last {
                 break;
             }
-            cursor = Some(page.next);
+            cursor = Some(open.next_cursor());
         }
+        commit(store, WriteBatch::new(), Durability::Flushed).await?;
 
         if full && self.config.delete_missing {
             if report.dead_lettered > 0 {
@@ -351,6 +352,7 @@ impl Pipeline {
                 },
                 fingerprint: None,
                 link_base: None,
+                page: 0,
                 items: Vec::new(),
             })
             .collect();
@@ -395,6 +397,7 @@ impl Pipeline {
                 },
                 op: entry.op,
                 link_base: entry.link_base,
+                page: 0,
                 items: Vec::new(),
             })
             .collect();
@@ -413,7 +416,7 @@ impl Pipeline {
         &self,
         store: &Arc<dyn StateStore>,
         planned: Vec<Planned>,
-        mut tracker: Option<&mut AckTracker>,
+        mut open: Option<&mut OpenPages>,
         indexes: &mut Indexes,
         report: &mut RunReport,
         replay: bool,
@@ -459,8 +462,11 @@ impl Pipeline {
                         report.deleted += 1;
                     }
                 }
-                if let Some(t) = tracker.as_deref_mut() {
-                    planned.items.iter().for_each(|&i| t.settle(i));
+                if let Some(open) = open.as_deref_mut() {
+                    planned
+                        .items
+                        .iter()
+                        .for_each(|&i| open.settle(planned.page, i));
                 }
             }
             for (planned, error, attempts) in settled.rejected {
@@ -477,8 +483,11 @@ impl Pipeline {
                 dead_letters::put(&mut batch, &letter);
                 report.dead_lettered += 1;
                 tracing::warn!(pipeline = %name, key = %key, error = %error, "dead-lettered");
-                if let Some(t) = tracker.as_deref_mut() {
-                    planned.items.iter().for_each(|&i| t.settle(i));
+                if let Some(open) = open.as_deref_mut() {
+                    planned
+                        .items
+                        .iter()
+                        .for_each(|&i| open.settle(planned.page, i));
                 }
             }
             commit(store, batch, Durability::Buffered).await?;

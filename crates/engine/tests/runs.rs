@@ -1,0 +1,350 @@
+//! Whole runs of pipelines between real file connectors, over a real sled store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use syncd_adapter_file::{read_snapshot, FileFactory};
+use syncd_core::model::StockPosition;
+use syncd_core::{BuildContext, ConfigSection, ConnectorFactory, EntityKind, WriteOp};
+use syncd_engine::{ConnectorHandle, LinkConfig, Mode, NoProgress, Pipeline, PipelineConfig};
+use syncd_store::{
+    cursors, dead_letters, outbox, Durability, OutboxEntry, SledStore, StateStore, WriteBatch,
+};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: Arc<dyn StateStore>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn StateStore> =
+            Arc::new(SledStore::open(&dir.path().join("state")).unwrap());
+        Fixture { dir, store }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        p
+    }
+
+    fn connector(&self, name: &str, toml: &str) -> ConnectorHandle {
+        let section = ConfigSection::from_toml(&format!("connectors.{name}"), toml).unwrap();
+        let ctx = BuildContext {
+            name: name.into(),
+            section,
+            data_dir: self.dir.path().to_path_buf(),
+            base_dir: self.dir.path().to_path_buf(),
+        };
+        ConnectorHandle::new(FileFactory.build(ctx).unwrap(), None)
+    }
+
+    fn drop_to_snapshot(&self, mode: Mode, delete_missing: bool) -> Pipeline {
+        std::fs::create_dir_all(self.path("drop/x")).unwrap();
+        self.path("out/stock.jsonl");
+        let source = self.connector("erp", "read_dir = 'drop'");
+        let target = self.connector("shop", "write_path = 'out/stock.jsonl'\nmax_batch = 3");
+        Pipeline::new(
+            config("erp-to-shop", "erp", "shop", mode, delete_missing),
+            source,
+            target,
+            &[],
+        )
+        .unwrap()
+    }
+}
+
+fn config(name: &str, from: &str, to: &str, mode: Mode, delete_missing: bool) -> PipelineConfig {
+    PipelineConfig {
+        name: name.into(),
+        from: from.into(),
+        to: to.into(),
+        entity: EntityKind::StockPosition,
+        mode,
+        schedule: None,
+        maps: Default::default(),
+        batch_size: None,
+        page_size: 4,
+        delete_missing,
+        retry: Default::default(),
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn quantities(path: &Path) -> BTreeMap<String, (i64, i64)> {
+    read_snapshot(path)
+        .unwrap()
+        .into_iter()
+        .map(|(k, p)| (k.to_string(), (p.on_hand, p.allocated)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_rerun_of_an_unchanged_snapshot_makes_no_write_call() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nB,W,2\nC,W,3\nD,W,4\nE,W,5\n",
+    );
+    let p = f.drop_to_snapshot(Mode::Full, false);
+    let first = p.run(f.store.clone(), &NoProgress).await;
+    assert!(first.succeeded(), "{first:?}");
+    assert_eq!(
+        (first.written, first.write_calls),
+        (5, 2),
+        "5 writes in batches of 3: {first:?}"
+    );
+    let second = p.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(
+        (second.read, second.unchanged, second.write_calls),
+        (5, 5, 0),
+        "{second:?}"
+    );
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nB,W,20\nC,W,3\nD,W,4\nE,W,5\n",
+    );
+    let third = p.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((third.written, third.write_calls), (1, 1), "{third:?}");
+    assert_eq!(quantities(&f.path("out/stock.jsonl"))["B|W"], (20, 0));
+}
+
+#[tokio::test]
+async fn an_incremental_run_takes_each_dropped_file_once() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/1.csv"),
+        "sku,location,on_hand\nA,W,1\nB,W,2\n",
+    );
+    let p = f.drop_to_snapshot(Mode::Incremental, false);
+    assert_eq!(p.run(f.store.clone(), &NoProgress).await.read, 2);
+    assert_eq!(
+        p.run(f.store.clone(), &NoProgress).await.read,
+        0,
+        "a taken file is not read again"
+    );
+    write(
+        &f.path("drop/2.jsonl"),
+        "{\"sku\":\"A\",\"location\":\"W\",\"on_hand\":9}\n",
+    );
+    let r = p.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.read, r.written), (1, 1), "{r:?}");
+    assert_eq!(quantities(&f.path("out/stock.jsonl"))["A|W"], (9, 0));
+}
+
+#[tokio::test]
+async fn a_later_row_for_the_same_key_in_one_page_wins() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,5\nA,W,3\n",
+    );
+    let p = f.drop_to_snapshot(Mode::Full, false);
+    p.run(f.store.clone(), &NoProgress).await;
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,7\nA,W,3\n",
+    );
+    let r = p.run(f.store.clone(), &NoProgress).await;
+    assert!(r.succeeded(), "{r:?}");
+    assert_eq!(
+        quantities(&f.path("out/stock.jsonl"))["A|W"],
+        (3, 0),
+        "the last row of the page must win"
+    );
+}
+
+#[tokio::test]
+async fn writes_left_in_the_outbox_by_an_interrupted_run_are_replayed_first() {
+    let f = Fixture::new();
+    let p = f.drop_to_snapshot(Mode::Incremental, false);
+    // What a run killed between its outbox commit and its write leaves behind.
+    let mut batch = WriteBatch::new();
+    let record = syncd_core::Record::StockPosition(StockPosition::new("Z", "W", 42));
+    outbox::put(
+        &mut batch,
+        "erp-to-shop",
+        &OutboxEntry {
+            op: WriteOp::Upsert { record },
+            link_base: None,
+        },
+    );
+    f.store.commit(batch, Durability::Flushed).unwrap();
+    let r = p.run(f.store.clone(), &NoProgress).await;
+    assert!(r.succeeded(), "{r:?}");
+    assert_eq!((r.replayed, r.pending), (1, 0), "{r:?}");
+    assert_eq!(quantities(&f.path("out/stock.jsonl"))["Z|W"], (42, 0));
+    assert_eq!(outbox::depth(f.store.as_ref(), "erp-to-shop").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_full_snapshot_deletes_what_it_no_longer_holds_only_when_asked() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nB,W,2\nC,W,3\n",
+    );
+    let keep = f.drop_to_snapshot(Mode::Full, false);
+    keep.run(f.store.clone(), &NoProgress).await;
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nC,W,3\n",
+    );
+    let r = keep.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(r.deleted, 0);
+    assert!(quantities(&f.path("out/stock.jsonl")).contains_key("B|W"));
+    let delete = f.drop_to_snapshot(Mode::Full, true);
+    let r = delete.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(r.deleted, 1, "{r:?}");
+    assert!(!quantities(&f.path("out/stock.jsonl")).contains_key("B|W"));
+}
+
+#[tokio::test]
+async fn deletes_are_held_back_when_the_snapshot_has_an_unreadable_row() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nB,W,2\n",
+    );
+    let p = f.drop_to_snapshot(Mode::Full, true);
+    p.run(f.store.clone(), &NoProgress).await;
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nB,W,two\n",
+    );
+    let r = p.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.dead_lettered, r.deleted), (1, 0), "{r:?}");
+    assert!(
+        quantities(&f.path("out/stock.jsonl")).contains_key("B|W"),
+        "B must not be deleted for an unreadable row"
+    );
+    let letters = dead_letters::list(f.store.as_ref(), Some("erp-to-shop")).unwrap();
+    assert!(
+        letters[0].origin.as_deref().unwrap().ends_with("a.csv:3"),
+        "{letters:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_bad_row_seen_again_after_a_restart_is_one_dead_letter() {
+    let f = Fixture::new();
+    write(&f.path("drop/a.csv"), "sku,location,on_hand\nA,W,x\n");
+    let p = f.drop_to_snapshot(Mode::Full, false);
+    p.run(f.store.clone(), &NoProgress).await;
+    p.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(dead_letters::list(f.store.as_ref(), None).unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_exactly_the_writes_of_the_run_and_changes_nothing() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nB,W,2\nC,W,-1\n",
+    );
+    let p = f.drop_to_snapshot(Mode::Incremental, false);
+    let plan = p.plan(f.store.as_ref()).await.unwrap();
+    assert_eq!(plan.writes.len(), 3);
+    assert!(
+        cursors::get(f.store.as_ref(), "erp-to-shop")
+            .unwrap()
+            .is_none(),
+        "planning must not move the cursor"
+    );
+    assert!(
+        !f.path("out/stock.jsonl").exists(),
+        "planning must not write"
+    );
+    let r = p.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(r.written + r.dead_lettered, plan.writes.len() as u64);
+}
+
+fn system(f: &Fixture, name: &str) -> ConnectorHandle {
+    std::fs::create_dir_all(f.path(&format!("{name}/x"))).unwrap();
+    f.connector(
+        name,
+        &format!("read_dir = '{name}'\nwrite_path = '{name}/stock.jsonl'\nallow_negative = true"),
+    )
+}
+
+#[tokio::test]
+async fn a_link_carries_each_owned_field_from_its_owner_and_suppresses_echoes() {
+    let f = Fixture::new();
+    write(
+        &f.path("wms/stock.jsonl"),
+        "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":10,\"allocated\":0}\n",
+    );
+    write(
+        &f.path("oms/stock.jsonl"),
+        "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":0,\"allocated\":3}\n",
+    );
+    let link = LinkConfig {
+        name: "wms-oms".into(),
+        between: ["wms".into(), "oms".into()],
+        entity: EntityKind::StockPosition,
+        owners: BTreeMap::from([
+            ("on_hand".into(), "wms".into()),
+            ("allocated".into(), "oms".into()),
+        ]),
+        prefer: None,
+    };
+    let (wms, oms) = (system(&f, "wms"), system(&f, "oms"));
+    let links = [link];
+    let down = Pipeline::new(
+        config("wms-to-oms", "wms", "oms", Mode::Full, false),
+        wms.clone(),
+        oms.clone(),
+        &links,
+    )
+    .unwrap();
+    let up = Pipeline::new(
+        config("oms-to-wms", "oms", "wms", Mode::Full, false),
+        oms.clone(),
+        wms.clone(),
+        &links,
+    )
+    .unwrap();
+
+    let r = down.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(r.written, 1, "{r:?}");
+    assert_eq!(
+        quantities(&f.path("oms/stock.jsonl"))["S|L"],
+        (10, 3),
+        "oms keeps its own allocation"
+    );
+    let r = up.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(r.written, 1, "{r:?}");
+    assert_eq!(
+        quantities(&f.path("wms/stock.jsonl"))["S|L"],
+        (10, 3),
+        "wms learns the allocation, keeps its on-hand"
+    );
+
+    // Both agree now: neither direction writes, and what comes back is recognised.
+    let r = down.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.write_calls, r.echoes), (0, 1), "{r:?}");
+    let r = up.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.write_calls, r.echoes), (0, 1), "{r:?}");
+
+    // The OMS allocates two more; only the allocation flows back, on-hand stays the WMS's.
+    write(
+        &f.path("oms/stock.jsonl"),
+        "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":99,\"allocated\":5}\n",
+    );
+    let r = up.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(r.written, 1, "{r:?}");
+    assert_eq!(quantities(&f.path("wms/stock.jsonl"))["S|L"], (10, 5));
+    let r = down.run(f.store.clone(), &NoProgress).await;
+    assert_eq!(
+        r.written, 1,
+        "the WMS re-asserts the on-hand it owns: {r:?}"
+    );
+    assert_eq!(quantities(&f.path("oms/stock.jsonl"))["S|L"], (10, 5));
+}
