@@ -29,12 +29,21 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 
 /// Loads the config and builds its topology, or prints every problem.
 pub fn load(path: &std::path::Path) -> Result<(Config, Topology), ExitCode> {
-    let result = config::load(path).and_then(|c| Topology::build(&c).map(|t| (c, t)));
-    result.map_err(|errors| {
+    let report = |errors: Vec<syncd_core::ConfigError>| {
         eprintln!("{} problem(s) in {}:", errors.len(), path.display());
         for e in errors {
             eprintln!("  - {e}");
         }
         ExitCode::from(2)
-    })
+    };
+    let (config, mut errors) = config::load(path).map_err(report)?;
+    // Build even when other sections are wrong, so that every connector's problems show too.
+    match Topology::build(&config) {
+        Ok(topology) if errors.is_empty() => Ok((config, topology)),
+        Ok(_) => Err(report(errors)),
+        Err(more) => {
+            errors.extend(more);
+            Err(report(errors))
+        }
+    }
 }

@@ -64,7 +64,8 @@ fn figment_for(path: &Path) -> Figment {
     // Only the sections that can be addressed by name are overlaid: other SYNCD_ variables
     // (SYNCD_LOG_FORMAT, ...) are the daemon's own settings, not config keys.
     let env = Env::prefixed("SYNCD_").split("__").filter(|key| {
-        key.as_str().starts_with("daemon.") || key.as_str().starts_with("connectors.")
+        let key = key.as_str().to_ascii_lowercase();
+        key.starts_with("daemon.") || key.starts_with("connectors.")
     });
     Figment::new().merge(Toml::file_exact(path)).merge(env)
 }
@@ -80,8 +81,11 @@ fn dict_of(origin: &str, key: &str, value: Value) -> Result<Dict, ConfigError> {
     }
 }
 
-/// Reads and checks the config at `path`; every problem found is returned.
-pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+/// Reads and checks the config at `path`.
+///
+/// `Err` when the file cannot be read at all; otherwise the parts that parsed, with every
+/// problem found in the others (so that connectors can still be built and checked).
+pub fn load(path: &Path) -> Result<(Config, Vec<ConfigError>), Vec<ConfigError>> {
     let origin = path.display().to_string();
     if !path.is_file() {
         return Err(vec![ConfigError::new(
@@ -152,11 +156,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         links,
     };
     errors.extend(validate::cross_references(&config));
-    if errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(errors)
-    }
+    Ok((config, errors))
 }
 
 fn connector_section(

@@ -23,7 +23,14 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
     } else {
         expr.to_string()
     };
-    cron::Schedule::from_str(&full).map_err(|e| format!("`{expr}` is not a cron expression: {e}"))
+    cron::Schedule::from_str(&full).map_err(|e| {
+        let reason = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("`{expr}` is not a cron expression ({reason})")
+    })
 }
 
 /// Every cross-section problem.

@@ -1,25 +1,48 @@
 //! Content fingerprints: a stable hash of a record's canonical serialization.
+//!
+//! The canonical serialization is a compact, self-delimiting binary form of serde's data model
+//! (a type tag before every value, lengths before strings, end marks after sequences, maps and
+//! structs), streamed straight into XXH3-128 without building a buffer. Every map in the model
+//! is ordered (`BTreeMap`, and `serde_json::Map` without `preserve_order`), so key insertion
+//! order never changes the bytes; struct fields are hashed with their names.
 
 use std::fmt;
-use std::io;
 
-use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::Xxh3;
+use serde::ser::{self, Serialize};
+use serde::{Deserialize, Serialize as SerializeDerive};
+use xxhash_rust::xxh3::xxh3_128;
 
 /// A 128-bit content hash; equal fingerprints mean equal canonical content.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, SerializeDerive, Deserialize,
+)]
 pub struct Fingerprint(pub u128);
 
 impl Fingerprint {
-    /// Hashes the canonical JSON serialization of `value`.
-    ///
-    /// Canonical because every map in the model is ordered (`BTreeMap`, and `serde_json::Map`
-    /// without `preserve_order`), so field and key insertion order never changes the bytes.
+    /// Hashes the canonical serialization of `value`.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> Self {
-        let mut writer = HashWriter(Xxh3::new());
-        serde_json::to_writer(&mut writer, value)
-            .expect("serializing a model value into a hasher cannot fail");
-        Fingerprint(writer.0.digest128())
+        // Serialize into a reused buffer and hash it in one call: far cheaper than feeding a
+        // streaming hasher many small pieces.
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUFFER.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                value
+                    .serialize(&mut Canonical(&mut buf))
+                    .expect("hashing a model value cannot fail");
+                Fingerprint(xxh3_128(&buf))
+            }
+            // Re-entered from inside a Serialize impl: use a fresh buffer.
+            Err(_) => {
+                let mut buf = Vec::new();
+                value
+                    .serialize(&mut Canonical(&mut buf))
+                    .expect("hashing a model value cannot fail");
+                Fingerprint(xxh3_128(&buf))
+            }
+        })
     }
 
     /// The fingerprint as 16 big-endian bytes, for storage.
@@ -40,18 +63,291 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-struct HashWriter(Xxh3);
+/// The error type of the canonical serializer; never produced for model values.
+#[derive(Debug)]
+pub struct HashError(String);
 
-impl io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
+impl fmt::Display for HashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HashError {}
+
+impl ser::Error for HashError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        HashError(msg.to_string())
+    }
+}
+
+mod tag {
+    pub const BOOL: u8 = 1;
+    pub const INT: u8 = 2;
+    pub const UINT: u8 = 3;
+    pub const FLOAT: u8 = 4;
+    pub const STR: u8 = 5;
+    pub const BYTES: u8 = 6;
+    pub const NONE: u8 = 7;
+    pub const SOME: u8 = 8;
+    pub const UNIT: u8 = 9;
+    pub const VARIANT: u8 = 10;
+    pub const SEQ: u8 = 11;
+    pub const MAP: u8 = 12;
+    pub const STRUCT: u8 = 13;
+    pub const END: u8 = 14;
+    pub const WIDE: u8 = 15;
+}
+
+struct Canonical<'a>(&'a mut Vec<u8>);
+
+impl Canonical<'_> {
+    fn byte(&mut self, b: u8) {
+        self.0.push(b);
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    fn str(&mut self, s: &str) {
+        self.tagged(tag::STR, (s.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    fn tagged(&mut self, t: u8, bytes: [u8; 8]) {
+        self.0.push(t);
+        self.0.extend_from_slice(&bytes);
+    }
+}
+
+type Ok = ();
+
+impl<'a, 'b> ser::Serializer for &'a mut Canonical<'b> {
+    type Ok = Ok;
+    type Error = HashError;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    fn serialize_bool(self, v: bool) -> Result<Ok, HashError> {
+        self.0.extend_from_slice(&[tag::BOOL, v as u8]);
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<Ok, HashError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<Ok, HashError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<Ok, HashError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<Ok, HashError> {
+        // Non-negative integers hash like unsigned ones, so that 5i64 and 5u64 agree.
+        if v >= 0 {
+            return self.serialize_u64(v as u64);
+        }
+        self.tagged(tag::INT, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<Ok, HashError> {
+        match i64::try_from(v) {
+            Ok(small) => self.serialize_i64(small),
+            Err(_) => {
+                self.byte(tag::WIDE);
+                self.0.extend_from_slice(&v.to_le_bytes());
+                Ok(())
+            }
+        }
+    }
+    fn serialize_u8(self, v: u8) -> Result<Ok, HashError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<Ok, HashError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<Ok, HashError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<Ok, HashError> {
+        self.tagged(tag::UINT, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<Ok, HashError> {
+        match u64::try_from(v) {
+            Ok(small) => self.serialize_u64(small),
+            Err(_) => self.serialize_i128(v as i128),
+        }
+    }
+    fn serialize_f32(self, v: f32) -> Result<Ok, HashError> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<Ok, HashError> {
+        self.tagged(tag::FLOAT, v.to_bits().to_le_bytes());
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<Ok, HashError> {
+        self.str(v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<Ok, HashError> {
+        self.str(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Ok, HashError> {
+        self.tagged(tag::BYTES, (v.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<Ok, HashError> {
+        self.byte(tag::NONE);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Ok, HashError> {
+        self.byte(tag::SOME);
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Ok, HashError> {
+        self.byte(tag::UNIT);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Ok, HashError> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Ok, HashError> {
+        self.byte(tag::VARIANT);
+        self.str(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Ok, HashError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Ok, HashError> {
+        self.byte(tag::VARIANT);
+        self.str(variant);
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self, HashError> {
+        self.byte(tag::SEQ);
+        Ok(self)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self, HashError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Self, HashError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Self, HashError> {
+        self.byte(tag::VARIANT);
+        self.str(variant);
+        self.byte(tag::SEQ);
+        Ok(self)
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self, HashError> {
+        self.byte(tag::MAP);
+        Ok(self)
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, HashError> {
+        // Structs hash like maps, so that an internally tagged enum (a map with its tag) and the
+        // struct it carries agree however serde routes them.
+        self.byte(tag::MAP);
+        Ok(self)
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Self, HashError> {
+        self.byte(tag::VARIANT);
+        self.str(variant);
+        self.byte(tag::STRUCT);
+        Ok(self)
+    }
+}
+
+macro_rules! compound {
+    ($trait:ident, $method:ident) => {
+        impl<'a, 'b> ser::$trait for &'a mut Canonical<'b> {
+            type Ok = Ok;
+            type Error = HashError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), HashError> {
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<Ok, HashError> {
+                self.byte(tag::END);
+                Ok(())
+            }
+        }
+    };
+}
+
+compound!(SerializeSeq, serialize_element);
+compound!(SerializeTuple, serialize_element);
+compound!(SerializeTupleStruct, serialize_field);
+compound!(SerializeTupleVariant, serialize_field);
+
+impl<'a, 'b> ser::SerializeMap for &'a mut Canonical<'b> {
+    type Ok = Ok;
+    type Error = HashError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), HashError> {
+        key.serialize(&mut **self)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), HashError> {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result<Ok, HashError> {
+        self.byte(tag::END);
         Ok(())
     }
 }
+
+macro_rules! fields {
+    ($trait:ident) => {
+        impl<'a, 'b> ser::$trait for &'a mut Canonical<'b> {
+            type Ok = Ok;
+            type Error = HashError;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), HashError> {
+                self.str(key);
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<Ok, HashError> {
+                self.byte(tag::END);
+                Ok(())
+            }
+        }
+    };
+}
+
+fields!(SerializeStruct);
+fields!(SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {
@@ -71,6 +367,26 @@ mod tests {
             Fingerprint::of(&json!({"a": 1})),
             Fingerprint::of(&json!({"a": 2}))
         );
+        assert_ne!(
+            Fingerprint::of(&json!(["ab", "c"])),
+            Fingerprint::of(&json!(["a", "bc"]))
+        );
+        assert_ne!(
+            Fingerprint::of(&json!([["a"], []])),
+            Fingerprint::of(&json!([[], ["a"]]))
+        );
+        assert_ne!(
+            Fingerprint::of(&json!({"a": null})),
+            Fingerprint::of(&json!({}))
+        );
+        assert_ne!(Fingerprint::of(&json!("1")), Fingerprint::of(&json!(1)));
+    }
+
+    #[test]
+    fn a_value_hashes_the_same_after_a_json_round_trip() {
+        let v = json!({"n": -3, "f": 1.5, "s": "x", "l": [1, {"k": true}]});
+        let back: serde_json::Value = serde_json::from_str(&v.to_string()).unwrap();
+        assert_eq!(Fingerprint::of(&v), Fingerprint::of(&back));
     }
 
     #[test]

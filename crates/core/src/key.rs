@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_128;
 
 /// The stable identity of a record within its entity kind (e.g. `SKU-1|WH-1` for a stock position).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -18,24 +19,28 @@ impl RecordKey {
     /// Joins parts with `|`, escaping `%` and `|` inside each part so that two different part lists
     /// never give the same key.
     pub fn compose(parts: &[&str]) -> Self {
-        let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                out.push('|');
-            }
-            if part.contains(['%', '|']) {
-                for ch in part.chars() {
-                    match ch {
-                        '%' => out.push_str("%25"),
-                        '|' => out.push_str("%7C"),
-                        c => out.push(c),
-                    }
-                }
-            } else {
-                out.push_str(part);
-            }
+        let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        compose_into(parts, &mut out);
+        RecordKey(String::from_utf8(out).expect("parts are UTF-8 and escapes are ASCII"))
+    }
+
+    /// The 128-bit hash of the key [`RecordKey::compose`] would build from `parts`, without
+    /// building it (the diff's hot path asks this for every record).
+    pub fn hash_parts(parts: &[&str]) -> u128 {
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        RecordKey(out)
+        BUFFER.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            buf.clear();
+            compose_into(parts, &mut buf);
+            xxh3_128(&buf)
+        })
+    }
+
+    /// The 128-bit hash of this key (equal to [`RecordKey::hash_parts`] of its parts).
+    pub fn hash128(&self) -> u128 {
+        xxh3_128(self.0.as_bytes())
     }
 
     /// Wraps a string that is already a composed key (as read back from the store).
@@ -46,6 +51,25 @@ impl RecordKey {
     /// The key as a string.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+fn compose_into(parts: &[&str], out: &mut Vec<u8>) {
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b'|');
+        }
+        if part.contains(['%', '|']) {
+            for b in part.bytes() {
+                match b {
+                    b'%' => out.extend_from_slice(b"%25"),
+                    b'|' => out.extend_from_slice(b"%7C"),
+                    b => out.push(b),
+                }
+            }
+        } else {
+            out.extend_from_slice(part.as_bytes());
+        }
     }
 }
 
@@ -65,6 +89,16 @@ mod tests {
         let b = RecordKey::compose(&["a", "b|c"]);
         assert_ne!(a, b);
         assert_eq!(RecordKey::compose(&["A", "B"]).as_str(), "A|B");
+    }
+
+    #[test]
+    fn hashing_parts_matches_hashing_the_composed_key() {
+        for parts in [&["A", "B"][..], &["a|b", "c%"][..], &["x"][..]] {
+            assert_eq!(
+                RecordKey::hash_parts(parts),
+                RecordKey::compose(parts).hash128()
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use serde::Serialize;
-use syncd_core::{RecordKey, WriteOp};
+use syncd_core::WriteOp;
 use syncd_store::{outbox, DeadLetter, StateStore};
 
 use crate::config::Mode;
@@ -47,7 +47,7 @@ impl Pipeline {
             unchanged: 0,
         };
         let full = self.config().mode == Mode::Full;
-        let mut seen: HashSet<RecordKey> = HashSet::new();
+        let mut seen: HashSet<u128> = HashSet::new();
         let mut cursor = self.start_cursor(store)?;
         loop {
             let page = self.read_page(cursor.clone(), &mut scratch).await?;
@@ -64,7 +64,7 @@ impl Pipeline {
             for w in page_plan.writes {
                 // Later pages diff against what this plan would already have written.
                 if let Some(fp) = w.fingerprint {
-                    indexes.target.insert(w.op.key(), fp);
+                    indexes.target.insert(&w.op.key(), fp);
                 }
                 if let (Some(live), WriteOp::Upsert { record }) = (indexes.live.as_mut(), &w.op) {
                     live.insert(record.key(), record.clone());
@@ -77,7 +77,13 @@ impl Pipeline {
             cursor = Some(page.next);
         }
         if full && self.config().delete_missing {
-            for key in diff::missing(&indexes.target, &seen) {
+            let gone = diff::missing(&indexes.target, &seen);
+            for key in syncd_store::shadow::keys_for_hashes(
+                store,
+                self.target_name(),
+                self.config().entity,
+                &gone,
+            )? {
                 plan.writes.push(WriteOp::Delete {
                     key,
                     entity: self.config().entity,

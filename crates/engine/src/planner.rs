@@ -34,8 +34,8 @@ pub struct PagePlan {
     pub dead: Vec<(usize, DeadLetter)>,
     /// Items settled already (unchanged, echoes, skipped).
     pub settled: Vec<usize>,
-    /// Keys the page contained (for deletes after a full snapshot).
-    pub seen: Vec<RecordKey>,
+    /// Hashes of the keys the page contained (for deletes after a full snapshot).
+    pub seen: Vec<u128>,
     /// Items read.
     pub read: u64,
     /// Items the target already held.
@@ -94,7 +94,7 @@ impl Planner<'_> {
         link: Option<&LinkView<'_>>,
     ) -> Result<PagePlan, StoreError> {
         let mut plan = PagePlan::default();
-        let mut by_key: HashMap<RecordKey, usize> = HashMap::new();
+        let mut by_key: HashMap<u128, usize> = HashMap::new();
         for (index, item) in items.iter().enumerate() {
             plan.read += 1;
             let record = match &item.record {
@@ -139,11 +139,12 @@ impl Planner<'_> {
                     continue;
                 }
             };
-            let key = record.key();
-            plan.seen.push(key.clone());
+            let hash = record.key_hash();
+            plan.seen.push(hash);
             let (to_write, link_base) = match link {
                 Some(view) => {
                     let namespace = view.policy.base_namespace();
+                    let key = record.key();
                     let live = view.live.get(&key);
                     let base = shadow::get(self.store, &namespace, self.config.entity, &key)?;
                     let merge = view
@@ -151,7 +152,7 @@ impl Planner<'_> {
                         .merge(&record, live, base.as_ref().map(|b| &b.record));
                     plan.conflicts += u64::from(merge.conflicts);
                     let merged_fp = merge.record.fingerprint();
-                    if !by_key.contains_key(&key)
+                    if !by_key.contains_key(&hash)
                         && live.map(Record::fingerprint) == Some(merged_fp)
                     {
                         // Both sides agree already; an unchanged source record is an echo of
@@ -181,18 +182,18 @@ impl Planner<'_> {
             };
             // A later row for a key already planned in this page wins, even if it equals the
             // shadow: the earlier row's write must not be what the target ends up with.
-            if let Some(&at) = by_key.get(&key) {
+            if let Some(&at) = by_key.get(&hash) {
                 let mut items = std::mem::take(&mut plan.writes[at].items);
                 items.push(index);
                 plan.writes[at] = Planned { items, ..planned };
                 continue;
             }
-            if link.is_none() && target_index.get(&key) == Some(&fingerprint) {
+            if link.is_none() && target_index.get_hashed(hash) == Some(fingerprint) {
                 plan.unchanged += 1;
                 plan.settled.push(index);
                 continue;
             }
-            by_key.insert(key, plan.writes.len());
+            by_key.insert(hash, plan.writes.len());
             plan.writes.push(planned);
         }
         Ok(plan)

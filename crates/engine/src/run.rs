@@ -115,6 +115,11 @@ impl Pipeline {
         &self.config
     }
 
+    /// The target connector's name (its shadow's namespace).
+    pub fn target_name(&self) -> &str {
+        self.target.name()
+    }
+
     /// Runs the pipeline once and returns its report (also kept in the run history).
     pub async fn run(&self, store: Arc<dyn StateStore>, progress: &dyn Progress) -> RunReport {
         let started = Instant::now();
@@ -232,7 +237,7 @@ impl Pipeline {
         self.replay_outbox(store, &mut indexes, report).await?;
 
         let full = self.config.mode == Mode::Full;
-        let mut seen: HashSet<RecordKey> = HashSet::new();
+        let mut seen: HashSet<u128> = HashSet::new();
         let mut cursor = self.start_cursor(store.as_ref())?;
         // Pages whose items are not all accounted for yet, oldest first, and writes waiting to
         // fill a batch: batches are cut across pages so that small source pages still make
@@ -339,11 +344,22 @@ impl Pipeline {
     async fn delete_missing(
         &self,
         store: &Arc<dyn StateStore>,
-        seen: &HashSet<RecordKey>,
+        seen: &HashSet<u128>,
         indexes: &mut Indexes,
         report: &mut RunReport,
     ) -> Result<(), RunError> {
-        let deletes: Vec<Planned> = diff::missing(&indexes.target, seen)
+        let gone = diff::missing(&indexes.target, seen);
+        let keys = if gone.is_empty() {
+            Vec::new()
+        } else {
+            shadow::keys_for_hashes(
+                store.as_ref(),
+                self.target.name(),
+                self.config.entity,
+                &gone,
+            )?
+        };
+        let deletes: Vec<Planned> = keys
             .into_iter()
             .map(|key| Planned {
                 op: WriteOp::Delete {
@@ -443,7 +459,7 @@ impl Pipeline {
                         if let Some(namespace) = &planned.link_base {
                             shadow::put(&mut batch, namespace, record, fp);
                         }
-                        indexes.target.insert(record.key(), fp);
+                        indexes.target.insert(&record.key(), fp);
                         if let Some(live) = indexes.live.as_mut() {
                             live.insert(record.key(), record.clone());
                         }

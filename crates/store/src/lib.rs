@@ -20,6 +20,6 @@ pub use dead_letters::DeadLetter;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use outbox::OutboxEntry;
-pub use shadow::{ShadowEntry, ShadowIndex};
+pub use shadow::{key_hash, ShadowEntry, ShadowIndex};
 pub use sled_store::SledStore;
 pub use store::{StateStore, Tree, SCHEMA_VERSION};

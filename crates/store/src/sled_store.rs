@@ -1,4 +1,7 @@
-//! The sled 0.34 backend: one sled tree per namespace, multi-tree transactions for commits.
+//! The sled 0.34 backend: one sled tree per namespace. A commit that touches one tree is a
+//! single atomic `apply_batch`; one that touches several is a sled transaction over them.
+//! (Keeping every namespace in one tree made all commits batches, but prefix scans of the shadow
+//! became ten times slower once the outbox had churned through the same tree.)
 
 use std::path::{Path, PathBuf};
 
@@ -28,11 +31,19 @@ impl SledStore {
             dir: shown.clone(),
             message: format!("cannot create the state directory: {e}"),
         })?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()
-            .map_err(|e| open_error(&shown, e))?;
+        // sled releases its file lock only when its background flusher notices the last handle
+        // is gone (within its 500 ms flush interval), so a store dropped a moment ago in this
+        // process still looks locked: retry briefly before reporting another owner.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(2_000);
+        let db = loop {
+            let opened = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open();
+            match opened.map_err(|e| open_error(&shown, e)) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         let trees = Tree::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -149,6 +160,17 @@ impl StateStore for SledStore {
                 Some(v) => per_tree[index].insert(key, v),
                 None => per_tree[index].remove(key),
             }
+        }
+        if touched.len() == 1 {
+            // One tree: sled's batch is atomic on its own and far cheaper than a transaction.
+            let batch = per_tree.pop().expect("one batch per touched tree");
+            self.tree(touched[0])
+                .apply_batch(batch)
+                .map_err(|e| backend(&self.location(), e))?;
+            if durability == Durability::Flushed {
+                self.flush()?;
+            }
+            return Ok(());
         }
         let trees: Vec<sled::Tree> = touched.iter().map(|t| self.tree(*t).clone()).collect();
         let result: Result<(), TransactionError<()>> = trees.as_slice().transaction(|views| {

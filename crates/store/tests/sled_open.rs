@@ -32,7 +32,7 @@ fn every_committed_write_survives_a_reopen() {
     assert_eq!(entry.record, record);
     assert_eq!(entry.fingerprint, record.fingerprint());
     let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
-    assert_eq!(index.get(&record.key()), Some(&record.fingerprint()));
+    assert_eq!(index.get(&record.key()), Some(record.fingerprint()));
 }
 
 #[test]

@@ -158,6 +158,20 @@ impl Record {
         }
     }
 
+    /// The 128-bit hash of [`Record::key`], computed without building the key.
+    pub fn key_hash(&self) -> u128 {
+        match self {
+            Record::StockPosition(r) => RecordKey::hash_parts(&[&r.sku, &r.location]),
+            Record::Product(r) => RecordKey::hash_parts(&[&r.sku]),
+            Record::Attribute(r) => RecordKey::hash_parts(&[&r.code]),
+            Record::Category(r) => RecordKey::hash_parts(&[&r.code]),
+            Record::InventorySource(r) => RecordKey::hash_parts(&[&r.code]),
+            Record::InventoryStock(r) => RecordKey::hash_parts(&[&r.stock_id]),
+            Record::SourceStockLink(r) => RecordKey::hash_parts(&[&r.stock_id, &r.source_code]),
+            other => other.key().hash128(),
+        }
+    }
+
     /// The content fingerprint: a stable hash of the canonical serialization.
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint::of(self)

@@ -104,3 +104,22 @@ fn fulfillment_event_key_is_the_same_for_a_duplicate_delivery() {
     assert_eq!(e.key(), e.clone().key());
     assert_eq!(e.key().as_str(), "ff1|assigned|13");
 }
+
+#[test]
+fn the_key_hash_is_the_hash_of_the_key() {
+    let records = [
+        Record::StockPosition(StockPosition::new("A|1", "W%2", 1)),
+        Record::SourceStockLink(SourceStockLink {
+            stock_id: "1".into(),
+            source_code: "s".into(),
+            priority: 1,
+        }),
+        Record::Category(Category {
+            code: "c".into(),
+            names: Default::default(),
+        }),
+    ];
+    for r in records {
+        assert_eq!(r.key_hash(), r.key().hash128());
+    }
+}

@@ -1,0 +1,180 @@
+//! The `syncd` binary's one-shot commands: check, once, plan.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn syncd(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncd"));
+    cmd.args(args).env_remove("RUST_LOG");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run syncd")
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write_config(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("adapters.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn check_lists_every_problem_with_its_key_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    let config = write_config(
+        dir.path(),
+        r#"
+colour = "blue"
+
+[daemon]
+admin_listen = "everywhere"
+
+[connectors.erp]
+kind = "file"
+read_dir = "drop"
+page = 3
+
+[connectors.crm]
+kind = "salesforce-classic"
+
+[[pipelines]]
+name = "p1"
+from = "erp"
+to = "nowhere"
+entity = "stock_position"
+schedule = "at noon"
+
+[[pipelines]]
+name = "p2"
+from = "erp"
+to = "erp"
+entity = "stock"
+"#,
+    );
+    let out = syncd(&["check", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = text(&out);
+    for key in [
+        "`colour`",
+        "`daemon.admin_listen`",
+        "`connectors.erp.page`",
+        "`connectors.crm.kind`",
+        "`pipelines[0].to`",
+        "`pipelines[0].schedule`",
+        "`pipelines[1].entity`",
+    ] {
+        assert!(
+            stderr.contains(key),
+            "no problem reported at {key}:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("adapters.toml"),
+        "errors must name the file:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_an_error_not_an_empty_config() {
+    let out = syncd(&["check", "--config", "/nonexistent/adapters.toml"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("/nonexistent/adapters.toml"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_value_given_for_a_bad_key_never_appears_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[connectors.shop]\nkind = \"file\"\nwrite_path = \"out.jsonl\"\n",
+    );
+    let out = syncd(
+        &["check", "--config", config.to_str().unwrap()],
+        &[("SYNCD_CONNECTORS__SHOP__API_TOKEN", "hunter2-very-secret")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("connectors.shop.api_token"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !text(&out).contains("hunter2"),
+        "a value leaked into the error: {}",
+        text(&out)
+    );
+}
+
+#[test]
+fn the_example_config_runs_out_of_the_box_and_a_rerun_finds_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let target = dir.path().join("stock.jsonl");
+    let envs = [
+        ("SYNCD_DAEMON__STATE_DIR", state.to_str().unwrap()),
+        (
+            "SYNCD_CONNECTORS__SHOP__WRITE_PATH",
+            target.to_str().unwrap(),
+        ),
+    ];
+    let config = repo_root().join("adapters.toml");
+    let config = config.to_str().unwrap();
+    let check = syncd(&["check", "--config", config], &envs);
+    assert!(check.status.success(), "{}", text(&check));
+
+    let plan = syncd(
+        &["plan", "--config", config, "erp-to-shop", "--json"],
+        &envs,
+    );
+    assert!(plan.status.success(), "{}", text(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let planned = plan["writes"].as_array().unwrap().len();
+    assert!(planned > 0);
+    assert!(!target.exists(), "plan must not write");
+
+    let first = syncd(&["once", "--config", config, "--json"], &envs);
+    assert!(first.status.success(), "{}", text(&first));
+    let reports: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let r = &reports[0];
+    assert_eq!(r["outcome"]["result"], "succeeded");
+    assert_eq!(
+        r["written"].as_u64().unwrap() + r["dead_lettered"].as_u64().unwrap(),
+        planned as u64,
+        "the run must make exactly the planned writes"
+    );
+    assert!(target.exists());
+
+    let second = syncd(&["once", "--config", config], &envs);
+    assert!(second.status.success(), "{}", text(&second));
+    let table = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        table.contains("erp-to-shop") && table.contains("ok"),
+        "{table}"
+    );
+}
+
+#[test]
+fn once_with_an_unknown_pipeline_names_the_configured_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [("SYNCD_DAEMON__STATE_DIR", dir.path().to_str().unwrap())];
+    let config = repo_root().join("adapters.toml");
+    let out = syncd(
+        &["once", "--config", config.to_str().unwrap(), "nope"],
+        &envs,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("erp-to-shop"), "{}", text(&out));
+}
