@@ -36,7 +36,10 @@ impl SledStore {
         // process still looks locked: retry briefly before reporting another owner.
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(2_000);
         let db = loop {
-            let opened = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open();
+            let opened = sled::Config::new()
+                .path(dir)
+                .cache_capacity(256 * 1024 * 1024)
+                .open();
             match opened.map_err(|e| open_error(&shown, e)) {
                 Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(20));
