@@ -25,6 +25,7 @@ pub fn reports_table(reports: &[RunReport]) -> String {
         let result = match &r.outcome {
             RunOutcome::Succeeded => "ok".to_string(),
             RunOutcome::Failed(_) => "FAILED".to_string(),
+            RunOutcome::Stopped => "stopped".to_string(),
         };
         table.add_row(vec![
             Cell::new(&r.pipeline),

@@ -41,6 +41,9 @@ pub enum RunError {
         /// What is wrong.
         message: String,
     },
+    /// The run was asked to stop (shutdown) before it finished; what it did is committed.
+    #[error("stopped by shutdown before the run finished")]
+    Stopped,
     /// A blocking store task failed to complete.
     #[error("state store task failed: {0}")]
     Join(String),

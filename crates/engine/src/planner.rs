@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use syncd_core::{Fingerprint, ReadItem, Record, RecordKey, WriteOp};
-use syncd_store::{dead_letters, shadow, DeadLetter, ShadowIndex, StateStore, StoreError};
+use syncd_store::{dead_letters, shadow, DeadLetter, ShadowIndex, Stage, StateStore, StoreError};
 
 use crate::config::PipelineConfig;
 use crate::link::FieldPolicy;
@@ -72,10 +72,11 @@ fn now() -> String {
 
 impl Planner<'_> {
     /// A dead letter of this pipeline.
-    pub fn dead_letter(&self, id: String, error: String) -> DeadLetter {
+    pub fn dead_letter(&self, stage: Stage, id: String, error: String) -> DeadLetter {
         DeadLetter {
             id,
             pipeline: self.config.name.clone(),
+            stage,
             key: None,
             origin: None,
             record: None,
@@ -99,8 +100,11 @@ impl Planner<'_> {
             plan.read += 1;
             let record = match &item.record {
                 Err(row) => {
-                    let mut dl =
-                        self.dead_letter(dead_letters::row_id(&row.origin), row.error.clone());
+                    let mut dl = self.dead_letter(
+                        Stage::Read,
+                        dead_letters::row_id(&row.origin),
+                        row.error.clone(),
+                    );
                     dl.origin = Some(row.origin.clone());
                     dl.raw = Some(row.raw.clone());
                     plan.dead.push((index, dl));
@@ -109,6 +113,7 @@ impl Planner<'_> {
                 Ok(r) if r.entity() != self.config.entity => {
                     let key = r.key();
                     let mut dl = self.dead_letter(
+                        Stage::Read,
                         dead_letters::record_id(key.as_str()),
                         format!(
                             "source sent a {} where {} was expected",
@@ -132,7 +137,8 @@ impl Planner<'_> {
                 }
                 Mapped::Unmapped(why) => {
                     let key = record.key();
-                    let mut dl = self.dead_letter(dead_letters::record_id(key.as_str()), why);
+                    let mut dl =
+                        self.dead_letter(Stage::Map, dead_letters::record_id(key.as_str()), why);
                     dl.key = Some(key.to_string());
                     dl.record = Some(record);
                     plan.dead.push((index, dl));

@@ -10,6 +10,8 @@ pub enum RunOutcome {
     Succeeded,
     /// The run stopped early; what it accounted for is committed.
     Failed(String),
+    /// Shutdown stopped the run between write calls; what it accounted for is committed.
+    Stopped,
 }
 
 /// Counts and timings of one run.
@@ -72,6 +74,15 @@ impl RunReport {
             rate_limit_waits: 0,
             pending: 0,
             outcome: RunOutcome::Succeeded,
+        }
+    }
+
+    /// The outcome as one word: `ok`, `failed` or `stopped` (a metric label, a table cell).
+    pub fn outcome_label(&self) -> &'static str {
+        match self.outcome {
+            RunOutcome::Succeeded => "ok",
+            RunOutcome::Failed(_) => "failed",
+            RunOutcome::Stopped => "stopped",
         }
     }
 

@@ -12,9 +12,10 @@ use std::time::Instant;
 
 use syncd_core::{Cursor, ErrorClass, Page, ReadMode, ReadRequest, Record, RecordKey, WriteOp};
 use syncd_store::{
-    cursors, dead_letters, outbox, runs, shadow, Durability, OutboxEntry, ShadowIndex, StateStore,
-    WriteBatch,
+    cursors, dead_letters, outbox, runs, shadow, Durability, OutboxEntry, ShadowIndex, Stage,
+    StateStore, WriteBatch,
 };
+use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::OpenPages;
 use crate::config::{LinkConfig, Mode, PipelineConfig};
@@ -36,6 +37,7 @@ pub struct Pipeline {
     target: ConnectorHandle,
     policy: Option<FieldPolicy>,
     max_batch: usize,
+    stop: CancellationToken,
 }
 
 /// What a run diffs against, kept in memory and updated as writes are acknowledged: the
@@ -102,7 +104,15 @@ impl Pipeline {
             target,
             policy,
             max_batch,
+            stop: CancellationToken::new(),
         })
+    }
+
+    /// Makes runs stop early once `stop` is cancelled: a write call in flight finishes and is
+    /// committed, no new call or page read starts, and the cursor stays before what is unwritten.
+    pub fn stop_on(mut self, stop: CancellationToken) -> Self {
+        self.stop = stop;
+        self
     }
 
     /// The pipeline's name.
@@ -133,9 +143,16 @@ impl Pipeline {
                 pipeline = %self.config.name, read = report.read, written = report.written,
                 dead_lettered = report.dead_lettered, "run succeeded"
             ),
+            Err(RunError::Stopped) => {
+                tracing::info!(pipeline = %self.config.name, written = report.written, "run stopped early by shutdown; the rest waits for the next run");
+                report.outcome = RunOutcome::Stopped;
+            }
             Err(e) => {
                 tracing::warn!(pipeline = %self.config.name, error = %e, "run failed");
-                report.outcome = RunOutcome::Failed(e.to_string());
+                report.outcome = match e {
+                    RunError::Stopped => RunOutcome::Stopped,
+                    e => RunOutcome::Failed(e.to_string()),
+                };
             }
         }
         let mut batch = WriteBatch::new();
@@ -194,8 +211,15 @@ impl Pipeline {
         let mut live = HashMap::new();
         let mut cursor = None;
         loop {
-            let page =
-                read_with_retry(&self.target, &self.config, ReadMode::Full, cursor, report).await?;
+            let page = read_with_retry(
+                &self.target,
+                &self.config,
+                ReadMode::Full,
+                cursor,
+                report,
+                &self.stop,
+            )
+            .await?;
             for item in &page.items {
                 if let Ok(record) = &item.record {
                     live.insert(record.key(), record.clone());
@@ -224,7 +248,7 @@ impl Pipeline {
             Mode::Incremental => ReadMode::Incremental,
             Mode::Full => ReadMode::Full,
         };
-        read_with_retry(&self.source, &self.config, mode, cursor, report).await
+        read_with_retry(&self.source, &self.config, mode, cursor, report, &self.stop).await
     }
 
     async fn run_inner(
@@ -245,6 +269,9 @@ impl Pipeline {
         let mut open = OpenPages::default();
         let mut waiting: Vec<Planned> = Vec::new();
         loop {
+            if self.stop.is_cancelled() {
+                return Err(RunError::Stopped);
+            }
             let page = self.read_page(cursor.clone(), report).await?;
             let last = page.done || page.items.is_empty();
             let plan = self.planner(store.as_ref()).plan_page(
@@ -447,6 +474,7 @@ impl Pipeline {
             &self.config.retry,
             self.max_batch,
             planned,
+            &self.stop,
         );
         while let Some(settled) = writer.step(report).await? {
             let mut batch = WriteBatch::new();
@@ -488,9 +516,11 @@ impl Pipeline {
             for (planned, error, attempts) in settled.rejected {
                 let key = planned.op.key();
                 outbox::delete(&mut batch, name, &key);
-                let mut letter = self
-                    .planner(store.as_ref())
-                    .dead_letter(dead_letters::record_id(key.as_str()), error.to_string());
+                let mut letter = self.planner(store.as_ref()).dead_letter(
+                    Stage::Write,
+                    dead_letters::record_id(key.as_str()),
+                    error.to_string(),
+                );
                 letter.key = Some(key.to_string());
                 letter.attempts = attempts;
                 if let WriteOp::Upsert { record } = planned.op {
@@ -507,6 +537,9 @@ impl Pipeline {
                 }
             }
             commit(store, batch, Durability::Buffered).await?;
+            if self.stop.is_cancelled() {
+                return Ok(Some(RunError::Stopped));
+            }
         }
         Ok(writer.failure())
     }
@@ -519,6 +552,7 @@ async fn read_with_retry(
     mode: ReadMode,
     cursor: Option<Cursor>,
     report: &mut RunReport,
+    stop: &CancellationToken,
 ) -> Result<Page, RunError> {
     let source = handle.connector.source().ok_or_else(|| RunError::Invalid {
         pipeline: config.name.clone(),
@@ -546,7 +580,10 @@ async fn read_with_retry(
                 }
                 tracing::warn!(pipeline = %config.name, connector = handle.name(), error = %e, attempt = attempts, "read failed, retrying");
                 report.retries += 1;
-                tokio::time::sleep(backoff(&config.retry, attempts, e.requested_wait())).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff(&config.retry, attempts, e.requested_wait())) => {}
+                    _ = stop.cancelled() => return Err(RunError::Stopped),
+                }
             }
         }
     }

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use syncd_core::{ConnectorError, EntityKind, ErrorClass, WriteOp, WriteOutcome};
 
 use crate::config::RetryConfig;
@@ -40,6 +42,7 @@ pub struct Writer<'a> {
     rate_limit_waits: u32,
     exhausted: Vec<Planned>,
     last_error: Option<(ConnectorError, u32)>,
+    stop: &'a CancellationToken,
 }
 
 impl<'a> Writer<'a> {
@@ -50,6 +53,7 @@ impl<'a> Writer<'a> {
         retry: &'a RetryConfig,
         max_batch: usize,
         planned: Vec<Planned>,
+        stop: &'a CancellationToken,
     ) -> Self {
         let mut queue = VecDeque::new();
         let mut rest = planned;
@@ -70,6 +74,7 @@ impl<'a> Writer<'a> {
             rate_limit_waits: 0,
             exhausted: Vec::new(),
             last_error: None,
+            stop,
         }
     }
 
@@ -86,7 +91,13 @@ impl<'a> Writer<'a> {
             } else {
                 report.retries += 1;
             }
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.stop.cancelled() => {
+                    // The chunk is still in the outbox: the next run writes it.
+                    return Err(RunError::Stopped);
+                }
+            }
         }
         let sink = self
             .target

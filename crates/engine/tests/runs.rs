@@ -348,3 +348,131 @@ async fn a_link_carries_each_owned_field_from_its_owner_and_suppresses_echoes() 
     );
     assert_eq!(quantities(&f.path("oms/stock.jsonl"))["S|L"], (10, 5));
 }
+
+fn with_location_map(mut config: PipelineConfig, map: &[(&str, &str)]) -> PipelineConfig {
+    config.maps.location = map
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    config.maps.unmapped = syncd_engine::Unmapped::DeadLetter;
+    config
+}
+
+#[tokio::test]
+async fn a_replayed_unmapped_dead_letter_is_mapped_again_and_written_by_the_next_run() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W1,1\nB,W2,2\n",
+    );
+    std::fs::create_dir_all(f.path("out/x")).unwrap();
+    let build = |map: &[(&str, &str)]| {
+        let cfg = with_location_map(
+            config("erp-to-shop", "erp", "shop", Mode::Incremental, false),
+            map,
+        );
+        Pipeline::new(
+            cfg,
+            f.connector("erp", "read_dir = 'drop'"),
+            f.connector("shop", "write_path = 'out/stock.jsonl'"),
+            &[],
+        )
+        .unwrap()
+    };
+    let before = build(&[("W1", "L1")]);
+    let r = before.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.written, r.dead_lettered), (1, 1), "{r:?}");
+
+    // Still unmapped with the old maps: the letter stays.
+    let refused = before.requeue_dead_letters(&f.store, None).await.unwrap();
+    assert_eq!(refused.refused.len(), 1, "{refused:?}");
+    assert!(refused.refused[0].1.contains("W2"), "{refused:?}");
+
+    let after = build(&[("W1", "L1"), ("W2", "L2")]);
+    let done = after.requeue_dead_letters(&f.store, None).await.unwrap();
+    assert_eq!(done.requeued, vec!["record:B|W2".to_string()]);
+    assert!(dead_letters::list(f.store.as_ref(), None)
+        .unwrap()
+        .is_empty());
+
+    let r = after.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.read, r.replayed, r.dead_lettered), (0, 1, 0), "{r:?}");
+    let held = quantities(&f.path("out/stock.jsonl"));
+    assert_eq!(held.get("B|L2"), Some(&(2, 0)), "{held:?}");
+}
+
+#[tokio::test]
+async fn a_replayed_refused_write_is_written_again_once_the_target_accepts_it() {
+    let f = Fixture::new();
+    write(
+        &f.path("drop/a.csv"),
+        "sku,location,on_hand\nA,W,1\nN,W,-4\n",
+    );
+    std::fs::create_dir_all(f.path("out/x")).unwrap();
+    let build = |target: &str| {
+        Pipeline::new(
+            config("erp-to-shop", "erp", "shop", Mode::Incremental, false),
+            f.connector("erp", "read_dir = 'drop'"),
+            f.connector("shop", target),
+            &[],
+        )
+        .unwrap()
+    };
+    let strict = build("write_path = 'out/stock.jsonl'");
+    let r = strict.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.written, r.dead_lettered), (1, 1), "{r:?}");
+    let letter = &dead_letters::list(f.store.as_ref(), None).unwrap()[0];
+    assert_eq!(letter.stage, syncd_store::Stage::Write);
+
+    let lenient = build("write_path = 'out/stock.jsonl'\nallow_negative = true");
+    let done = lenient
+        .requeue_dead_letters(&f.store, Some(&[letter.id.clone(), "record:nope".into()]))
+        .await
+        .unwrap();
+    assert_eq!(done.requeued, vec![letter.id.clone()]);
+    assert_eq!(done.refused.len(), 1, "an unknown id is reported: {done:?}");
+    let r = lenient.run(f.store.clone(), &NoProgress).await;
+    assert_eq!((r.replayed, r.dead_lettered), (1, 0), "{r:?}");
+    assert_eq!(
+        quantities(&f.path("out/stock.jsonl")).get("N|W"),
+        Some(&(-4, 0))
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_run_commits_what_it_wrote_and_the_next_run_finishes_the_rest() {
+    let f = Fixture::new();
+    let rows: String = (0..20).map(|i| format!("S{i:02},W,{i}\n")).collect();
+    write(
+        &f.path("drop/a.csv"),
+        &format!("sku,location,on_hand\n{rows}"),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = f
+        .drop_to_snapshot(Mode::Incremental, false)
+        .stop_on(stop.clone());
+    let r = stopped
+        .run(f.store.clone(), &StopAfterFirstPage(stop))
+        .await;
+    assert_eq!(r.outcome, syncd_engine::RunOutcome::Stopped, "{r:?}");
+    assert!(r.written > 0 && r.written < 20, "{r:?}");
+    let written_before = quantities(&f.path("out/stock.jsonl")).len();
+    assert_eq!(written_before as u64, r.written);
+
+    let r = f
+        .drop_to_snapshot(Mode::Incremental, false)
+        .run(f.store.clone(), &NoProgress)
+        .await;
+    assert!(r.succeeded(), "{r:?}");
+    assert_eq!(quantities(&f.path("out/stock.jsonl")).len(), 20);
+    assert_eq!(outbox::depth(f.store.as_ref(), "erp-to-shop").unwrap(), 0);
+}
+
+/// Asks the run to stop once its first page is done, as a shutdown signal would.
+struct StopAfterFirstPage(tokio_util::sync::CancellationToken);
+
+impl syncd_engine::Progress for StopAfterFirstPage {
+    fn page_done(&self, _report: &syncd_engine::RunReport) {
+        self.0.cancel();
+    }
+}

@@ -9,6 +9,30 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::store::{StateStore, Tree};
 
+/// Where in a run a dead letter was made; it decides what a replay does with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The source row could not be read as a record: only a fix at the source helps.
+    Read,
+    /// The record's ids could not be mapped: a replay maps it again with the current maps.
+    Map,
+    /// The target refused the (mapped) record: a replay writes it again.
+    #[default]
+    Write,
+}
+
+impl Stage {
+    /// The stage's name as operators see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Read => "read",
+            Stage::Map => "map",
+            Stage::Write => "write",
+        }
+    }
+}
+
 /// A record (or unreadable row) that a pipeline could not deliver.
 ///
 /// Its id is derived from what failed (`row:<origin>` or `record:<key>`), so the same failure
@@ -19,6 +43,9 @@ pub struct DeadLetter {
     pub id: String,
     /// The pipeline it belongs to.
     pub pipeline: String,
+    /// Where in the run it failed.
+    #[serde(default)]
+    pub stage: Stage,
     /// The record's key, when it got as far as being a record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -62,6 +89,36 @@ pub fn put(batch: &mut WriteBatch, letter: &DeadLetter) {
 /// Removes the dead letter `id` of `pipeline` in `batch`.
 pub fn delete(batch: &mut WriteBatch, pipeline: &str, id: &str) {
     batch.delete(Tree::DeadLetters, key(pipeline, id));
+}
+
+/// The dead letter `id` of `pipeline`, if there is one.
+pub fn get(
+    store: &dyn StateStore,
+    pipeline: &str,
+    id: &str,
+) -> Result<Option<DeadLetter>, StoreError> {
+    let k = key(pipeline, id);
+    store
+        .get(Tree::DeadLetters, &k)?
+        .map(|v| {
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: Tree::DeadLetters.name(),
+                key: keys::printable(&k),
+                message: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+/// How many dead letters `pipeline` holds.
+pub fn count(store: &dyn StateStore, pipeline: &str) -> Result<usize, StoreError> {
+    let prefix = keys::prefix(&[pipeline.as_bytes()]);
+    let mut n = 0;
+    for pair in store.scan_prefix(Tree::DeadLetters, &prefix) {
+        pair?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// The dead letters of `pipeline` (or of every pipeline), by id.

@@ -16,7 +16,7 @@ pub mod sled_store;
 pub mod store;
 
 pub use batch::{Durability, Op, WriteBatch};
-pub use dead_letters::DeadLetter;
+pub use dead_letters::{DeadLetter, Stage};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use outbox::OutboxEntry;
