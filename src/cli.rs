@@ -18,6 +18,59 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon in the foreground: cron schedules, signals, admin API (systemd Type=notify).
+    Run {
+        /// The config file.
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+    },
+    /// Ask the running daemon to run the named pipelines (or all) now.
+    Trigger {
+        /// The config file (it names the state dir where the daemon's pid file is).
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        /// Pipelines to run; all when none is named.
+        pipelines: Vec<String>,
+    },
+    /// Show every pipeline's schedule, last run, next run and backlog.
+    Status {
+        /// The config file.
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent run reports.
+    Runs {
+        /// The config file.
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// How many reports.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only this pipeline's.
+        pipeline: Option<String>,
+    },
+    /// Read or change pipelines' read cursors.
+    Cursors {
+        /// The config file.
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        #[command(subcommand)]
+        action: CursorAction,
+    },
+    /// List, inspect, replay or drop dead letters.
+    Dlq {
+        /// The config file.
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Validate the config, build every connector and check it can reach its system.
     Check {
         /// The config file.
@@ -45,5 +98,73 @@ pub enum Command {
         json: bool,
         /// The pipeline.
         pipeline: String,
+    },
+}
+
+/// `syncd cursors ...`.
+#[derive(Debug, Subcommand)]
+pub enum CursorAction {
+    /// Every pipeline's cursor.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One pipeline's cursor, as JSON.
+    Get {
+        /// The pipeline.
+        pipeline: String,
+    },
+    /// Set a pipeline's cursor to a JSON value (the adapter's own cursor shape).
+    Set {
+        /// The pipeline.
+        pipeline: String,
+        /// The cursor, as JSON.
+        cursor: String,
+    },
+    /// Forget a pipeline's cursor: its next run reads from the beginning.
+    Reset {
+        /// The pipeline.
+        pipeline: String,
+    },
+}
+
+/// `syncd dlq ...`.
+#[derive(Debug, Subcommand)]
+pub enum DlqAction {
+    /// Dead letters, of one pipeline or all.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only this pipeline's.
+        pipeline: Option<String>,
+    },
+    /// One dead letter in full, as JSON.
+    Show {
+        /// The pipeline.
+        pipeline: String,
+        /// The dead letter's id (see `dlq list`).
+        id: String,
+    },
+    /// Put dead letters back into the pipeline's next run.
+    Replay {
+        /// The pipeline.
+        pipeline: String,
+        /// Every dead letter of the pipeline.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// The ids to replay.
+        ids: Vec<String>,
+    },
+    /// Delete dead letters.
+    Drop {
+        /// The pipeline.
+        pipeline: String,
+        /// Every dead letter of the pipeline.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// The ids to drop.
+        ids: Vec<String>,
     },
 }

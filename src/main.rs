@@ -1,9 +1,12 @@
 //! `syncd`: the commerce-sync daemon and its operator commands.
 
+mod admin;
 mod cli;
 mod commands;
 mod config;
+mod daemon;
 mod logging;
+mod operate;
 mod progress;
 mod registry;
 mod render;
@@ -13,7 +16,8 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    logging::init(cli.verbose);
+    let daemon = matches!(cli.command, cli::Command::Run { .. });
+    logging::init(cli.verbose, daemon);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

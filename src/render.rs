@@ -3,6 +3,9 @@
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Table};
 use syncd_core::WriteOp;
 use syncd_engine::{Plan, RunOutcome, RunReport};
+use syncd_store::DeadLetter;
+
+use crate::operate::{CursorRow, StatusRow};
 
 /// Run reports as a table, one row per pipeline.
 pub fn reports_table(reports: &[RunReport]) -> String {
@@ -82,4 +85,78 @@ pub fn plan_table(plan: &Plan) -> String {
         plan.replay.len(),
         plan.dead_letters.len()
     )
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    table
+}
+
+fn or_dash(value: Option<&str>) -> String {
+    value.unwrap_or("-").to_string()
+}
+
+/// `syncd status` as a table.
+pub fn status_table(rows: &[StatusRow]) -> String {
+    let mut t = table(&[
+        "pipeline", "schedule", "last run", "result", "next run", "outbox", "dead letters",
+    ]);
+    for r in rows {
+        let result = match (&r.result, r.running) {
+            (_, true) => "running".to_string(),
+            (Some(res), false) => res.clone(),
+            (None, false) => "never run".to_string(),
+        };
+        t.add_row(vec![
+            Cell::new(&r.pipeline),
+            Cell::new(or_dash(r.schedule.as_deref())),
+            Cell::new(or_dash(r.last_run.as_deref())),
+            Cell::new(result),
+            Cell::new(or_dash(r.next_run.as_deref())),
+            Cell::new(r.outbox),
+            Cell::new(r.dead_letters),
+        ]);
+    }
+    let mut out = t.to_string();
+    for r in rows {
+        if let Some(e) = &r.error {
+            out.push_str(&format!("\n{}: {e}", r.pipeline));
+        }
+    }
+    out
+}
+
+/// `syncd cursors list` as a table.
+pub fn cursors_table(rows: &[CursorRow]) -> String {
+    let mut t = table(&["pipeline", "cursor"]);
+    for r in rows {
+        let cursor = r
+            .cursor
+            .as_ref()
+            .map(|c| c.0.to_string())
+            .unwrap_or_else(|| "- (from the beginning)".into());
+        t.add_row(vec![Cell::new(&r.pipeline), Cell::new(cursor)]);
+    }
+    t.to_string()
+}
+
+/// `syncd dlq list` as a table.
+pub fn dead_letters_table(letters: &[DeadLetter]) -> String {
+    let mut t = table(&["pipeline", "id", "stage", "attempts", "at", "error"]);
+    for l in letters {
+        t.add_row(vec![
+            Cell::new(&l.pipeline),
+            Cell::new(&l.id),
+            Cell::new(l.stage.as_str()),
+            Cell::new(l.attempts),
+            Cell::new(&l.at),
+            Cell::new(&l.error),
+        ]);
+    }
+    let mut out = t.to_string();
+    out.push_str(&format!("\n{} dead letter(s)", letters.len()));
+    out
 }

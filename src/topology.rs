@@ -2,9 +2,11 @@
 //! pipelines. Every problem is collected, not just the first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use syncd_core::{BuildContext, ConfigError};
 use syncd_engine::{ConnectorHandle, Pipeline};
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::registry::registry;
@@ -14,16 +16,46 @@ pub struct Topology {
     /// Connectors by name.
     pub connectors: BTreeMap<String, ConnectorHandle>,
     /// Pipelines in config order.
-    pub pipelines: Vec<Pipeline>,
+    pub pipelines: Vec<Arc<Pipeline>>,
+}
+
+/// What a rebuild kept and what it made anew.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Connectors and pipelines built from a new or changed config.
+    pub built: Vec<String>,
+    /// Those carried over untouched (their in-flight runs go on).
+    pub kept: Vec<String>,
+    /// Those the new config no longer has.
+    pub removed: Vec<String>,
 }
 
 impl Topology {
-    /// Builds every connector and pipeline of `config`.
-    pub fn build(config: &Config) -> Result<Self, Vec<ConfigError>> {
+    /// Builds `config`, carrying over from `previous` (its config and topology) every
+    /// connector whose section is unchanged and every pipeline whose config, connectors and
+    /// links are unchanged; new pipelines stop their runs on `stop`.
+    pub fn rebuild(
+        config: &Config,
+        previous: Option<(&Config, &Topology)>,
+        stop: &CancellationToken,
+    ) -> Result<(Self, Rebuilt), Vec<ConfigError>> {
         let registry = registry();
         let mut errors = Vec::new();
+        let mut rebuilt = Rebuilt::default();
         let mut connectors = BTreeMap::new();
+        let same_base =
+            previous.is_some_and(|(old, _)| old.base_dir == config.base_dir && old.state_dir() == config.state_dir());
         for (name, c) in &config.connectors {
+            let kept = previous.filter(|_| same_base).and_then(|(old, topology)| {
+                (old.connectors.get(name) == Some(c))
+                    .then(|| topology.connectors.get(name).cloned())
+                    .flatten()
+            });
+            if let Some(handle) = kept {
+                rebuilt.kept.push(format!("connector {name}"));
+                connectors.insert(name.clone(), handle);
+                continue;
+            }
             let Some(factory) = registry.get(&c.kind) else {
                 errors.push(c.section.error(
                     "kind",
@@ -43,6 +75,7 @@ impl Topology {
             };
             match factory.build(ctx) {
                 Ok(connector) => {
+                    rebuilt.built.push(format!("connector {name}"));
                     connectors.insert(name.clone(), ConnectorHandle::new(connector, c.rate_limit));
                 }
                 Err(e) => errors.extend(e),
@@ -54,8 +87,25 @@ impl Topology {
             else {
                 continue; // a missing or broken connector is reported above
             };
+            let kept = previous.and_then(|(old, topology)| {
+                let unchanged = old.pipelines.iter().any(|o| o == p)
+                    && old.links == config.links
+                    && rebuilt.kept.contains(&format!("connector {}", p.from))
+                    && rebuilt.kept.contains(&format!("connector {}", p.to));
+                unchanged
+                    .then(|| topology.pipelines.iter().find(|o| o.name() == p.name))
+                    .flatten()
+            });
+            if let Some(pipeline) = kept {
+                rebuilt.kept.push(format!("pipeline {}", p.name));
+                pipelines.push(pipeline.clone());
+                continue;
+            }
             match Pipeline::new(p.clone(), source.clone(), target.clone(), &config.links) {
-                Ok(pipeline) => pipelines.push(pipeline),
+                Ok(pipeline) => {
+                    rebuilt.built.push(format!("pipeline {}", p.name));
+                    pipelines.push(Arc::new(pipeline.stop_on(stop.clone())));
+                }
                 Err(message) => errors.push(ConfigError::new(
                     &config.origin,
                     format!("pipelines[{i}]"),
@@ -63,18 +113,35 @@ impl Topology {
                 )),
             }
         }
+        if let Some((old, _)) = previous {
+            rebuilt.removed.extend(
+                old.connectors
+                    .keys()
+                    .filter(|n| !config.connectors.contains_key(*n))
+                    .map(|n| format!("connector {n}")),
+            );
+            rebuilt.removed.extend(
+                old.pipelines
+                    .iter()
+                    .filter(|o| !config.pipelines.iter().any(|p| p.name == o.name))
+                    .map(|o| format!("pipeline {}", o.name)),
+            );
+        }
         if errors.is_empty() {
-            Ok(Topology {
-                connectors,
-                pipelines,
-            })
+            Ok((
+                Topology {
+                    connectors,
+                    pipelines,
+                },
+                rebuilt,
+            ))
         } else {
             Err(errors)
         }
     }
 
     /// The pipelines named in `names` (all when empty); an unknown name is an error.
-    pub fn select(&self, names: &[String]) -> Result<Vec<&Pipeline>, String> {
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Arc<Pipeline>>, String> {
         if names.is_empty() {
             return Ok(self.pipelines.iter().collect());
         }

@@ -1,8 +1,12 @@
 //! The subcommands.
 
 mod check;
+mod cursors;
+mod dlq;
 mod once;
 mod plan;
+mod status;
+mod trigger;
 
 use std::process::ExitCode;
 
@@ -13,6 +17,17 @@ use crate::topology::Topology;
 /// Runs one subcommand.
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Run { config } => crate::daemon::run(&config).await,
+        Command::Trigger { config, pipelines } => trigger::run(&config, &pipelines),
+        Command::Status { config, json } => status::status(&config, json).await,
+        Command::Runs {
+            config,
+            json,
+            limit,
+            pipeline,
+        } => status::runs(&config, pipeline.as_deref(), limit, json).await,
+        Command::Cursors { config, action } => cursors::run(&config, action).await,
+        Command::Dlq { config, action } => dlq::run(&config, action).await,
         Command::Check { config } => check::run(&config).await,
         Command::Once {
             config,
@@ -29,6 +44,14 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 
 /// Loads the config and builds its topology, or prints every problem.
 pub fn load(path: &std::path::Path) -> Result<(Config, Topology), ExitCode> {
+    load_stopping_on(path, &tokio_util::sync::CancellationToken::new())
+}
+
+/// [`load`], with pipelines whose runs stop once `stop` is cancelled.
+pub fn load_stopping_on(
+    path: &std::path::Path,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<(Config, Topology), ExitCode> {
     let report = |errors: Vec<syncd_core::ConfigError>| {
         eprintln!("{} problem(s) in {}:", errors.len(), path.display());
         for e in errors {
@@ -38,7 +61,7 @@ pub fn load(path: &std::path::Path) -> Result<(Config, Topology), ExitCode> {
     };
     let (config, mut errors) = config::load(path).map_err(report)?;
     // Build even when other sections are wrong, so that every connector's problems show too.
-    match Topology::build(&config) {
+    match Topology::rebuild(&config, None, stop).map(|(t, _)| t) {
         Ok(topology) if errors.is_empty() => Ok((config, topology)),
         Ok(_) => Err(report(errors)),
         Err(more) => {

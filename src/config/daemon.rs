@@ -1,4 +1,4 @@
-//! `[daemon]`: where state lives and where the admin API listens.
+//! `[daemon]`: where state lives, where the admin API listens, and how the scheduler behaves.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,8 +14,24 @@ fn default_admin_listen() -> String {
     "127.0.0.1:9181".to_string()
 }
 
+fn default_max_concurrent_runs() -> usize {
+    4
+}
+
+fn default_drain_timeout_secs() -> u64 {
+    30
+}
+
+fn default_check_interval_secs() -> u64 {
+    30
+}
+
+fn default_max_webhook_bytes() -> usize {
+    1024 * 1024
+}
+
 /// The daemon's own settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonSection {
     /// The sled state directory (relative paths: against the config file's directory).
@@ -24,6 +40,21 @@ pub struct DaemonSection {
     /// The admin HTTP address; loopback unless you put a proxy in front of it.
     #[serde(default = "default_admin_listen")]
     pub admin_listen: String,
+    /// The IANA time zone cron schedules are read in (`Europe/Berlin`); UTC when absent.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// How many pipelines may run at the same time.
+    #[serde(default = "default_max_concurrent_runs")]
+    pub max_concurrent_runs: usize,
+    /// On SIGTERM, how long in-flight runs get to finish their current write call.
+    #[serde(default = "default_drain_timeout_secs")]
+    pub drain_timeout_secs: u64,
+    /// How often every connector's `check` runs (it drives `/readyz`).
+    #[serde(default = "default_check_interval_secs")]
+    pub check_interval_secs: u64,
+    /// The largest webhook body accepted; larger ones get 413.
+    #[serde(default = "default_max_webhook_bytes")]
+    pub max_webhook_bytes: usize,
 }
 
 impl Default for DaemonSection {
@@ -31,11 +62,24 @@ impl Default for DaemonSection {
         DaemonSection {
             state_dir: default_state_dir(),
             admin_listen: default_admin_listen(),
+            timezone: None,
+            max_concurrent_runs: default_max_concurrent_runs(),
+            drain_timeout_secs: default_drain_timeout_secs(),
+            check_interval_secs: default_check_interval_secs(),
+            max_webhook_bytes: default_max_webhook_bytes(),
         }
     }
 }
 
 impl DaemonSection {
+    /// The time zone of cron schedules.
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.timezone
+            .as_deref()
+            .and_then(|tz| tz.parse().ok())
+            .unwrap_or(chrono_tz::UTC)
+    }
+
     /// Problems a type check cannot see.
     pub fn check(&self, origin: &str) -> Vec<ConfigError> {
         let mut errors = Vec::new();
@@ -48,6 +92,24 @@ impl DaemonSection {
                     self.admin_listen
                 ),
             ));
+        }
+        if let Some(tz) = &self.timezone {
+            if tz.parse::<chrono_tz::Tz>().is_err() {
+                errors.push(ConfigError::new(
+                    origin,
+                    "daemon.timezone",
+                    format!("`{tz}` is not an IANA time zone like Europe/Berlin"),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("daemon.max_concurrent_runs", self.max_concurrent_runs as u64),
+            ("daemon.check_interval_secs", self.check_interval_secs),
+            ("daemon.max_webhook_bytes", self.max_webhook_bytes as u64),
+        ] {
+            if value == 0 {
+                errors.push(ConfigError::new(origin, key, "must be at least 1"));
+            }
         }
         errors
     }

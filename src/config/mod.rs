@@ -15,13 +15,14 @@ use syncd_core::{ConfigError, ConfigSection};
 use syncd_engine::{LinkConfig, PipelineConfig, RateLimit};
 
 pub use daemon::DaemonSection;
+pub use validate::parse_schedule;
 
 /// Top-level keys of `adapters.toml`.
 const SECTIONS: [&str; 4] = ["daemon", "connectors", "pipelines", "links"];
 
 /// One `[connectors.<name>]` section, split into what the daemon handles and what the adapter
 /// gets.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConnectorSection {
     /// The adapter kind (`kind = "file"`).
     pub kind: String,

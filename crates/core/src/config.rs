@@ -87,7 +87,7 @@ impl fmt::Display for ConfigError {
 }
 
 /// One component's slice of the configuration, with the path it sits at.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConfigSection {
     origin: String,
     path: String,

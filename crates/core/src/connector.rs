@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::error::ConnectorError;
 use crate::model::EntityKind;
 use crate::page::{Page, ReadRequest};
+use crate::webhook::WebhookReceiver;
 use crate::write::{WriteOp, WriteOutcome};
 
 /// What a connector can read and write, and how much it accepts per call.
@@ -34,6 +35,11 @@ pub trait Connector: Send + Sync {
 
     /// Its writing side, if it writes.
     fn sink(&self) -> Option<&dyn Sink> {
+        None
+    }
+
+    /// The webhook receiver, for connectors whose vendor pushes events to `/hooks/<name>/...`.
+    fn webhooks(&self) -> Option<&dyn WebhookReceiver> {
         None
     }
 

@@ -9,6 +9,7 @@ pub mod model;
 pub mod page;
 pub mod registry;
 pub mod secret;
+pub mod webhook;
 pub mod write;
 
 pub use config::{ConfigError, ConfigSection};
@@ -20,4 +21,5 @@ pub use model::{EntityKind, Record};
 pub use page::{Cursor, Page, ReadItem, ReadMode, ReadRequest, RejectedRow};
 pub use registry::{BuildContext, ConnectorFactory, Registry};
 pub use secret::Secret;
+pub use webhook::{InboundEvent, WebhookError, WebhookReceiver, WebhookRequest};
 pub use write::{WriteOp, WriteOutcome};

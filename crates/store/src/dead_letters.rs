@@ -112,13 +112,7 @@ pub fn get(
 
 /// How many dead letters `pipeline` holds.
 pub fn count(store: &dyn StateStore, pipeline: &str) -> Result<usize, StoreError> {
-    let prefix = keys::prefix(&[pipeline.as_bytes()]);
-    let mut n = 0;
-    for pair in store.scan_prefix(Tree::DeadLetters, &prefix) {
-        pair?;
-        n += 1;
-    }
-    Ok(n)
+    store.count_prefix(Tree::DeadLetters, &keys::prefix(&[pipeline.as_bytes()]))
 }
 
 /// The dead letters of `pipeline` (or of every pipeline), by id.

@@ -21,6 +21,11 @@ pub fn delete(batch: &mut WriteBatch, connector: &str, id: u64) {
     batch.delete(Tree::Inbox, key(connector, id));
 }
 
+/// How many events of `connector` are waiting.
+pub fn depth(store: &dyn StateStore, connector: &str) -> Result<usize, StoreError> {
+    store.count_prefix(Tree::Inbox, &keys::prefix(&[connector.as_bytes()]))
+}
+
 /// The waiting events of `connector` with their ids, in arrival order.
 pub fn list(store: &dyn StateStore, connector: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
     let prefix = keys::prefix(&[connector.as_bytes()]);

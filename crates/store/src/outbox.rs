@@ -51,10 +51,5 @@ pub fn list(store: &dyn StateStore, pipeline: &str) -> Result<Vec<OutboxEntry>, 
 
 /// How many writes of `pipeline` are waiting.
 pub fn depth(store: &dyn StateStore, pipeline: &str) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for pair in store.scan_prefix(Tree::Outbox, &keys::prefix(&[pipeline.as_bytes()])) {
-        pair?;
-        n += 1;
-    }
-    Ok(n)
+    store.count_prefix(Tree::Outbox, &keys::prefix(&[pipeline.as_bytes()]))
 }

@@ -69,6 +69,16 @@ pub trait StateStore: Send + Sync {
     /// Every pair in `tree` whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> ScanIter<'_>;
 
+    /// How many keys in `tree` start with `prefix`.
+    fn count_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for pair in self.scan_prefix(tree, prefix) {
+            pair?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Applies every operation of `batch` atomically: after a crash, all or none of it is there.
     /// With [`Durability::Flushed`], returns only once the batch is on disk.
     fn commit(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError>;

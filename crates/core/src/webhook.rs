@@ -1,0 +1,58 @@
+//! Webhooks: requests a vendor pushes to the daemon's `/hooks/<connector>/...` routes. The
+//! connector verifies and parses them into events; the daemon makes the events durable in the
+//! inbox and only then answers 2xx.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// One webhook request, as received.
+#[derive(Clone, Debug)]
+pub struct WebhookRequest {
+    /// The path below `/hooks/<connector>` (`/` when none).
+    pub path: String,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The raw body: signatures are computed over these exact bytes.
+    pub body: Vec<u8>,
+}
+
+impl WebhookRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An event taken from a webhook, kept in the inbox until a run consumes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboundEvent {
+    /// The vendor's id for the event (deduplication happens when it is consumed).
+    pub id: String,
+    /// The event, as the connector will read it back.
+    pub payload: serde_json::Value,
+}
+
+/// Why a webhook was refused; each maps to an HTTP status the vendor understands.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum WebhookError {
+    /// The signature or token did not verify (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The body is not what the vendor documents (400).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// No route of this connector matches the path (404).
+    #[error("no webhook route `{0}`")]
+    NoRoute(String),
+}
+
+/// Accepts a connector's webhooks.
+#[async_trait]
+pub trait WebhookReceiver: Send + Sync {
+    /// Verifies `request` and returns the events it carries (none for a ping).
+    async fn accept(&self, request: &WebhookRequest) -> Result<Vec<InboundEvent>, WebhookError>;
+}

@@ -1,0 +1,97 @@
+//! `/hooks/<connector>/...`: a vendor's webhook, handed to the connector that owns it. The
+//! events it yields are committed to the inbox and flushed before the answer: a 2xx means the
+//! event is durable; any failure answers 5xx so that the vendor retries.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use syncd_core::{WebhookError, WebhookRequest};
+use syncd_store::{inbox, Durability, WriteBatch};
+
+use super::error::{blocking, ApiError};
+use crate::daemon::Daemon;
+
+/// A webhook to `/hooks/<connector>`.
+pub async fn receive_root(
+    State(daemon): State<Arc<Daemon>>,
+    Path(connector): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    accept(daemon, connector, "/".into(), headers, body).await
+}
+
+/// A webhook to `/hooks/<connector>/<path>`.
+pub async fn receive(
+    State(daemon): State<Arc<Daemon>>,
+    Path((connector, path)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    accept(daemon, connector, format!("/{path}"), headers, body).await
+}
+
+async fn accept(
+    daemon: Arc<Daemon>,
+    connector: String,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let loaded = daemon.current();
+    let handle = loaded.topology.connectors.get(&connector).ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no connector named `{connector}`"),
+        )
+    })?;
+    let receiver = handle.connector.webhooks().ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("connector `{connector}` accepts no webhooks"),
+        )
+    })?;
+    let request = WebhookRequest {
+        path,
+        headers: headers
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body: body.to_vec(),
+    };
+    let events = receiver.accept(&request).await.map_err(|e| {
+        let status = match e {
+            WebhookError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            WebhookError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebhookError::NoRoute(_) => StatusCode::NOT_FOUND,
+        };
+        tracing::warn!(connector = %connector, error = %e, "webhook refused");
+        ApiError(status, e.to_string())
+    })?;
+    let count = events.len();
+    let store = daemon.store.clone();
+    let name = connector.clone();
+    blocking(move || {
+        let mut batch = WriteBatch::new();
+        for event in &events {
+            let id = store.next_id()?;
+            let payload = serde_json::to_vec(event).expect("an event serializes");
+            inbox::put(&mut batch, &name, id, &payload);
+        }
+        store.commit(batch, Durability::Flushed)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(connector = %connector, error = %e.1, "webhook events could not be stored");
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, e.1)
+    })?;
+    tracing::debug!(connector = %connector, events = count, "webhook events stored");
+    Ok((
+        StatusCode::OK,
+        Json(serde_json::json!({ "accepted": count })),
+    ))
+}

@@ -1,0 +1,46 @@
+//! `syncd status` and `syncd runs`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::operate::Access;
+use crate::render;
+
+/// Prints every pipeline's status.
+pub async fn status(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let (config, topology) = match super::load(path) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let access = Access::open(config, topology).await?;
+    let rows = access.status().await?;
+    access.close().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("{}", render::status_table(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints recent run reports.
+pub async fn runs(
+    path: &Path,
+    pipeline: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let (config, topology) = match super::load(path) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let access = Access::open(config, topology).await?;
+    let reports = access.runs(pipeline, limit).await?;
+    access.close().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        println!("{}", render::reports_table(&reports));
+    }
+    Ok(ExitCode::SUCCESS)
+}

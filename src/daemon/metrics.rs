@@ -1,0 +1,227 @@
+//! The daemon's Prometheus metrics: run outcomes and counts per pipeline, run durations, skipped
+//! ticks, reloads, connector health, and the depth of the inbox, outbox and dead letters (read
+//! from the store at scrape time, so they are right even after a restart).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use syncd_engine::RunReport;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PipelineLabel {
+    pipeline: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    pipeline: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectorLabel {
+    connector: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: String,
+}
+
+type PerPipeline = Family<PipelineLabel, Counter>;
+
+/// Every metric the daemon exports.
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<RunLabels, Counter>,
+    read: PerPipeline,
+    written: PerPipeline,
+    dead_lettered: PerPipeline,
+    write_calls: PerPipeline,
+    retries: PerPipeline,
+    rate_limit_waits: PerPipeline,
+    skipped_ticks: PerPipeline,
+    duration: Family<PipelineLabel, Histogram>,
+    last_success: Family<PipelineLabel, Gauge>,
+    outbox: Family<PipelineLabel, Gauge>,
+    dead_letters: Family<PipelineLabel, Gauge>,
+    inbox: Family<ConnectorLabel, Gauge>,
+    connector_up: Family<ConnectorLabel, Gauge>,
+    reloads: Family<ResultLabel, Counter>,
+}
+
+fn label(pipeline: &str) -> PipelineLabel {
+    PipelineLabel {
+        pipeline: pipeline.to_string(),
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("syncd");
+        let runs = Family::<RunLabels, Counter>::default();
+        registry.register("runs", "Pipeline runs by outcome", runs.clone());
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let family = PerPipeline::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let read = counter(&mut registry, "records_read", "Records read from sources");
+        let written = counter(
+            &mut registry,
+            "records_written",
+            "Records written to targets",
+        );
+        let dead_lettered = counter(
+            &mut registry,
+            "records_dead_lettered",
+            "Records that became dead letters",
+        );
+        let write_calls = counter(&mut registry, "write_calls", "Write calls made to targets");
+        let retries = counter(&mut registry, "retries", "Calls retried after an error");
+        let rate_limit_waits = counter(
+            &mut registry,
+            "rate_limit_waits",
+            "Waits a vendor asked for by rate limiting",
+        );
+        let skipped_ticks = counter(
+            &mut registry,
+            "skipped_ticks",
+            "Scheduled ticks skipped because the previous run was still going",
+        );
+        let duration = Family::<PipelineLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 2.5, 12))
+        });
+        registry.register(
+            "run_duration_seconds",
+            "How long runs took",
+            duration.clone(),
+        );
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<PipelineLabel, Gauge>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let last_success = gauge(
+            &mut registry,
+            "last_success_timestamp_seconds",
+            "When the last successful run ended (Unix time)",
+        );
+        let outbox = gauge(
+            &mut registry,
+            "outbox_depth",
+            "Writes planned and not yet acknowledged",
+        );
+        let dead_letters = gauge(
+            &mut registry,
+            "dead_letters",
+            "Dead letters waiting for an operator",
+        );
+        let inbox = Family::<ConnectorLabel, Gauge>::default();
+        registry.register(
+            "inbox_depth",
+            "Webhook events waiting to be processed",
+            inbox.clone(),
+        );
+        let connector_up = Family::<ConnectorLabel, Gauge>::default();
+        registry.register(
+            "connector_up",
+            "1 when the connector's last check passed",
+            connector_up.clone(),
+        );
+        let reloads = Family::<ResultLabel, Counter>::default();
+        registry.register("reloads", "Config reloads by result", reloads.clone());
+        Metrics {
+            registry,
+            runs,
+            read,
+            written,
+            dead_lettered,
+            write_calls,
+            retries,
+            rate_limit_waits,
+            skipped_ticks,
+            duration,
+            last_success,
+            outbox,
+            dead_letters,
+            inbox,
+            connector_up,
+            reloads,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a finished run.
+    pub fn run_finished(&self, report: &RunReport) {
+        let p = label(&report.pipeline);
+        self.runs
+            .get_or_create(&RunLabels {
+                pipeline: report.pipeline.clone(),
+                outcome: report.outcome_label().to_string(),
+            })
+            .inc();
+        self.read.get_or_create(&p).inc_by(report.read);
+        self.written
+            .get_or_create(&p)
+            .inc_by(report.written + report.replayed + report.deleted);
+        self.dead_lettered
+            .get_or_create(&p)
+            .inc_by(report.dead_lettered);
+        self.write_calls.get_or_create(&p).inc_by(report.write_calls);
+        self.retries.get_or_create(&p).inc_by(report.retries);
+        self.rate_limit_waits
+            .get_or_create(&p)
+            .inc_by(report.rate_limit_waits);
+        self.duration
+            .get_or_create(&p)
+            .observe(report.duration_ms as f64 / 1000.0);
+        if report.succeeded() {
+            self.last_success
+                .get_or_create(&p)
+                .set(chrono::Utc::now().timestamp());
+        }
+    }
+
+    /// Counts a scheduled tick skipped because the pipeline was still running.
+    pub fn tick_skipped(&self, pipeline: &str) {
+        self.skipped_ticks.get_or_create(&label(pipeline)).inc();
+    }
+
+    /// Counts a reload attempt.
+    pub fn reloaded(&self, ok: bool) {
+        self.reloads
+            .get_or_create(&ResultLabel {
+                result: if ok { "ok" } else { "rejected" }.into(),
+            })
+            .inc();
+    }
+
+    /// Sets the queue depths of a pipeline.
+    pub fn set_pipeline_depths(&self, pipeline: &str, outbox: usize, dead_letters: usize) {
+        let p = label(pipeline);
+        self.outbox.get_or_create(&p).set(outbox as i64);
+        self.dead_letters.get_or_create(&p).set(dead_letters as i64);
+    }
+
+    /// Sets a connector's inbox depth and health.
+    pub fn set_connector(&self, connector: &str, inbox: usize, up: bool) {
+        let c = ConnectorLabel {
+            connector: connector.to_string(),
+        };
+        self.inbox.get_or_create(&c).set(inbox as i64);
+        self.connector_up.get_or_create(&c).set(i64::from(up));
+    }
+
+    /// The metrics in the Prometheus / OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,107 @@
+//! Starting pipeline runs: never two runs of one pipeline at once, at most `max_concurrent_runs`
+//! at a time, each run's report counted in the metrics. Runs are tracked so that shutdown can
+//! wait for them to drain.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use syncd_engine::{NoProgress, Pipeline};
+use syncd_store::StateStore;
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
+
+use super::metrics::Metrics;
+
+/// Why a run starts, for the logs.
+#[derive(Clone, Copy, Debug)]
+pub enum Reason {
+    /// Its cron schedule ticked.
+    Schedule,
+    /// SIGUSR1 or `syncd trigger`.
+    Trigger,
+}
+
+/// Whether a run was started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Started {
+    /// It was started (it may wait for a free slot).
+    Yes,
+    /// The pipeline's previous run is still going.
+    AlreadyRunning,
+}
+
+/// Starts and tracks runs.
+pub struct Runner {
+    store: Arc<dyn StateStore>,
+    metrics: Arc<Metrics>,
+    slots: Arc<Semaphore>,
+    running: Arc<Mutex<HashSet<String>>>,
+    tracker: TaskTracker,
+}
+
+impl Runner {
+    /// A runner over `store` allowing `max_concurrent` runs at a time.
+    pub fn new(store: Arc<dyn StateStore>, metrics: Arc<Metrics>, max_concurrent: usize) -> Self {
+        Runner {
+            store,
+            metrics,
+            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            running: Arc::default(),
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// The pipelines with a run going.
+    pub fn running(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .running
+            .lock()
+            .expect("runner lock")
+            .iter()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Starts a run of `pipeline` unless one is going.
+    pub fn start(&self, pipeline: Arc<Pipeline>, reason: Reason) -> Started {
+        let name = pipeline.name().to_string();
+        if !self.running.lock().expect("runner lock").insert(name.clone()) {
+            tracing::info!(pipeline = %name, ?reason, "previous run still going: not starting another");
+            if matches!(reason, Reason::Schedule) {
+                self.metrics.tick_skipped(&name);
+            }
+            return Started::AlreadyRunning;
+        }
+        let store = self.store.clone();
+        let metrics = self.metrics.clone();
+        let slots = self.slots.clone();
+        let running = self.running.clone();
+        self.tracker.spawn(async move {
+            // Clears the running mark however the run ends, even by a panic.
+            struct Done(Arc<Mutex<HashSet<String>>>, String);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    if let Ok(mut set) = self.0.lock() {
+                        set.remove(&self.1);
+                    }
+                }
+            }
+            let _done = Done(running, name.clone());
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return;
+            };
+            tracing::info!(pipeline = %name, ?reason, "run starting");
+            let report = pipeline.run(store, &NoProgress).await;
+            metrics.run_finished(&report);
+        });
+        Started::Yes
+    }
+
+    /// Stops accepting new runs into the tracker's count and waits for those going to end.
+    pub async fn drained(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
