@@ -58,7 +58,7 @@ pub enum Command {
     /// Read or change pipelines' read cursors.
     Cursors {
         /// The config file.
-        #[arg(long, short, default_value = "adapters.toml")]
+        #[arg(long, short, default_value = "adapters.toml", global = true)]
         config: PathBuf,
         #[command(subcommand)]
         action: CursorAction,
@@ -66,7 +66,7 @@ pub enum Command {
     /// List, inspect, replay or drop dead letters.
     Dlq {
         /// The config file.
-        #[arg(long, short, default_value = "adapters.toml")]
+        #[arg(long, short, default_value = "adapters.toml", global = true)]
         config: PathBuf,
         #[command(subcommand)]
         action: DlqAction,

@@ -102,7 +102,13 @@ fn or_dash(value: Option<&str>) -> String {
 /// `syncd status` as a table.
 pub fn status_table(rows: &[StatusRow]) -> String {
     let mut t = table(&[
-        "pipeline", "schedule", "last run", "result", "next run", "outbox", "dead letters",
+        "pipeline",
+        "schedule",
+        "last run",
+        "result",
+        "next run",
+        "outbox",
+        "dead letters",
     ]);
     for r in rows {
         let result = match (&r.result, r.running) {

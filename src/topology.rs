@@ -43,8 +43,9 @@ impl Topology {
         let mut errors = Vec::new();
         let mut rebuilt = Rebuilt::default();
         let mut connectors = BTreeMap::new();
-        let same_base =
-            previous.is_some_and(|(old, _)| old.base_dir == config.base_dir && old.state_dir() == config.state_dir());
+        let same_base = previous.is_some_and(|(old, _)| {
+            old.base_dir == config.base_dir && old.state_dir() == config.state_dir()
+        });
         for (name, c) in &config.connectors {
             let kept = previous.filter(|_| same_base).and_then(|(old, topology)| {
                 (old.connectors.get(name) == Some(c))

@@ -73,8 +73,17 @@ pub async fn set_cursor(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let loaded = daemon.current();
     let running = daemon.runner.running();
-    local::set_cursor(&loaded.config, &daemon.store, &running, &pipeline, Some(cursor)).await?;
-    Ok(Json(serde_json::json!({ "pipeline": pipeline, "cursor": "set" })))
+    local::set_cursor(
+        &loaded.config,
+        &daemon.store,
+        &running,
+        &pipeline,
+        Some(cursor),
+    )
+    .await?;
+    Ok(Json(
+        serde_json::json!({ "pipeline": pipeline, "cursor": "set" }),
+    ))
 }
 
 /// Resets a pipeline's cursor (409 while it runs).
@@ -85,10 +94,15 @@ pub async fn reset_cursor(
     let loaded = daemon.current();
     let running = daemon.runner.running();
     local::set_cursor(&loaded.config, &daemon.store, &running, &pipeline, None).await?;
-    Ok(Json(serde_json::json!({ "pipeline": pipeline, "cursor": "reset" })))
+    Ok(Json(
+        serde_json::json!({ "pipeline": pipeline, "cursor": "reset" }),
+    ))
 }
 
-async fn letters(daemon: Arc<Daemon>, pipeline: Option<String>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+async fn letters(
+    daemon: Arc<Daemon>,
+    pipeline: Option<String>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     let loaded = daemon.current();
     let store = daemon.store.clone();
     Ok(Json(
@@ -104,7 +118,9 @@ async fn letters(daemon: Arc<Daemon>, pipeline: Option<String>) -> Result<Json<V
 }
 
 /// Every dead letter.
-pub async fn all_dead_letters(State(daemon): State<Arc<Daemon>>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+pub async fn all_dead_letters(
+    State(daemon): State<Arc<Daemon>>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     letters(daemon, None).await
 }
 

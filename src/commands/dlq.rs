@@ -55,7 +55,9 @@ pub async fn run(path: &Path, action: DlqAction) -> anyhow::Result<ExitCode> {
             }
         }
         DlqAction::Drop { pipeline, all, ids } => {
-            let dropped = access.drop_letters(&pipeline, &selection(all, ids)?).await?;
+            let dropped = access
+                .drop_letters(&pipeline, &selection(all, ids)?)
+                .await?;
             println!("{} dead letter(s) of `{pipeline}` dropped", dropped.len());
         }
     }

@@ -103,7 +103,10 @@ impl DaemonSection {
             }
         }
         for (key, value) in [
-            ("daemon.max_concurrent_runs", self.max_concurrent_runs as u64),
+            (
+                "daemon.max_concurrent_runs",
+                self.max_concurrent_runs as u64,
+            ),
             ("daemon.check_interval_secs", self.check_interval_secs),
             ("daemon.max_webhook_bytes", self.max_webhook_bytes as u64),
         ] {

@@ -172,7 +172,9 @@ impl Metrics {
         self.dead_lettered
             .get_or_create(&p)
             .inc_by(report.dead_lettered);
-        self.write_calls.get_or_create(&p).inc_by(report.write_calls);
+        self.write_calls
+            .get_or_create(&p)
+            .inc_by(report.write_calls);
         self.retries.get_or_create(&p).inc_by(report.retries);
         self.rate_limit_waits
             .get_or_create(&p)

@@ -178,7 +178,8 @@ impl Daemon {
     async fn schedule_loop(&self, signals: &mut Signals) {
         let mut next = self.next_ticks(Utc::now());
         let watchdog = notify::watchdog_interval();
-        let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+        let mut watchdog_tick =
+            tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
         loop {
             let wait = next
                 .values()
@@ -259,7 +260,12 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     );
     let listener = tokio::net::TcpListener::bind(&config.daemon.admin_listen)
         .await
-        .with_context(|| format!("daemon.admin_listen: cannot listen on {}", config.daemon.admin_listen))?;
+        .with_context(|| {
+            format!(
+                "daemon.admin_listen: cannot listen on {}",
+                config.daemon.admin_listen
+            )
+        })?;
     let admin_addr = listener.local_addr()?;
     let _pid_file = pidfile::PidFile::create(&state_dir, admin_addr)
         .with_context(|| format!("writing the pid file in {}", state_dir.display()))?;
@@ -269,7 +275,11 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     let daemon = Arc::new(Daemon {
         config_path: path.to_path_buf(),
         store: store.clone(),
-        runner: Runner::new(store.clone(), metrics.clone(), config.daemon.max_concurrent_runs),
+        runner: Runner::new(
+            store.clone(),
+            metrics.clone(),
+            config.daemon.max_concurrent_runs,
+        ),
         health: Health::default(),
         metrics,
         stop: stop.clone(),
@@ -287,7 +297,10 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     daemon.schedule_loop(&mut signals).await;
 
     notify::stopping();
-    tracing::info!(drain_timeout_secs = drain.as_secs(), "shutting down: letting in-flight runs finish their write call");
+    tracing::info!(
+        drain_timeout_secs = drain.as_secs(),
+        "shutting down: letting in-flight runs finish their write call"
+    );
     stop.cancel();
     tokio::select! {
         _ = daemon.runner.drained() => tracing::info!("in-flight runs finished"),

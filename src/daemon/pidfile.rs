@@ -64,8 +64,8 @@ pub fn running(state_dir: &Path) -> Option<RunningDaemon> {
 
 /// Sends SIGUSR1 to `daemon`.
 pub fn signal_run_now(daemon: &RunningDaemon) -> std::io::Result<()> {
-    let pid = libc::pid_t::try_from(daemon.pid)
-        .map_err(|_| std::io::Error::other("pid out of range"))?;
+    let pid =
+        libc::pid_t::try_from(daemon.pid).map_err(|_| std::io::Error::other("pid out of range"))?;
     // SAFETY: sends a signal; no memory is involved.
     if unsafe { libc::kill(pid, libc::SIGUSR1) } == 0 {
         Ok(())

@@ -67,7 +67,12 @@ impl Runner {
     /// Starts a run of `pipeline` unless one is going.
     pub fn start(&self, pipeline: Arc<Pipeline>, reason: Reason) -> Started {
         let name = pipeline.name().to_string();
-        if !self.running.lock().expect("runner lock").insert(name.clone()) {
+        if !self
+            .running
+            .lock()
+            .expect("runner lock")
+            .insert(name.clone())
+        {
             tracing::info!(pipeline = %name, ?reason, "previous run still going: not starting another");
             if matches!(reason, Reason::Schedule) {
                 self.metrics.tick_skipped(&name);

@@ -54,7 +54,9 @@ pub fn take(state_dir: &Path) -> Wanted {
         match requested {
             Some(list) if !list.is_empty() => names.extend(list),
             Some(_) => all = true,
-            None => tracing::warn!(file = %file.display(), "ignoring an unreadable trigger request"),
+            None => {
+                tracing::warn!(file = %file.display(), "ignoring an unreadable trigger request")
+            }
         }
         let _ = std::fs::remove_file(&file);
     }
@@ -78,7 +80,11 @@ mod tests {
             take(dir.path()),
             Wanted::Only(["a".to_string(), "b".to_string()].into())
         );
-        assert_eq!(take(dir.path()), Wanted::All, "nothing left: a plain SIGUSR1");
+        assert_eq!(
+            take(dir.path()),
+            Wanted::All,
+            "nothing left: a plain SIGUSR1"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use syncd_core::Cursor;
 use syncd_engine::{Requeued, RunError, RunReport};
-use syncd_store::{cursors, dead_letters, runs, DeadLetter, Durability, StateStore, StoreError, WriteBatch};
+use syncd_store::{
+    cursors, dead_letters, runs, DeadLetter, Durability, StateStore, StoreError, WriteBatch,
+};
 use thiserror::Error;
 
 use super::{CursorRow, Selection};

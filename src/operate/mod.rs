@@ -42,7 +42,7 @@ pub enum Access {
     /// No daemon runs: the store, opened by this process.
     Local {
         /// The config.
-        config: Config,
+        config: Box<Config>,
         /// Its connectors and pipelines (dead-letter replays map records again).
         topology: Topology,
         /// The store.
@@ -64,7 +64,7 @@ impl Access {
             .await?
             .map_err(|e| anyhow::anyhow!("opening the state store: {e}"))?;
         Ok(Access::Local {
-            config,
+            config: Box::new(config),
             topology,
             store: Arc::new(store),
         })
@@ -73,21 +73,30 @@ impl Access {
     /// Every pipeline's schedule, last and next run, and backlog.
     pub async fn status(&self) -> anyhow::Result<Vec<StatusRow>> {
         match self {
-            Access::Local { config, store, .. } => {
-                Ok(status::rows(config, store.as_ref(), &[], chrono::Utc::now())?)
-            }
+            Access::Local { config, store, .. } => Ok(status::rows(
+                config,
+                store.as_ref(),
+                &[],
+                chrono::Utc::now(),
+            )?),
             Access::Remote(r) => r.get("/status").await,
         }
     }
 
     /// The last `limit` run reports of `pipeline` (or of all), oldest first.
-    pub async fn runs(&self, pipeline: Option<&str>, limit: usize) -> anyhow::Result<Vec<RunReport>> {
+    pub async fn runs(
+        &self,
+        pipeline: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<RunReport>> {
         match self {
             Access::Local { config, store, .. } => {
                 Ok(local::runs(config, store.as_ref(), pipeline, limit)?)
             }
             Access::Remote(r) => {
-                let q = pipeline.map(|p| format!("&pipeline={p}")).unwrap_or_default();
+                let q = pipeline
+                    .map(|p| format!("&pipeline={p}"))
+                    .unwrap_or_default();
                 r.get(&format!("/runs?limit={limit}{q}")).await
             }
         }
@@ -108,8 +117,18 @@ impl Access {
                 Ok(local::set_cursor(config, store, &[], pipeline, cursor).await?)
             }
             Access::Remote(r) => match cursor {
-                Some(c) => r.send(reqwest::Method::PUT, &format!("/cursors/{pipeline}"), &c).await,
-                None => r.send(reqwest::Method::DELETE, &format!("/cursors/{pipeline}"), &()).await,
+                Some(c) => {
+                    r.send(reqwest::Method::PUT, &format!("/cursors/{pipeline}"), &c)
+                        .await
+                }
+                None => {
+                    r.send(
+                        reqwest::Method::DELETE,
+                        &format!("/cursors/{pipeline}"),
+                        &(),
+                    )
+                    .await
+                }
             },
         }
     }
@@ -130,15 +149,19 @@ impl Access {
     /// Puts dead letters back into their pipeline's next run.
     pub async fn replay(&self, pipeline: &str, selection: &Selection) -> anyhow::Result<Requeued> {
         match self {
-            Access::Local { topology, store, .. } => {
-                Ok(local::replay(topology, store, pipeline, selection).await?)
-            }
+            Access::Local {
+                topology, store, ..
+            } => Ok(local::replay(topology, store, pipeline, selection).await?),
             Access::Remote(r) => r.post(&format!("/dlq/{pipeline}/replay"), selection).await,
         }
     }
 
     /// Deletes dead letters; returns the ids dropped.
-    pub async fn drop_letters(&self, pipeline: &str, selection: &Selection) -> anyhow::Result<Vec<String>> {
+    pub async fn drop_letters(
+        &self,
+        pipeline: &str,
+        selection: &Selection,
+    ) -> anyhow::Result<Vec<String>> {
         match self {
             Access::Local { config, store, .. } => {
                 Ok(local::drop_letters(config, store, pipeline, selection).await?)

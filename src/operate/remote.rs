@@ -25,9 +25,16 @@ impl Remote {
         }
     }
 
-    async fn answer<T: DeserializeOwned>(&self, what: &str, response: reqwest::Response) -> anyhow::Result<T> {
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        response: reqwest::Response,
+    ) -> anyhow::Result<T> {
         let status = response.status();
-        let body = response.bytes().await.with_context(|| format!("{what}: reading the answer"))?;
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("{what}: reading the answer"))?;
         if !status.is_success() {
             let message = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
@@ -50,7 +57,11 @@ impl Remote {
     }
 
     /// `POST path` with a JSON body.
-    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -62,7 +73,12 @@ impl Remote {
     }
 
     /// A request with a JSON body whose answer carries nothing.
-    pub async fn send<B: Serialize>(&self, method: reqwest::Method, path: &str, body: &B) -> anyhow::Result<()> {
+    pub async fn send<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<()> {
         let response = self
             .client
             .request(method, format!("{}{path}", self.base))

@@ -1,0 +1,605 @@
+//! `syncd run` as merchants run it: the real binary, signals, the admin API, systemd's notify
+//! socket. Every wait is on a condition with a deadline, never a fixed sleep.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn syncd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncd"));
+    cmd.env_remove("RUST_LOG")
+        .env_remove("NOTIFY_SOCKET")
+        .env("SYNCD_LOG_FORMAT", "text");
+    cmd
+}
+
+/// Waits for `what` to hold, polling, up to the deadline.
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn stock_csv(n: usize) -> String {
+    let mut s = String::from("sku,location,on_hand\n");
+    for i in 0..n {
+        s.push_str(&format!("SKU-{i:05},WH,{}\n", i % 97));
+    }
+    s
+}
+
+/// A temp dir with a config, and the daemon running on it.
+struct Daemon {
+    dir: tempfile::TempDir,
+    child: Child,
+    log: Arc<Mutex<String>>,
+    admin: String,
+    http: reqwest::Client,
+}
+
+impl Daemon {
+    fn config_path(dir: &Path) -> PathBuf {
+        dir.join("adapters.toml")
+    }
+
+    /// Starts `syncd run` on `config` (a body below a `[daemon]` header that sets the state dir
+    /// and an ephemeral admin port) and waits until its admin API answers.
+    async fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Self {
+        let mut cmd = syncd();
+        cmd.arg("run")
+            .arg("--config")
+            .arg(Self::config_path(dir.path()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start syncd run");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let pid_file = dir.path().join("state/syncd.pid");
+        let start = Instant::now();
+        let admin = loop {
+            if let Ok(text) = std::fs::read_to_string(&pid_file) {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                break format!("http://{}", v["admin"].as_str().unwrap());
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("syncd exited early ({status}): {}", log.lock().unwrap());
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "no pid file: {}",
+                log.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let daemon = Daemon {
+            dir,
+            child,
+            log,
+            admin,
+            http: reqwest::Client::new(),
+        };
+        until("the admin API answers", || async {
+            daemon.get("/healthz").await.0 == 200
+        })
+        .await;
+        daemon
+    }
+
+    async fn start(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        write_config(dir.path(), config);
+        Self::start_in(dir, &[]).await
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: sends a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        match self.http.get(format!("{}{path}", self.admin)).send().await {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    async fn runs_of(&self, pipeline: &str) -> Vec<serde_json::Value> {
+        let (status, body) = self
+            .get(&format!("/runs?pipeline={pipeline}&limit=200"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    async fn metric(&self, name: &str, pipeline: &str) -> f64 {
+        let (_, body) = self.get("/metrics").await;
+        let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+            .expect("metrics parse as Prometheus text");
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name && s.labels.get("pipeline") == Some(pipeline))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    }
+
+    /// Waits for the process to exit; returns its status and how long that took.
+    async fn exit(&mut self) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, start.elapsed());
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "syncd did not exit: {}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_config(dir: &Path, body: &str) {
+    std::fs::create_dir_all(dir.join("drop")).unwrap();
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(
+        Daemon::config_path(dir),
+        format!(
+            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\ncheck_interval_secs = 1\n\n{body}"
+        ),
+    )
+    .unwrap();
+}
+
+const CONNECTORS: &str = r#"
+[connectors.erp]
+kind = "file"
+read_dir = "drop"
+
+[connectors.shop]
+kind = "file"
+write_path = "out/shop.jsonl"
+
+[connectors.outlet]
+kind = "file"
+write_path = "out/outlet.jsonl"
+"#;
+
+fn pipeline(name: &str, to: &str, schedule: Option<&str>) -> String {
+    let schedule = schedule
+        .map(|s| format!("schedule = \"{s}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "\n[[pipelines]]\nname = \"{name}\"\nfrom = \"erp\"\nto = \"{to}\"\nentity = \"stock_position\"\n{schedule}"
+    )
+}
+
+fn snapshot_len(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn sigusr1_runs_every_pipeline_now() {
+    let config = format!(
+        "{CONNECTORS}{}{}",
+        pipeline("to-shop", "shop", None),
+        pipeline("to-outlet", "outlet", None)
+    );
+    let d = Daemon::start(&config).await;
+    std::fs::write(d.path("drop/a.csv"), stock_csv(3)).unwrap();
+    let asked = Instant::now();
+    d.signal(libc::SIGUSR1);
+    until("both pipelines ran", || async {
+        d.runs_of("to-shop").await.len() == 1 && d.runs_of("to-outlet").await.len() == 1
+    })
+    .await;
+    eprintln!("SIGUSR1 to both runs recorded: {:?}", asked.elapsed());
+    assert_eq!(snapshot_len(&d.path("out/shop.jsonl")), 3);
+    assert_eq!(snapshot_len(&d.path("out/outlet.jsonl")), 3);
+}
+
+#[tokio::test]
+async fn trigger_runs_only_the_named_pipeline() {
+    let config = format!(
+        "{CONNECTORS}{}{}",
+        pipeline("to-shop", "shop", None),
+        pipeline("to-outlet", "outlet", None)
+    );
+    let d = Daemon::start(&config).await;
+    std::fs::write(d.path("drop/a.csv"), stock_csv(2)).unwrap();
+    let out = syncd()
+        .args(["trigger", "--config"])
+        .arg(Daemon::config_path(d.dir.path()))
+        .arg("to-outlet")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until("to-outlet ran", || async {
+        d.runs_of("to-outlet").await.len() == 1
+    })
+    .await;
+    // Trigger requests are taken at the signal, so the other pipeline would have started with it.
+    until("the trigger was handled", || async {
+        d.log().contains("running the requested pipelines now")
+    })
+    .await;
+    assert!(d.runs_of("to-shop").await.is_empty(), "{}", d.log());
+    assert_eq!(snapshot_len(&d.path("out/shop.jsonl")), 0);
+}
+
+#[test]
+fn trigger_without_a_running_daemon_says_so_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None)),
+    );
+    let out = syncd()
+        .args(["trigger", "--config"])
+        .arg(Daemon::config_path(dir.path()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no syncd daemon is running"), "{err}");
+}
+
+#[tokio::test]
+async fn sighup_with_a_broken_config_keeps_the_old_one_and_a_valid_change_takes_effect() {
+    let base = format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None));
+    let d = Daemon::start(&base).await;
+    let config_path = Daemon::config_path(d.dir.path());
+    let body = std::fs::read_to_string(&config_path).unwrap();
+
+    std::fs::write(
+        &config_path,
+        body.replace(
+            "write_path = \"out/shop.jsonl\"",
+            "write_path = \"out/shop.jsonl\"\nmax_batch = \"ten\"",
+        ),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    until("the reload is rejected", || async {
+        d.log().contains("connectors.shop.max_batch")
+    })
+    .await;
+    assert_eq!(d.get("/healthz").await.0, 200, "still up");
+    std::fs::write(d.path("drop/a.csv"), stock_csv(4)).unwrap();
+    d.signal(libc::SIGUSR1);
+    until("the old config still runs", || async {
+        d.runs_of("to-shop").await.len() == 1
+    })
+    .await;
+
+    std::fs::write(
+        &config_path,
+        format!("{body}{}", pipeline("to-outlet", "outlet", None)),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    until("the reload is accepted", || async {
+        d.log().contains("config reloaded")
+    })
+    .await;
+    assert!(
+        d.log().contains("built=pipeline to-outlet"),
+        "only the new pipeline is built: {}",
+        d.log()
+    );
+    d.signal(libc::SIGUSR1);
+    until("the new pipeline runs", || async {
+        d.runs_of("to-outlet").await.len() == 1
+    })
+    .await;
+    assert_eq!(snapshot_len(&d.path("out/outlet.jsonl")), 4);
+}
+
+#[tokio::test]
+async fn sigterm_during_a_run_drains_exits_zero_and_the_next_start_finishes_the_work() {
+    const N: usize = 400;
+    // One record per call, five calls a second: a run long enough to be interrupted.
+    let config = format!(
+        "{CONNECTORS}\n[connectors.slow]\nkind = \"file\"\nwrite_path = \"out/slow.jsonl\"\nmax_batch = 1\nrate_limit = {{ per_second = 5, burst = 1 }}\n{}",
+        pipeline("to-slow", "slow", None)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &config);
+    std::fs::write(dir.path().join("drop/a.csv"), stock_csv(N)).unwrap();
+    let mut d = Daemon::start_in(dir, &[]).await;
+    d.signal(libc::SIGUSR1);
+    until("some writes are acknowledged", || async {
+        d.metric("syncd_outbox_depth", "to-slow").await > 0.0
+            && snapshot_len(&d.path("out/slow.jsonl")) >= 2
+    })
+    .await;
+    d.signal(libc::SIGTERM);
+    let (status, took) = d.exit().await;
+    assert_eq!(status.code(), Some(0), "{}", d.log());
+    assert!(
+        took < Duration::from_secs(30),
+        "exits within the default drain timeout: {took:?}"
+    );
+    assert!(d.log().contains("in-flight runs finished"), "{}", d.log());
+    let written = snapshot_len(&d.path("out/slow.jsonl"));
+    assert!(written < N, "the run was interrupted ({written} of {N})");
+
+    // The next start: a full-speed `once` over the same state finishes exactly the rest.
+    let config_path = Daemon::config_path(d.dir.path());
+    let body = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace("rate_limit = { per_second = 5, burst = 1 }", "")
+        .replace("max_batch = 1\n", "max_batch = 100\n");
+    std::fs::write(&config_path, body).unwrap();
+    let out = syncd()
+        .args(["once", "--json", "--config"])
+        .arg(&config_path)
+        .arg("to-slow")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &reports[0];
+    assert_eq!(r["dead_lettered"], 0, "{r}");
+    assert_eq!(r["pending"], 0, "{r}");
+    let lines = std::fs::read_to_string(d.path("out/slow.jsonl")).unwrap();
+    let mut skus: Vec<String> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["sku"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    skus.sort();
+    let expected: Vec<String> = (0..N).map(|i| format!("SKU-{i:05}")).collect();
+    assert_eq!(skus, expected, "every position exactly once");
+}
+
+#[tokio::test]
+async fn a_schedule_of_every_second_fires_repeatedly_and_overlapping_ticks_are_skipped_and_counted()
+{
+    let config = format!(
+        "{CONNECTORS}\n[connectors.slow]\nkind = \"file\"\nwrite_path = \"out/slow.jsonl\"\nmax_batch = 1\nrate_limit = {{ per_second = 4, burst = 1 }}\n{}{}",
+        pipeline("quick", "shop", Some("* * * * * *")),
+        pipeline("slow", "slow", Some("* * * * * *")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &config);
+    // Twelve single-record calls at four a second: the slow run spans several ticks.
+    std::fs::write(dir.path().join("drop/a.csv"), stock_csv(12)).unwrap();
+    let d = Daemon::start_in(dir, &[]).await;
+    until("the quick pipeline ran three times", || async {
+        d.runs_of("quick").await.len() >= 3
+    })
+    .await;
+    until("a tick of the slow pipeline was skipped", || async {
+        d.metric("syncd_skipped_ticks_total", "slow").await >= 1.0
+    })
+    .await;
+    assert_eq!(d.metric("syncd_skipped_ticks_total", "quick").await, 0.0);
+    until("the slow run finished", || async {
+        !d.runs_of("slow").await.is_empty()
+    })
+    .await;
+    assert_eq!(snapshot_len(&d.path("out/slow.jsonl")), 12);
+}
+
+#[tokio::test]
+async fn metrics_parse_and_readiness_follows_each_connectors_check() {
+    let d = Daemon::start(&format!(
+        "{CONNECTORS}{}",
+        pipeline("to-shop", "shop", None)
+    ))
+    .await;
+    until("ready", || async { d.get("/readyz").await.0 == 200 }).await;
+    std::fs::write(d.path("drop/a.csv"), stock_csv(5)).unwrap();
+    d.signal(libc::SIGUSR1);
+    until("the run is counted", || async {
+        d.metric("syncd_runs_total", "to-shop").await == 1.0
+    })
+    .await;
+    assert_eq!(
+        d.metric("syncd_records_written_total", "to-shop").await,
+        5.0
+    );
+    let (_, text) = d.get("/metrics").await;
+    for family in [
+        "syncd_records_read_total",
+        "syncd_records_dead_lettered_total",
+        "syncd_write_calls_total",
+        "syncd_retries_total",
+        "syncd_rate_limit_waits_total",
+        "syncd_run_duration_seconds_bucket",
+        "syncd_last_success_timestamp_seconds",
+        "syncd_outbox_depth",
+        "syncd_dead_letters",
+        "syncd_inbox_depth",
+    ] {
+        assert!(text.contains(family), "{family} missing from:\n{text}");
+    }
+
+    // The ERP's drop folder disappears: its check fails and the daemon is not ready.
+    std::fs::rename(d.path("drop"), d.path("drop-gone")).unwrap();
+    until("not ready", || async { d.get("/readyz").await.0 == 503 }).await;
+    let (_, body) = d.get("/readyz").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["failing"][0]["connector"], "erp", "{body}");
+    std::fs::rename(d.path("drop-gone"), d.path("drop")).unwrap();
+    until("ready again", || async { d.get("/readyz").await.0 == 200 }).await;
+}
+
+#[tokio::test]
+async fn webhooks_go_only_to_connectors_that_take_them_and_bodies_are_size_limited() {
+    let d = Daemon::start(&format!(
+        "{CONNECTORS}{}",
+        pipeline("to-shop", "shop", None)
+    ))
+    .await;
+    let post = |path: &str, body: Vec<u8>| {
+        let url = format!("{}{path}", d.admin);
+        let http = d.http.clone();
+        async move {
+            http.post(url)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post("/hooks/nobody/event", b"{}".to_vec()).await, 404);
+    assert_eq!(post("/hooks/shop/event", b"{}".to_vec()).await, 404);
+    assert_eq!(
+        post("/hooks/shop/event", vec![b'x'; 2 * 1024 * 1024]).await,
+        413
+    );
+}
+
+#[tokio::test]
+async fn operator_commands_work_through_the_running_daemon() {
+    let d = Daemon::start(&format!(
+        "{CONNECTORS}{}",
+        pipeline("to-shop", "shop", Some("0 0 3 * * *"))
+    ))
+    .await;
+    std::fs::write(
+        d.path("drop/a.csv"),
+        "sku,location,on_hand\nA,WH,1\nB,WH,-2\n",
+    )
+    .unwrap();
+    d.signal(libc::SIGUSR1);
+    until("the run is recorded", || async {
+        d.runs_of("to-shop").await.len() == 1
+    })
+    .await;
+    let config = Daemon::config_path(d.dir.path());
+    let run = |args: &[&str]| {
+        let out = syncd()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let status: serde_json::Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
+    assert_eq!(status[0]["pipeline"], "to-shop");
+    assert_eq!(status[0]["result"], "ok");
+    assert_eq!(status[0]["dead_letters"], 1);
+    assert!(status[0]["next_run"]
+        .as_str()
+        .unwrap()
+        .ends_with("T03:00:00Z"));
+
+    let letters: serde_json::Value =
+        serde_json::from_str(&run(&["dlq", "list", "--json"])).unwrap();
+    assert_eq!(letters[0]["id"], "record:B|WH");
+    run(&["dlq", "drop", "to-shop", "record:B|WH"]);
+    let letters: serde_json::Value =
+        serde_json::from_str(&run(&["dlq", "list", "--json"])).unwrap();
+    assert_eq!(letters, serde_json::json!([]));
+
+    run(&["cursors", "reset", "to-shop"]);
+    let cursors: serde_json::Value =
+        serde_json::from_str(&run(&["cursors", "list", "--json"])).unwrap();
+    assert_eq!(cursors[0]["cursor"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn systemd_hears_ready_and_stopping_on_its_notify_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None)),
+    );
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut d = Daemon::start_in(dir, &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())]).await;
+    let mut heard = String::new();
+    let mut buf = [0u8; 4096];
+    let mut wait_for = |needle: &str, heard: &mut String| {
+        let start = Instant::now();
+        while !heard.contains(needle) {
+            assert!(start.elapsed() < DEADLINE, "no {needle} in {heard:?}");
+            if let Ok(n) = socket.recv(&mut buf) {
+                heard.push_str(&String::from_utf8_lossy(&buf[..n]));
+                heard.push('\n');
+            }
+        }
+    };
+    wait_for("READY=1", &mut heard);
+    assert!(heard.contains("STATUS="), "{heard}");
+    d.signal(libc::SIGHUP);
+    wait_for("RELOADING=1", &mut heard);
+    d.signal(libc::SIGTERM);
+    wait_for("STOPPING=1", &mut heard);
+    assert_eq!(d.exit().await.0.code(), Some(0));
+}
