@@ -36,4 +36,7 @@ pub trait Subject: Send + Sync {
 
     /// Undoes [`Subject::break_target`].
     async fn heal_target(&self);
+
+    /// Where connectors under test keep their own files (the subject's temp dir).
+    fn data_dir(&self) -> std::path::PathBuf;
 }

@@ -116,6 +116,10 @@ impl Subject for Files {
             .collect()
     }
 
+    fn data_dir(&self) -> PathBuf {
+        self.root.path().to_path_buf()
+    }
+
     fn bad_configs(&self) -> Vec<(ConfigSection, String)> {
         vec![
             (

@@ -1,0 +1,13 @@
+//! Fluent Commerce: stock positions written through the Batch Inventory API (one job a day,
+//! batches of up to 5,000, status polled until COMPLETE, per-record results) and read back for
+//! full reconciliation through GraphQL `inventoryPositions`.
+
+mod auth;
+mod client;
+mod config;
+mod connector;
+mod job;
+mod wire;
+
+pub use config::{FluentConfig, Preprocessing};
+pub use connector::{FluentConnector, FluentFactory};
