@@ -18,6 +18,17 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start the sandbox, reconcile a seeded ERP export with simulated Fluent, print reports.
+    Demo {
+        /// Where the demo's config, files and state go (a fresh temp dir by default).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// How many ERP positions to generate.
+        #[arg(long, default_value_t = 12_000)]
+        positions: usize,
+    },
+    /// Run every vendor simulator in the foreground and print their URLs.
+    Sandbox,
     /// Run the daemon in the foreground: cron schedules, signals, admin API (systemd Type=notify).
     Run {
         /// The config file.

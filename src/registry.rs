@@ -8,5 +8,7 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     #[cfg(feature = "connector-file")]
     registry.register(Box::new(syncd_adapter_file::FileFactory));
+    #[cfg(feature = "connector-fluent")]
+    registry.register(Box::new(syncd_adapter_fluent::FluentFactory));
     registry
 }

@@ -178,3 +178,35 @@ fn once_with_an_unknown_pipeline_names_the_configured_ones() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("erp-to-shop"), "{}", text(&out));
 }
+
+#[test]
+fn demo_reconciles_the_sandbox_and_prints_reports_and_api_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let out = syncd(
+        &[
+            "demo",
+            "--positions",
+            "300",
+            "--dir",
+            demo_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    for expected in [
+        "erp-to-fluent",
+        "fluent-to-shop",
+        "POST /api/v4.1/job/{id}/batch",
+        "Fluent now holds 300 positions",
+    ] {
+        assert!(said.contains(expected), "missing `{expected}` in:\n{said}");
+    }
+    let config = std::fs::read_to_string(demo_dir.join("adapters.toml")).unwrap();
+    assert!(config.contains("client_secret = { env = "), "{config}");
+    assert!(
+        !config.contains("sandbox-client-secret"),
+        "no secret in the file"
+    );
+}

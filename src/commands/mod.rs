@@ -2,9 +2,11 @@
 
 mod check;
 mod cursors;
+mod demo;
 mod dlq;
 mod once;
 mod plan;
+mod sandbox;
 mod status;
 mod trigger;
 
@@ -18,6 +20,8 @@ use crate::topology::Topology;
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => crate::daemon::run(&config).await,
+        Command::Sandbox => sandbox::run().await,
+        Command::Demo { dir, positions } => demo::run(dir, positions).await,
         Command::Trigger { config, pipelines } => trigger::run(&config, &pipelines),
         Command::Status { config, json } => status::status(&config, json).await,
         Command::Runs {

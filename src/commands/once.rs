@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use syncd_engine::{Pipeline, RunReport};
 use syncd_store::{SledStore, StateStore};
+
+use crate::config::Config;
 
 use crate::progress::TerminalProgress;
 use crate::render;
@@ -23,6 +26,24 @@ pub async fn run(path: &Path, names: &[String], json: bool) -> anyhow::Result<Ex
             return Ok(ExitCode::from(2));
         }
     };
+    let reports = run_in_order(&config, &selected).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        println!("{}", render::reports_table(&reports));
+    }
+    Ok(if reports.iter().all(|r| r.succeeded()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs `pipelines` one after the other on the config's store, then flushes it.
+pub async fn run_in_order(
+    config: &Config,
+    pipelines: &[&Arc<Pipeline>],
+) -> anyhow::Result<Vec<RunReport>> {
     let state_dir = config.state_dir();
     let store: Arc<dyn StateStore> = Arc::new(
         tokio::task::spawn_blocking(move || SledStore::open(&state_dir))
@@ -30,22 +51,12 @@ pub async fn run(path: &Path, names: &[String], json: bool) -> anyhow::Result<Ex
             .context("opening the state store")?,
     );
     let mut reports = Vec::new();
-    for pipeline in selected {
+    for pipeline in pipelines {
         let progress = TerminalProgress::start(pipeline.name());
         let report = pipeline.run(store.clone(), &progress).await;
         progress.finish();
         reports.push(report);
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
-    } else {
-        println!("{}", render::reports_table(&reports));
-    }
-    let store_for_flush = store.clone();
-    tokio::task::spawn_blocking(move || store_for_flush.flush()).await??;
-    Ok(if reports.iter().all(|r| r.succeeded()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    tokio::task::spawn_blocking(move || store.flush()).await??;
+    Ok(reports)
 }

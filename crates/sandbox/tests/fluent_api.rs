@@ -113,7 +113,9 @@ impl Client {
 
     async fn complete(&self, job: &str, batch: &str) -> Value {
         for _ in 0..10 {
-            let (status, body) = self.get(&format!("/api/v4.1/job/{job}/batch/{batch}")).await;
+            let (status, body) = self
+                .get(&format!("/api/v4.1/job/{job}/batch/{batch}"))
+                .await;
             assert_eq!(status, 200, "{body}");
             if body["status"] == "COMPLETE" {
                 return body;
@@ -135,7 +137,10 @@ async fn the_documented_example_batch_is_accepted_verbatim_and_read_back() {
     let sim = FluentSim::start(retailer_2()).await.unwrap();
     let client = Client::login(&sim).await;
     let (status, job) = client
-        .post("/api/v4.1/job", r#"{"name": "Batch Inventory Job", "retailerId": "2"}"#)
+        .post(
+            "/api/v4.1/job",
+            r#"{"name": "Batch Inventory Job", "retailerId": "2"}"#,
+        )
         .await;
     assert_eq!(status, 200, "{job}");
     let job_id = job["id"].as_str().unwrap().to_string();
@@ -146,8 +151,13 @@ async fn the_documented_example_batch_is_accepted_verbatim_and_read_back() {
     assert_eq!(status, 200, "{batch}");
     let batch_id = batch["id"].as_str().unwrap().to_string();
 
-    let (_, first) = client.get(&format!("/api/v4.1/job/{job_id}/batch/{batch_id}")).await;
-    assert_eq!(first["status"], "RUNNING", "PENDING → RUNNING → COMPLETE: {first}");
+    let (_, first) = client
+        .get(&format!("/api/v4.1/job/{job_id}/batch/{batch_id}"))
+        .await;
+    assert_eq!(
+        first["status"], "RUNNING",
+        "PENDING → RUNNING → COMPLETE: {first}"
+    );
     let done = client.complete(&job_id, &batch_id).await;
     assert_eq!(done["batchId"], batch_id);
     assert_eq!(done["entityType"], "INVENTORY");
@@ -182,15 +192,21 @@ async fn the_documented_example_batch_is_accepted_verbatim_and_read_back() {
         .map(|a| (a["name"].as_str().unwrap().to_string(), a["value"].clone()))
         .collect();
     assert_eq!(attributes.len(), 12);
-    assert_eq!(attributes["manufacturingBatchInfo"]["batchNumber"], "BATCH001");
+    assert_eq!(
+        attributes["manufacturingBatchInfo"]["batchNumber"],
+        "BATCH001"
+    );
     assert_eq!(attributes["expiryDate"], "2025-12-31T23:59:59.00Z");
 }
 
 #[tokio::test]
-async fn batches_over_the_limit_to_closed_jobs_or_of_the_wrong_kind_are_refused_with_an_error_body() {
+async fn batches_over_the_limit_to_closed_jobs_or_of_the_wrong_kind_are_refused_with_an_error_body()
+{
     let sim = FluentSim::start(retailer_2()).await.unwrap();
     let client = Client::login(&sim).await;
-    let (_, job) = client.post("/api/v4.1/job", r#"{"name": "j", "retailerId": 2}"#).await;
+    let (_, job) = client
+        .post("/api/v4.1/job", r#"{"name": "j", "retailerId": 2}"#)
+        .await;
     let job_id = job["id"].as_str().unwrap().to_string();
     let path = format!("/api/v4.1/job/{job_id}/batch");
 
@@ -200,23 +216,44 @@ async fn batches_over_the_limit_to_closed_jobs_or_of_the_wrong_kind_are_refused_
     let big = json!({"action": "UPSERT", "entityType": "INVENTORY", "entities": entities});
     let (status, body) = client.post(&path, &big.to_string()).await;
     assert_eq!(status, 400);
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("5001"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("5001"),
+        "{body}"
+    );
 
     let (status, body) = client
-        .post(&path, r#"{"action": "DELETE", "entityType": "INVENTORY", "entities": []}"#)
+        .post(
+            &path,
+            r#"{"action": "DELETE", "entityType": "INVENTORY", "entities": []}"#,
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     let (status, _) = client
-        .post(&path, r#"{"action": "UPSERT", "entityType": "PRODUCT", "entities": []}"#)
+        .post(
+            &path,
+            r#"{"action": "UPSERT", "entityType": "PRODUCT", "entities": []}"#,
+        )
         .await;
     assert_eq!(status, 400);
 
     sim.close_job(&job_id);
     let (status, body) = client
-        .post(&path, r#"{"action": "UPSERT", "entityType": "INVENTORY", "entities": []}"#)
+        .post(
+            &path,
+            r#"{"action": "UPSERT", "entityType": "INVENTORY", "entities": []}"#,
+        )
         .await;
     assert_eq!(status, 400);
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("CLOSED"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CLOSED"),
+        "{body}"
+    );
     let (_, job) = client.get(&format!("/api/v4.1/job/{job_id}")).await;
     assert_eq!(job["status"], "CLOSED");
 }
@@ -248,7 +285,10 @@ async fn refresh_tokens_are_single_use_and_the_query_string_form_is_accepted() {
     let token = |form: [(&'static str, &str); 4]| {
         let http = http.clone();
         let url = format!("{}/oauth/token", sim.url());
-        let form: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let form: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         async move { http.post(url).form(&form).send().await.unwrap() }
     };
     assert_eq!(token(form).await.status(), 200);
@@ -289,7 +329,11 @@ async fn a_fault_plan_answers_429_with_retry_after_and_logs_early_requests() {
     assert_eq!(r.headers()["retry-after"], "30");
     assert_eq!(sim.log().early_requests(), 0);
     client.post("/api/v4.1/job", body).await;
-    assert_eq!(sim.log().early_requests(), 1, "the second call ignored Retry-After");
+    assert_eq!(
+        sim.log().early_requests(),
+        1,
+        "the second call ignored Retry-After"
+    );
     assert_eq!(sim.log().calls("POST /api/v4.1/job"), 2);
     assert_eq!(sim.log().calls("POST /oauth/token"), 1);
 }

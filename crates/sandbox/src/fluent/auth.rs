@@ -105,9 +105,9 @@ pub async fn token(
     Json(answer).into_response()
 }
 
-/// Checks the bearer token of a request; the error answer when it is missing, unknown or
-/// expired (or the fault plan expires every token now).
-pub fn authorize(fluent: &Fluent, headers: &HeaderMap) -> Result<(), Response> {
+/// The 401 answer for a request whose bearer token is missing, unknown or expired (or when
+/// the fault plan expires every token now); `None` when it is authorized.
+pub fn refusal(fluent: &Fluent, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -121,13 +121,13 @@ pub fn authorize(fluent: &Fluent, headers: &HeaderMap) -> Result<(), Response> {
         tokens.access.clear();
     }
     match tokens.access.get(token) {
-        Some(until) if Instant::now() < *until => Ok(()),
-        Some(_) => Err(oauth_error(
+        Some(until) if Instant::now() < *until => None,
+        Some(_) => Some(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "Access token expired",
         )),
-        None => Err(oauth_error(
+        None => Some(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "Invalid access token",

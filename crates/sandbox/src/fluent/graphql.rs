@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::auth::authorize;
+use super::auth::refusal;
 use super::inventory::StoredQuantity;
 use super::Fluent;
 
@@ -232,7 +232,7 @@ pub async fn graphql(
     headers: HeaderMap,
     Json(request): Json<async_graphql::Request>,
 ) -> Response {
-    if let Err(denied) = authorize(&fluent, &headers) {
+    if let Some(denied) = refusal(&fluent, &headers) {
         return denied;
     }
     let response = schema().execute(request.data(fluent)).await;

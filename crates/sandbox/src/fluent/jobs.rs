@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 
-use super::auth::authorize;
+use super::auth::refusal;
 use super::inventory::StoredQuantity;
 use super::wire::{error, timestamp, Created, Entity, NewBatch, NewJob, RecordStatus};
 use super::Fluent;
@@ -84,7 +84,8 @@ impl Jobs {
 }
 
 fn job_is_open(job: &Job, midnight: bool) -> bool {
-    !job.closed && !(midnight && job.created.date_naive() < Utc::now().date_naive())
+    let past_midnight = midnight && job.created.date_naive() < Utc::now().date_naive();
+    !(job.closed || past_midnight)
 }
 
 fn same_retailer(value: &serde_json::Value, retailer: u64) -> bool {
@@ -101,7 +102,7 @@ pub async fn create_job(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(denied) = authorize(&fluent, &headers) {
+    if let Some(denied) = refusal(&fluent, &headers) {
         return denied;
     }
     let new: NewJob = match serde_json::from_slice(&body) {
@@ -136,7 +137,7 @@ pub async fn get_job(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(denied) = authorize(&fluent, &headers) {
+    if let Some(denied) = refusal(&fluent, &headers) {
         return denied;
     }
     let jobs = fluent.jobs.lock().expect("jobs lock");
@@ -175,7 +176,7 @@ pub async fn create_batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(denied) = authorize(&fluent, &headers) {
+    if let Some(denied) = refusal(&fluent, &headers) {
         return denied;
     }
     let cfg = &fluent.config;
@@ -323,7 +324,7 @@ pub async fn get_batch(
     Path((id, batch_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(denied) = authorize(&fluent, &headers) {
+    if let Some(denied) = refusal(&fluent, &headers) {
         return denied;
     }
     let mut jobs = fluent.jobs.lock().expect("jobs lock");

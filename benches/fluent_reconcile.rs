@@ -1,0 +1,121 @@
+//! Fluent figures: `cargo bench --bench fluent_reconcile` prints them.
+//!
+//! - a full reconcile of 100k positions from a drop folder into the Fluent simulator (over
+//!   real HTTP on 127.0.0.1), in positions per second;
+//! - write calls against the minimum ⌈changed / 5000⌉ for the full load and for a change of
+//!   a few thousand positions.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use syncd_adapter_file::FileFactory;
+use syncd_adapter_fluent::FluentFactory;
+use syncd_core::{BuildContext, ConfigSection, ConnectorFactory, EntityKind};
+use syncd_engine::{ConnectorHandle, Mode, NoProgress, Pipeline, PipelineConfig};
+use syncd_sandbox::data;
+use syncd_sandbox::fluent::{FluentSim, FluentSimConfig};
+use syncd_store::{SledStore, StateStore};
+
+const POSITIONS: usize = 100_000;
+const BATCH: &str = "POST /api/v4.1/job/{id}/batch";
+
+fn connector(
+    factory: &dyn ConnectorFactory,
+    dir: &std::path::Path,
+    name: &str,
+    toml: &str,
+) -> ConnectorHandle {
+    let section = ConfigSection::from_toml(&format!("connectors.{name}"), toml).unwrap();
+    let connector = factory
+        .build(BuildContext {
+            name: name.into(),
+            section,
+            data_dir: dir.join(name),
+            base_dir: dir.to_path_buf(),
+        })
+        .unwrap();
+    ConnectorHandle::new(connector, None)
+}
+
+fn write_csv(path: &std::path::Path, positions: &[syncd_core::model::StockPosition]) {
+    let mut csv = String::from("sku,location,on_hand\n");
+    for p in positions {
+        csv.push_str(&format!("{},{},{}\n", p.sku, p.location, p.on_hand));
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let sim = FluentSim::start(FluentSimConfig {
+        polls_to_complete: 1,
+        ..FluentSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    let stock = data::stock_positions(100, POSITIONS, 20);
+    write_csv(&dir.path().join("drop/1.csv"), &stock);
+    let f = sim.config();
+    let fluent_toml = format!(
+        "base_url = '{}'\naccount = '{}'\nretailer_id = {}\nclient_id = '{}'\nclient_secret = '{}'\nusername = '{}'\npassword = '{}'",
+        sim.url(), f.account, f.retailer_id, f.client_id, f.client_secret, f.username, f.password
+    );
+    let store: Arc<dyn StateStore> = Arc::new(SledStore::open(&dir.path().join("state")).unwrap());
+    let pipeline = Pipeline::new(
+        PipelineConfig {
+            name: "erp-to-fluent".into(),
+            from: "erp".into(),
+            to: "fluent".into(),
+            entity: EntityKind::StockPosition,
+            mode: Mode::Incremental,
+            schedule: None,
+            maps: Default::default(),
+            batch_size: None,
+            page_size: 5000,
+            delete_missing: false,
+            retry: Default::default(),
+        },
+        connector(&FileFactory, dir.path(), "erp", "read_dir = 'drop'"),
+        connector(&FluentFactory, dir.path(), "fluent", &fluent_toml),
+        &[],
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let report = pipeline.run(store.clone(), &NoProgress).await;
+    let secs = started.elapsed().as_secs_f64();
+    assert!(report.succeeded(), "{report:?}");
+    let calls = sim.log().calls(BATCH);
+    println!(
+        "fluent full reconcile: {POSITIONS} positions in {secs:.2}s = {:.0} positions/s; {calls} batch calls (minimum {})",
+        POSITIONS as f64 / secs,
+        POSITIONS.div_ceil(5000)
+    );
+
+    for changed in [7usize, 4_321] {
+        sim.log().reset();
+        let file = dir.path().join(format!("drop/changes-{changed}.csv"));
+        let delta: Vec<_> = data::with_changes(stock.clone(), changed as u64, changed)
+            .into_iter()
+            .zip(&stock)
+            .filter(|(new, old)| new != *old)
+            .map(|(new, _)| new)
+            .collect();
+        write_csv(&file, &delta);
+        let started = Instant::now();
+        let report = pipeline.run(store.clone(), &NoProgress).await;
+        assert!(report.succeeded(), "{report:?}");
+        println!(
+            "fluent change of {changed}: {} written in {:.3}s with {} batch calls (minimum {})",
+            report.written,
+            started.elapsed().as_secs_f64(),
+            sim.log().calls(BATCH),
+            changed.div_ceil(5000)
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! `syncd sandbox`: every vendor simulator in the foreground, with their URLs and credentials.
+
+use std::process::ExitCode;
+
+use syncd_sandbox::Sandbox;
+
+/// Runs the simulators until Ctrl-C or SIGTERM.
+pub async fn run() -> anyhow::Result<ExitCode> {
+    let sandbox = Sandbox::start().await?;
+    for (name, url) in sandbox.urls() {
+        println!("{name:<8} {url}");
+    }
+    let f = sandbox.fluent.config();
+    println!(
+        "\nfluent credentials: account {} retailer {} client_id {} client_secret {} username {} password {}",
+        f.account, f.retailer_id, f.client_id, f.client_secret, f.username, f.password
+    );
+    println!("(sandbox credentials, not secrets; Ctrl-C stops)");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
