@@ -79,6 +79,7 @@ async fn main() {
             page_size: 5000,
             delete_missing: false,
             retry: Default::default(),
+            write_as: None,
         },
         connector(&FileFactory, dir.path(), "erp", "read_dir = 'drop'"),
         connector(&FluentFactory, dir.path(), "fluent", &fluent_toml),

@@ -105,6 +105,7 @@ fn bench_plan() {
         page_size: 5_000,
         delete_missing: false,
         retry: Default::default(),
+        write_as: None,
     };
     let planner = Planner {
         config: &config,

@@ -73,6 +73,11 @@ pub fn plan_table(plan: &Plan) -> String {
                 serde_json::to_string(record).unwrap_or_default(),
             ),
             WriteOp::Delete { key, .. } => ("delete", key.to_string(), String::new()),
+            WriteOp::RemoveAllocations { scope, from, to } => (
+                "remove allocations",
+                scope.clone(),
+                format!("logical timestamps {from}..={to}"),
+            ),
         };
         table.add_row(vec![kind.to_string(), key, body]);
     }

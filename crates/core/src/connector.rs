@@ -6,6 +6,15 @@ use crate::error::ConnectorError;
 use crate::model::EntityKind;
 use crate::page::{Page, ReadRequest};
 use crate::webhook::WebhookReceiver;
+
+/// How a target wants allocation-removal ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RangePolicy {
+    /// One range per location (`true`) or one for all (`*`).
+    pub per_location: bool,
+    /// How long a missing logical timestamp holds the range back before it is skipped.
+    pub gap_grace: std::time::Duration,
+}
 use crate::write::{WriteOp, WriteOutcome};
 
 /// What a connector can read and write, and how much it accepts per call.
@@ -62,6 +71,13 @@ pub trait Source: Send + Sync {
 /// Writes batches of records into a system.
 #[async_trait]
 pub trait Sink: Send + Sync {
+    /// For a target that removes allocations by logical-timestamp range (NewStore): how the
+    /// ranges are scoped and how long a gap may hold them back. The engine then appends the
+    /// removable range to the last write call of each run.
+    fn allocation_ranges(&self) -> Option<RangePolicy> {
+        None
+    }
+
     /// Applies a batch of at most `capabilities().max_batch` writes, all of `entity`.
     ///
     /// Returns one outcome per write, in order. An `Err` means the call as a whole failed and no

@@ -13,7 +13,7 @@ pub mod webhook;
 pub mod write;
 
 pub use config::{ConfigError, ConfigSection};
-pub use connector::{Capabilities, Connector, Sink, Source};
+pub use connector::{Capabilities, Connector, RangePolicy, Sink, Source};
 pub use error::{ConnectorError, ErrorClass};
 pub use fingerprint::Fingerprint;
 pub use key::RecordKey;

@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::model::{EntityKind, Record};
+
 /// One webhook request, as received.
 #[derive(Clone, Debug)]
 pub struct WebhookRequest {
@@ -50,9 +52,16 @@ pub enum WebhookError {
     NoRoute(String),
 }
 
-/// Accepts a connector's webhooks.
+/// Accepts a connector's webhooks, and turns the stored events into records.
 #[async_trait]
 pub trait WebhookReceiver: Send + Sync {
-    /// Verifies `request` and returns the events it carries (none for a ping).
+    /// Verifies `request` and returns the events it carries (none for a ping or an event kind
+    /// the connector ignores).
     async fn accept(&self, request: &WebhookRequest) -> Result<Vec<InboundEvent>, WebhookError>;
+
+    /// The entity kinds a pipeline reads from this connector's inbox.
+    fn entities(&self) -> Vec<EntityKind>;
+
+    /// The record an accepted event stands for.
+    fn decode(&self, event: &InboundEvent) -> Result<Record, String>;
 }

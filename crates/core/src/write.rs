@@ -22,6 +22,16 @@ pub enum WriteOp {
         /// The entity kind.
         entity: crate::model::EntityKind,
     },
+    /// Drop the target's allocations whose logical timestamps lie in `from..=to` for `scope`
+    /// (a location, or `*` for every location), once the stock of the same call is in place.
+    RemoveAllocations {
+        /// A location, or `*`.
+        scope: String,
+        /// The first logical timestamp.
+        from: u64,
+        /// The last logical timestamp.
+        to: u64,
+    },
 }
 
 impl WriteOp {
@@ -30,6 +40,9 @@ impl WriteOp {
         match self {
             WriteOp::Upsert { record } => record.key(),
             WriteOp::Delete { key, .. } => key.clone(),
+            WriteOp::RemoveAllocations { scope, .. } => {
+                RecordKey::compose(&["~allocations", scope])
+            }
         }
     }
 }

@@ -100,8 +100,12 @@ pub struct PipelineConfig {
     pub from: String,
     /// The target connector.
     pub to: String,
-    /// The entity kind carried.
+    /// The entity kind read from the source.
     pub entity: EntityKind,
+    /// What the target is written as, when it differs from what is read: fulfillment events
+    /// are written as stock adjustments (one −1 per completed item).
+    #[serde(default)]
+    pub write_as: Option<EntityKind>,
     /// Incremental (default) or full.
     #[serde(default)]
     pub mode: Mode,

@@ -1,6 +1,7 @@
 //! One run of one pipeline: read → map → diff against the target's shadow → plan → batch →
 //! write with retries and rate limits → commit, in the crash-safe order of DESIGN.md.
 
+pub mod allocations;
 pub mod checkpoint;
 pub mod config;
 pub mod diff;
@@ -16,6 +17,7 @@ pub mod requeue;
 pub mod retry;
 pub mod run;
 pub mod state;
+pub mod transform;
 pub mod writer;
 
 pub use config::{LinkConfig, Maps, Mode, PipelineConfig, RetryConfig, Unmapped};

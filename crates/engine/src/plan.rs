@@ -50,7 +50,7 @@ impl Pipeline {
         let mut seen: HashSet<u128> = HashSet::new();
         let mut cursor = self.start_cursor(store)?;
         loop {
-            let page = self.read_page(cursor.clone(), &mut scratch).await?;
+            let page = self.read_page(store, cursor.clone(), &mut scratch).await?;
             let page_plan = self.planner(store).plan_page(
                 &page.items,
                 &indexes.target,

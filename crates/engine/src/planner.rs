@@ -3,12 +3,17 @@
 
 use std::collections::HashMap;
 
+use syncd_core::model::{FulfillmentEvent, FulfillmentEventKind};
 use syncd_core::{Fingerprint, ReadItem, Record, RecordKey, WriteOp};
-use syncd_store::{dead_letters, shadow, DeadLetter, ShadowIndex, Stage, StateStore, StoreError};
+use syncd_store::{
+    dead_letters, logical, shadow, DeadLetter, ShadowIndex, Stage, Stamp, StampKind, StateStore,
+    StoreError,
+};
 
 use crate::config::PipelineConfig;
 use crate::link::FieldPolicy;
 use crate::mapping::{self, Mapped};
+use crate::transform;
 
 /// A write the plan needs, and the page items it accounts for once settled.
 #[derive(Clone, Debug)]
@@ -48,6 +53,8 @@ pub struct PagePlan {
     pub conflicts: u64,
     /// Link bases to bring up to date where both sides already agree.
     pub base_updates: Vec<Record>,
+    /// Logical timestamps of fulfillment events seen: (location, timestamp, what it is).
+    pub stamps: Vec<(String, u64, Stamp)>,
 }
 
 /// What a link pipeline plans against: its merge policy and the target's live records.
@@ -128,80 +135,156 @@ impl Planner<'_> {
                 }
                 Ok(r) => r.clone(),
             };
-            let record = match mapping::apply(&self.config.maps, record.clone()) {
-                Mapped::Record(r) => r,
-                Mapped::Skipped => {
-                    plan.skipped += 1;
-                    plan.settled.push(index);
-                    continue;
-                }
-                Mapped::Unmapped(why) => {
-                    let key = record.key();
-                    let mut dl =
-                        self.dead_letter(Stage::Map, dead_letters::record_id(key.as_str()), why);
-                    dl.key = Some(key.to_string());
-                    dl.record = Some(record);
-                    plan.dead.push((index, dl));
-                    continue;
-                }
-            };
-            let hash = record.key_hash();
-            plan.seen.push(hash);
-            let (to_write, link_base) = match link {
-                Some(view) => {
-                    let namespace = view.policy.base_namespace();
-                    let key = record.key();
-                    let live = view.live.get(&key);
-                    let base = shadow::get(self.store, &namespace, self.config.entity, &key)?;
-                    let merge = view
-                        .policy
-                        .merge(&record, live, base.as_ref().map(|b| &b.record));
-                    plan.conflicts += u64::from(merge.conflicts);
-                    let merged_fp = merge.record.fingerprint();
-                    if !by_key.contains_key(&hash)
-                        && live.map(Record::fingerprint) == Some(merged_fp)
-                    {
-                        // Both sides agree already; an unchanged source record is an echo of
-                        // the last sync (or of our own write).
-                        if base.as_ref().map(|b| b.fingerprint) == Some(record.fingerprint()) {
-                            plan.echoes += 1;
-                        } else {
-                            plan.unchanged += 1;
-                        }
-                        if base.as_ref().map(|b| b.fingerprint) != Some(merged_fp) {
-                            plan.base_updates.push(merge.record);
-                        }
-                        plan.settled.push(index);
+            if let Record::FulfillmentEvent(event) = &record {
+                self.stamp(&mut plan, event)?;
+            }
+            let records = match self.config.write_as {
+                Some(kind) => match transform::expand(record, kind) {
+                    Ok(records) => records,
+                    Err(why) => {
+                        let mut dl = self.dead_letter(
+                            Stage::Map,
+                            dead_letters::record_id(key_of(item).as_str()),
+                            why,
+                        );
+                        dl.key = Some(key_of(item).to_string());
+                        plan.dead.push((index, dl));
                         continue;
                     }
-                    (merge.record, Some(namespace))
-                }
-                None => (record, None),
+                },
+                None => vec![record],
             };
-            let fingerprint = to_write.fingerprint();
-            let planned = Planned {
-                op: WriteOp::Upsert { record: to_write },
-                fingerprint: Some(fingerprint),
-                link_base,
-                page: 0,
-                items: vec![index],
-            };
-            // A later row for a key already planned in this page wins, even if it equals the
-            // shadow: the earlier row's write must not be what the target ends up with.
-            if let Some(&at) = by_key.get(&hash) {
-                let mut items = std::mem::take(&mut plan.writes[at].items);
-                items.push(index);
-                plan.writes[at] = Planned { items, ..planned };
-                continue;
-            }
-            if link.is_none() && target_index.get_hashed(hash) == Some(fingerprint) {
-                plan.unchanged += 1;
+            if records.is_empty() {
                 plan.settled.push(index);
                 continue;
             }
-            by_key.insert(hash, plan.writes.len());
-            plan.writes.push(planned);
+            for record in records {
+                self.plan_record(&mut plan, &mut by_key, index, record, target_index, link)?;
+            }
         }
         Ok(plan)
     }
+
+    /// Plans one record of page item `index`: map, merge, diff.
+    fn plan_record(
+        &self,
+        plan: &mut PagePlan,
+        by_key: &mut HashMap<u128, usize>,
+        index: usize,
+        record: Record,
+        target_index: &ShadowIndex,
+        link: Option<&LinkView<'_>>,
+    ) -> Result<(), StoreError> {
+        let record = match mapping::apply(&self.config.maps, record.clone()) {
+            Mapped::Record(r) => r,
+            Mapped::Skipped => {
+                plan.skipped += 1;
+                plan.settled.push(index);
+                return Ok(());
+            }
+            Mapped::Unmapped(why) => {
+                let key = record.key();
+                let mut dl =
+                    self.dead_letter(Stage::Map, dead_letters::record_id(key.as_str()), why);
+                dl.key = Some(key.to_string());
+                dl.record = Some(record);
+                plan.dead.push((index, dl));
+                return Ok(());
+            }
+        };
+        let hash = record.key_hash();
+        plan.seen.push(hash);
+        let (to_write, link_base) = match link {
+            Some(view) => {
+                let namespace = view.policy.base_namespace();
+                let key = record.key();
+                let live = view.live.get(&key);
+                let base = shadow::get(self.store, &namespace, self.config.entity, &key)?;
+                let merge = view
+                    .policy
+                    .merge(&record, live, base.as_ref().map(|b| &b.record));
+                plan.conflicts += u64::from(merge.conflicts);
+                let merged_fp = merge.record.fingerprint();
+                if !by_key.contains_key(&hash) && live.map(Record::fingerprint) == Some(merged_fp) {
+                    // Both sides agree already; an unchanged source record is an echo of
+                    // the last sync (or of our own write).
+                    if base.as_ref().map(|b| b.fingerprint) == Some(record.fingerprint()) {
+                        plan.echoes += 1;
+                    } else {
+                        plan.unchanged += 1;
+                    }
+                    if base.as_ref().map(|b| b.fingerprint) != Some(merged_fp) {
+                        plan.base_updates.push(merge.record);
+                    }
+                    plan.settled.push(index);
+                    return Ok(());
+                }
+                (merge.record, Some(namespace))
+            }
+            None => (record, None),
+        };
+        let fingerprint = to_write.fingerprint();
+        let planned = Planned {
+            op: WriteOp::Upsert { record: to_write },
+            fingerprint: Some(fingerprint),
+            link_base,
+            page: 0,
+            items: vec![index],
+        };
+        // A later row for a key already planned in this page wins, even if it equals the
+        // shadow: the earlier row's write must not be what the target ends up with.
+        if let Some(&at) = by_key.get(&hash) {
+            let mut items = std::mem::take(&mut plan.writes[at].items);
+            items.push(index);
+            plan.writes[at] = Planned { items, ..planned };
+            return Ok(());
+        }
+        if link.is_none() && target_index.get_hashed(hash) == Some(fingerprint) {
+            plan.unchanged += 1;
+            plan.settled.push(index);
+            return Ok(());
+        }
+        by_key.insert(hash, plan.writes.len());
+        plan.writes.push(planned);
+        Ok(())
+    }
+
+    /// Records the logical timestamp of a fulfillment event (merged with what earlier
+    /// deliveries said), under the source connector and the event's own location.
+    fn stamp(&self, plan: &mut PagePlan, event: &FulfillmentEvent) -> Result<(), StoreError> {
+        let seen = Stamp {
+            kind: match event.kind {
+                FulfillmentEventKind::Assigned => StampKind::Assigned,
+                FulfillmentEventKind::ItemsCompleted => StampKind::Completed,
+                FulfillmentEventKind::ItemsFailed => StampKind::Failed,
+            },
+            adjustments: transform::adjustments_of(event)
+                .into_iter()
+                .map(|a| a.key().to_string())
+                .collect(),
+            first_seen_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        let ts = event.logical_timestamp;
+        let earlier = plan
+            .stamps
+            .iter()
+            .position(|(l, t, _)| l == &event.location && *t == ts);
+        let known = match earlier {
+            Some(at) => Some(plan.stamps.remove(at).2),
+            None => logical::get(self.store, &self.config.from, &event.location, ts)?,
+        };
+        let stamp = match known {
+            Some(known) => known.merged(seen),
+            None => seen,
+        };
+        plan.stamps.push((event.location.clone(), ts, stamp));
+        Ok(())
+    }
+}
+
+fn key_of(item: &ReadItem) -> RecordKey {
+    item.record
+        .as_ref()
+        .map(Record::key)
+        .unwrap_or_else(|_| RecordKey::single("?"))
 }

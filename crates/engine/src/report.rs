@@ -49,6 +49,12 @@ pub struct RunReport {
     pub rate_limit_waits: u64,
     /// Writes left in the outbox when the run ended.
     pub pending: u64,
+    /// Allocation ranges the target acknowledged removing (one per scope and run).
+    #[serde(default)]
+    pub allocation_ranges: u64,
+    /// Missing logical timestamps moved past after their grace period.
+    #[serde(default)]
+    pub gaps_skipped: u64,
     /// How the run ended.
     pub outcome: RunOutcome,
 }
@@ -72,6 +78,8 @@ impl RunReport {
             write_calls: 0,
             retries: 0,
             rate_limit_waits: 0,
+            allocation_ranges: 0,
+            gaps_skipped: 0,
             pending: 0,
             outcome: RunOutcome::Succeeded,
         }

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use syncd_core::{Cursor, ErrorClass, Page, ReadMode, ReadRequest, Record, RecordKey, WriteOp};
 use syncd_store::{
-    cursors, dead_letters, outbox, runs, shadow, Durability, OutboxEntry, ShadowIndex, Stage,
-    StateStore, WriteBatch,
+    cursors, dead_letters, inbox, logical, outbox, runs, shadow, Durability, OutboxEntry,
+    ShadowIndex, Stage, StateStore, WriteBatch,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +37,8 @@ pub struct Pipeline {
     target: ConnectorHandle,
     policy: Option<FieldPolicy>,
     max_batch: usize,
+    /// The source's events arrive by webhook: read them from its inbox.
+    from_inbox: bool,
     stop: CancellationToken,
 }
 
@@ -56,18 +58,33 @@ impl Pipeline {
         links: &[LinkConfig],
     ) -> Result<Self, String> {
         let entity = config.entity;
-        if source.connector.source().is_none()
-            || !source.connector.capabilities().reads.contains(&entity)
+        let from_inbox = source
+            .connector
+            .webhooks()
+            .is_some_and(|w| w.entities().contains(&entity));
+        if from_inbox && config.mode == Mode::Full {
+            return Err(format!(
+                "connector `{}` delivers {entity} by webhook, once each: use mode = \"incremental\"",
+                source.name()
+            ));
+        }
+        if !from_inbox
+            && (source.connector.source().is_none()
+                || !source.connector.capabilities().reads.contains(&entity))
         {
             return Err(format!(
                 "connector `{}` cannot read {entity}",
                 source.name()
             ));
         }
+        let written = config.write_as.unwrap_or(entity);
+        if !crate::transform::supported(entity, written) {
+            return Err(format!("{entity} cannot be written as {written}"));
+        }
         let caps = target.connector.capabilities();
-        if target.connector.sink().is_none() || !caps.writes.contains(&entity) {
+        if target.connector.sink().is_none() || !caps.writes.contains(&written) {
             return Err(format!(
-                "connector `{}` cannot write {entity}",
+                "connector `{}` cannot write {written}",
                 target.name()
             ));
         }
@@ -104,6 +121,7 @@ impl Pipeline {
             target,
             policy,
             max_batch,
+            from_inbox,
             stop: CancellationToken::new(),
         })
     }
@@ -241,9 +259,13 @@ impl Pipeline {
 
     pub(crate) async fn read_page(
         &self,
+        store: &dyn StateStore,
         cursor: Option<Cursor>,
         report: &mut RunReport,
     ) -> Result<Page, RunError> {
+        if self.from_inbox {
+            return self.read_inbox(store, cursor);
+        }
         let mode = match self.config.mode {
             Mode::Incremental => ReadMode::Incremental,
             Mode::Full => ReadMode::Full,
@@ -259,6 +281,13 @@ impl Pipeline {
     ) -> Result<(), RunError> {
         let mut indexes = self.load_indexes(store.as_ref(), report).await?;
         self.replay_outbox(store, &mut indexes, report).await?;
+        let mut cleanup = WriteBatch::new();
+        if self.from_inbox {
+            self.prune_inbox(store.as_ref(), &mut cleanup)?;
+        }
+        // Before the source is read: a range may only cover what the stock read after it holds.
+        let mut removable = self.removable_ranges(store.as_ref(), &mut cleanup, report)?;
+        commit(store, cleanup, Durability::Buffered).await?;
 
         let full = self.config.mode == Mode::Full;
         let mut seen: HashSet<u128> = HashSet::new();
@@ -272,7 +301,9 @@ impl Pipeline {
             if self.stop.is_cancelled() {
                 return Err(RunError::Stopped);
             }
-            let page = self.read_page(cursor.clone(), report).await?;
+            let page = self
+                .read_page(store.as_ref(), cursor.clone(), report)
+                .await?;
             let last = page.done || page.items.is_empty();
             let plan = self.planner(store.as_ref()).plan_page(
                 &page.items,
@@ -306,6 +337,37 @@ impl Pipeline {
                 open.settle(seq, *item);
                 report.dead_lettered += 1;
             }
+            for (location, lts, stamp) in &plan.stamps {
+                logical::put(&mut batch, &self.config.from, location, *lts, stamp);
+            }
+            // The ranges ride on the run's last call, after every position of the run.
+            let mut ranges = Vec::new();
+            if last && !removable.is_empty() {
+                if report.dead_lettered > 0 {
+                    tracing::warn!(
+                        pipeline = %self.config.name,
+                        "records of this run were dead-lettered: allocation ranges wait for a clean run"
+                    );
+                } else {
+                    for op in removable.drain(..) {
+                        outbox::put(
+                            &mut batch,
+                            &self.config.name,
+                            &OutboxEntry {
+                                op: op.clone(),
+                                link_base: None,
+                            },
+                        );
+                        ranges.push(Planned {
+                            op,
+                            fingerprint: None,
+                            link_base: None,
+                            page: seq,
+                            items: Vec::new(),
+                        });
+                    }
+                }
+            }
             if let Some(policy) = &self.policy {
                 for record in &plan.base_updates {
                     shadow::put(
@@ -318,6 +380,7 @@ impl Pipeline {
             }
             commit(store, batch, Durability::Flushed).await?;
             waiting.extend(plan.writes.into_iter().map(|p| Planned { page: seq, ..p }));
+            waiting.extend(ranges);
 
             // 2. Writes: full batches now, the remainder once the source has no more.
             let ready = if last {
@@ -366,6 +429,93 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// The allocation ranges this run may remove, when the target takes them; stamps already
+    /// accounted for are deleted in `cleanup`.
+    fn removable_ranges(
+        &self,
+        store: &dyn StateStore,
+        cleanup: &mut WriteBatch,
+        report: &mut RunReport,
+    ) -> Result<Vec<WriteOp>, RunError> {
+        let Some(policy) = self
+            .target
+            .connector
+            .sink()
+            .and_then(|s| s.allocation_ranges())
+        else {
+            return Ok(Vec::new());
+        };
+        let found = crate::allocations::removable(
+            store,
+            self.target.name(),
+            self.source.name(),
+            policy,
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        for (location, lts) in &found.stale {
+            logical::delete(cleanup, self.target.name(), location, *lts);
+        }
+        report.gaps_skipped += found.gaps_skipped;
+        Ok(found.ops)
+    }
+
+    /// Deletes the inbox events the saved cursor has moved past.
+    fn prune_inbox(
+        &self,
+        store: &dyn StateStore,
+        cleanup: &mut WriteBatch,
+    ) -> Result<(), RunError> {
+        let Some(after) = cursors::get(store, &self.config.name)?.and_then(|c| inbox_after(&c))
+        else {
+            return Ok(());
+        };
+        for (id, _) in inbox::list(store, self.source.name())? {
+            if id > after {
+                break;
+            }
+            inbox::delete(cleanup, self.source.name(), id);
+        }
+        Ok(())
+    }
+
+    /// A page of the source's inbox after `cursor`, each event decoded by its connector.
+    fn read_inbox(&self, store: &dyn StateStore, cursor: Option<Cursor>) -> Result<Page, RunError> {
+        let receiver = self
+            .source
+            .connector
+            .webhooks()
+            .expect("checked when the pipeline was built");
+        let after = cursor.as_ref().and_then(inbox_after).unwrap_or(0);
+        let name = self.source.name();
+        let mut items = Vec::new();
+        for (id, payload) in inbox::list(store, name)? {
+            if id <= after {
+                continue;
+            }
+            if items.len() == self.config.page_size {
+                break;
+            }
+            let origin = format!("inbox:{name}:{id}");
+            let record = serde_json::from_slice::<syncd_core::InboundEvent>(&payload)
+                .map_err(|e| e.to_string())
+                .and_then(|event| receiver.decode(&event))
+                .map_err(|error| syncd_core::RejectedRow {
+                    origin,
+                    raw: String::from_utf8_lossy(&payload).into_owned(),
+                    error,
+                });
+            items.push(syncd_core::ReadItem {
+                position: id,
+                record,
+            });
+        }
+        let last = items
+            .last()
+            .map_or(after, |i: &syncd_core::ReadItem| i.position);
+        let done = items.len() < self.config.page_size;
+        Ok(Page::new(items, inbox_cursor(last), done, inbox_cursor))
     }
 
     async fn delete_missing(
@@ -436,7 +586,7 @@ impl Pipeline {
             .map(|entry| Planned {
                 fingerprint: match &entry.op {
                     WriteOp::Upsert { record } => Some(record.fingerprint()),
-                    WriteOp::Delete { .. } => None,
+                    WriteOp::Delete { .. } | WriteOp::RemoveAllocations { .. } => None,
                 },
                 op: entry.op,
                 link_base: entry.link_base,
@@ -496,6 +646,10 @@ impl Pipeline {
                         } else {
                             report.written += 1;
                         }
+                    }
+                    WriteOp::RemoveAllocations { scope, to, .. } => {
+                        logical::put_mark(&mut batch, self.target.name(), scope, *to);
+                        report.allocation_ranges += 1;
                     }
                     WriteOp::Delete { key, entity } => {
                         shadow::delete(&mut batch, self.target.name(), *entity, key);
@@ -587,4 +741,15 @@ async fn read_with_retry(
             }
         }
     }
+}
+
+fn inbox_cursor(after: u64) -> Cursor {
+    Cursor(serde_json::json!({ "inbox_after": after }))
+}
+
+fn inbox_after(cursor: &Cursor) -> Option<u64> {
+    cursor
+        .0
+        .get("inbox_after")
+        .and_then(serde_json::Value::as_u64)
 }

@@ -70,6 +70,7 @@ fn config(name: &str, from: &str, to: &str, mode: Mode, delete_missing: bool) ->
         page_size: 4,
         delete_missing,
         retry: Default::default(),
+        write_as: None,
     }
 }
 

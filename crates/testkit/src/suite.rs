@@ -167,6 +167,7 @@ fn pipeline_config(subject: &dyn Subject) -> PipelineConfig {
         from: "fixture".into(),
         to: "conformance-target".into(),
         entity: subject.entity(),
+        write_as: None,
         mode: syncd_engine::Mode::Incremental,
         schedule: None,
         maps: Default::default(),

@@ -79,6 +79,12 @@ impl SnapshotFile {
                     next.remove(key);
                     WriteOutcome::Applied
                 }
+                WriteOp::RemoveAllocations { .. } => {
+                    WriteOutcome::Failed(ConnectorError::permanent(
+                        self.context(),
+                        "a snapshot file holds no allocations",
+                    ))
+                }
             };
             outcomes.push(outcome);
         }

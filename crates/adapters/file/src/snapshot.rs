@@ -79,32 +79,21 @@ pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPositio
     Ok(out)
 }
 
-/// Replaces the snapshot at `path` with `positions`: temporary file, fsync, rename, fsync of
-/// the directory. A crash at any point leaves either the old or the new snapshot whole.
+/// Replaces the snapshot at `path` with `positions` (see [`replace_file`]).
 pub fn write_snapshot(
     path: &Path,
     positions: &BTreeMap<RecordKey, StockPosition>,
 ) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("snapshot");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut out = BufWriter::new(File::create(&tmp)?);
+    replace_file(path, |out| {
         match SnapshotFormat::of(path) {
             SnapshotFormat::JsonLines => {
                 for p in positions.values() {
-                    serde_json::to_writer(&mut out, p)?;
+                    serde_json::to_writer(&mut *out, p)?;
                     out.write_all(b"\n")?;
                 }
             }
             SnapshotFormat::Csv => {
-                let mut w = csv::Writer::from_writer(&mut out);
+                let mut w = csv::Writer::from_writer(&mut *out);
                 w.write_record([
                     "sku",
                     "location",
@@ -135,6 +124,28 @@ pub fn write_snapshot(
                 w.flush()?;
             }
         }
+        Ok(())
+    })
+}
+
+/// Replaces `path` with what `write` writes: temporary file, fsync, rename, fsync of the
+/// directory. A crash at any point leaves either the old or the new file whole.
+pub fn replace_file(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("snapshot");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        write(&mut out)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
     }

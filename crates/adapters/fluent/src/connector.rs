@@ -205,6 +205,12 @@ impl Sink for FluentConnector {
                         format!("{}: not a stock position", record.key()),
                     )));
                 }
+                WriteOp::RemoveAllocations { scope, .. } => {
+                    outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
+                        &context,
+                        format!("allocations of {scope}: Fluent takes no allocation ranges"),
+                    )));
+                }
                 WriteOp::Delete { key, .. } => {
                     outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
                         &context,
