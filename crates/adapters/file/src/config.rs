@@ -18,6 +18,10 @@ pub struct FileConfig {
     /// Snapshot file to write (`.jsonl` or `.csv`), replaced atomically on every write.
     #[serde(default)]
     pub write_path: Option<PathBuf>,
+    /// Ledger mode: a stock file this connector owns as the stock authority (reads stock
+    /// positions; applies stock adjustments once each; takes stock positions as counts).
+    #[serde(default)]
+    pub ledger_path: Option<PathBuf>,
     /// Accept negative on-hand quantities; otherwise such a record is rejected (dead letter).
     #[serde(default)]
     pub allow_negative: bool,

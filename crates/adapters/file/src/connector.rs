@@ -10,6 +10,7 @@ use syncd_core::{
 
 use crate::config::FileConfig;
 use crate::cursor::FileCursor;
+use crate::ledger::Ledger;
 use crate::sink::SnapshotFile;
 use crate::source::DropFolder;
 
@@ -19,6 +20,7 @@ pub struct FileConnector {
     config: FileConfig,
     folder: Option<Arc<DropFolder>>,
     snapshot: Option<Arc<SnapshotFile>>,
+    ledger: Option<Arc<Ledger>>,
 }
 
 impl FileConfig {
@@ -29,11 +31,29 @@ impl FileConfig {
         section: &syncd_core::ConfigSection,
     ) -> Result<FileConnector, Vec<ConfigError>> {
         let mut errors = Vec::new();
-        if self.read_dir.is_none() && self.write_path.is_none() {
+        if self.ledger_path.is_some() && (self.read_dir.is_some() || self.write_path.is_some()) {
+            errors.push(section.error(
+                "ledger_path",
+                "a ledger is the connector's only file: drop `read_dir` and `write_path`",
+            ));
+        } else if self.read_dir.is_none() && self.write_path.is_none() && self.ledger_path.is_none()
+        {
             errors.push(section.error(
                 "",
-                "a file connector needs `read_dir`, `write_path`, or both",
+                "a file connector needs `read_dir`, `write_path` (or both), or `ledger_path`",
             ));
+        }
+        if let Some(path) = &self.ledger_path {
+            if path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .is_some_and(|p| !p.is_dir())
+            {
+                errors.push(section.error(
+                    "ledger_path",
+                    format!("the directory of `{}` does not exist", path.display()),
+                ));
+            }
         }
         if let Some(dir) = &self.read_dir {
             if !dir.is_dir() {
@@ -69,6 +89,10 @@ impl FileConfig {
                 .write_path
                 .clone()
                 .map(|p| Arc::new(SnapshotFile::new(p, self.allow_negative))),
+            ledger: self
+                .ledger_path
+                .clone()
+                .map(|p| Arc::new(Ledger::new(p, self.allow_negative))),
             config: self,
         })
     }
@@ -82,12 +106,14 @@ impl Connector for FileConnector {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            reads: if self.folder.is_some() {
+            reads: if self.folder.is_some() || self.ledger.is_some() {
                 vec![EntityKind::StockPosition]
             } else {
                 vec![]
             },
-            writes: if self.snapshot.is_some() {
+            writes: if self.ledger.is_some() {
+                vec![EntityKind::StockPosition, EntityKind::StockAdjustment]
+            } else if self.snapshot.is_some() {
                 vec![EntityKind::StockPosition]
             } else {
                 vec![]
@@ -97,11 +123,11 @@ impl Connector for FileConnector {
     }
 
     fn source(&self) -> Option<&dyn Source> {
-        self.folder.as_ref().map(|_| self as &dyn Source)
+        (self.folder.is_some() || self.ledger.is_some()).then_some(self as &dyn Source)
     }
 
     fn sink(&self) -> Option<&dyn Sink> {
-        self.snapshot.as_ref().map(|_| self as &dyn Sink)
+        (self.snapshot.is_some() || self.ledger.is_some()).then_some(self as &dyn Sink)
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
@@ -116,6 +142,9 @@ impl Connector for FileConnector {
 #[async_trait]
 impl Source for FileConnector {
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
+        if let Some(ledger) = self.ledger.clone() {
+            return read_ledger(ledger, request).await;
+        }
         let folder = self
             .folder
             .clone()
@@ -151,11 +180,16 @@ impl Sink for FileConnector {
         _entity: EntityKind,
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let batch = batch.to_vec();
+        if let Some(ledger) = self.ledger.clone() {
+            return tokio::task::spawn_blocking(move || ledger.apply(&batch))
+                .await
+                .map_err(|e| ConnectorError::retryable(&self.name, e.to_string()))?;
+        }
         let snapshot = self
             .snapshot
             .clone()
             .ok_or_else(|| ConnectorError::permanent(&self.name, "no write_path"))?;
-        let batch = batch.to_vec();
         tokio::task::spawn_blocking(move || snapshot.apply(&batch))
             .await
             .map_err(|e| ConnectorError::retryable(&self.name, e.to_string()))?
@@ -174,6 +208,37 @@ impl ConnectorFactory for FileFactory {
         let mut config: FileConfig = ctx.section.extract()?;
         config.read_dir = config.read_dir.map(|d| ctx.resolve(&d));
         config.write_path = config.write_path.map(|p| ctx.resolve(&p));
+        config.ledger_path = config.ledger_path.map(|p| ctx.resolve(&p));
         Ok(Arc::new(config.build(&ctx.name, &ctx.section)?))
     }
+}
+
+/// A page of the ledger's positions, in key order, from the offset in the cursor.
+async fn read_ledger(ledger: Arc<Ledger>, request: ReadRequest) -> Result<Page, ConnectorError> {
+    let positions = tokio::task::spawn_blocking(move || ledger.positions())
+        .await
+        .map_err(|e| ConnectorError::retryable("ledger", e.to_string()))??;
+    let offset = request
+        .cursor
+        .as_ref()
+        .and_then(|c| c.0.get("ledger_offset"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0) as usize;
+    let page: Vec<syncd_core::ReadItem> = positions
+        .into_iter()
+        .enumerate()
+        .skip(offset)
+        .take(request.max_records.max(1))
+        .map(|(i, p)| syncd_core::ReadItem {
+            position: i as u64,
+            record: Ok(syncd_core::Record::StockPosition(p)),
+        })
+        .collect();
+    let cursor = |after: u64| syncd_core::Cursor(serde_json::json!({ "ledger_offset": after + 1 }));
+    let done = page.len() < request.max_records.max(1);
+    let next = match page.last() {
+        Some(last) => cursor(last.position),
+        None => syncd_core::Cursor(serde_json::json!({ "ledger_offset": offset })),
+    };
+    Ok(Page::new(page, next, done, cursor))
 }

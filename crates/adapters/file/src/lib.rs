@@ -7,6 +7,7 @@
 mod config;
 mod connector;
 mod cursor;
+mod ledger;
 mod rows;
 mod sink;
 mod snapshot;
