@@ -8,6 +8,7 @@ pub mod data;
 pub mod faults;
 pub mod fluent;
 pub mod log;
+pub mod newstore;
 pub mod server;
 
 pub use faults::{FaultPlan, FaultSpec};
@@ -18,6 +19,8 @@ pub use server::Running;
 pub struct Sandbox {
     /// Fluent Commerce.
     pub fluent: fluent::FluentSim,
+    /// NewStore.
+    pub newstore: newstore::NewStoreSim,
 }
 
 impl Sandbox {
@@ -25,11 +28,15 @@ impl Sandbox {
     pub async fn start() -> std::io::Result<Self> {
         Ok(Sandbox {
             fluent: fluent::FluentSim::start(fluent::FluentSimConfig::default()).await?,
+            newstore: newstore::NewStoreSim::start(newstore::NewStoreSimConfig::default()).await?,
         })
     }
 
     /// Each simulator's name and base URL.
     pub fn urls(&self) -> Vec<(&'static str, String)> {
-        vec![("fluent", self.fluent.url())]
+        vec![
+            ("fluent", self.fluent.url()),
+            ("newstore", self.newstore.url()),
+        ]
     }
 }
