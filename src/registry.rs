@@ -10,5 +10,7 @@ pub fn registry() -> Registry {
     registry.register(Box::new(syncd_adapter_file::FileFactory));
     #[cfg(feature = "connector-fluent")]
     registry.register(Box::new(syncd_adapter_fluent::FluentFactory));
+    #[cfg(feature = "connector-newstore")]
+    registry.register(Box::new(syncd_adapter_newstore::NewStoreFactory));
     registry
 }

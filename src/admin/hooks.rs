@@ -63,14 +63,20 @@ async fn accept(
         body: body.to_vec(),
     };
     let events = receiver.accept(&request).await.map_err(|e| {
-        let status = match e {
-            WebhookError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            WebhookError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebhookError::NoRoute(_) => StatusCode::NOT_FOUND,
+        let (status, result) = match e {
+            WebhookError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            WebhookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "rejected"),
+            WebhookError::NoRoute(_) => (StatusCode::NOT_FOUND, "rejected"),
         };
-        tracing::warn!(connector = %connector, error = %e, "webhook refused");
+        daemon.metrics.webhook(&connector, result);
+        // Kept for inspection in the log (never the headers: they carry the credential).
+        let excerpt: String = String::from_utf8_lossy(&request.body).chars().take(2048).collect();
+        tracing::warn!(connector = %connector, error = %e, body = %excerpt, "webhook refused");
         ApiError(status, e.to_string())
     })?;
+    if events.is_empty() {
+        daemon.metrics.webhook(&connector, "ignored");
+    }
     let count = events.len();
     let store = daemon.store.clone();
     let name = connector.clone();
@@ -86,9 +92,13 @@ async fn accept(
     })
     .await
     .map_err(|e| {
+        daemon.metrics.webhook(&connector, "failed");
         tracing::error!(connector = %connector, error = %e.1, "webhook events could not be stored");
         ApiError(StatusCode::SERVICE_UNAVAILABLE, e.1)
     })?;
+    if count > 0 {
+        daemon.metrics.webhook(&connector, "stored");
+    }
     tracing::debug!(connector = %connector, events = count, "webhook events stored");
     Ok((
         StatusCode::OK,

@@ -31,6 +31,12 @@ struct ResultLabel {
     result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    connector: String,
+    result: String,
+}
+
 type PerPipeline = Family<PipelineLabel, Counter>;
 
 /// Every metric the daemon exports.
@@ -51,6 +57,9 @@ pub struct Metrics {
     inbox: Family<ConnectorLabel, Gauge>,
     connector_up: Family<ConnectorLabel, Gauge>,
     reloads: Family<ResultLabel, Counter>,
+    webhooks: Family<WebhookLabels, Counter>,
+    gaps_skipped: PerPipeline,
+    allocation_ranges: PerPipeline,
 }
 
 fn label(pipeline: &str) -> PipelineLabel {
@@ -134,6 +143,22 @@ impl Default for Metrics {
         );
         let reloads = Family::<ResultLabel, Counter>::default();
         registry.register("reloads", "Config reloads by result", reloads.clone());
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Webhook requests by result (stored, ignored, unauthorized, rejected, failed)",
+            webhooks.clone(),
+        );
+        let gaps_skipped = counter(
+            &mut registry,
+            "allocation_gaps_skipped",
+            "Missing logical timestamps moved past after their grace period",
+        );
+        let allocation_ranges = counter(
+            &mut registry,
+            "allocation_ranges",
+            "Allocation-removal ranges the target acknowledged",
+        );
         Metrics {
             registry,
             runs,
@@ -151,6 +176,9 @@ impl Default for Metrics {
             inbox,
             connector_up,
             reloads,
+            webhooks,
+            gaps_skipped,
+            allocation_ranges,
         }
     }
 }
@@ -179,6 +207,10 @@ impl Metrics {
         self.rate_limit_waits
             .get_or_create(&p)
             .inc_by(report.rate_limit_waits);
+        self.gaps_skipped.get_or_create(&p).inc_by(report.gaps_skipped);
+        self.allocation_ranges
+            .get_or_create(&p)
+            .inc_by(report.allocation_ranges);
         self.duration
             .get_or_create(&p)
             .observe(report.duration_ms as f64 / 1000.0);
@@ -192,6 +224,16 @@ impl Metrics {
     /// Counts a scheduled tick skipped because the pipeline was still running.
     pub fn tick_skipped(&self, pipeline: &str) {
         self.skipped_ticks.get_or_create(&label(pipeline)).inc();
+    }
+
+    /// Counts a webhook request by how it ended.
+    pub fn webhook(&self, connector: &str, result: &str) {
+        self.webhooks
+            .get_or_create(&WebhookLabels {
+                connector: connector.to_string(),
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     /// Counts a reload attempt.

@@ -1,0 +1,149 @@
+//! The HTTP client of one NewStore tenant: client-credentials tokens cached until a minute
+//! before expiry (renewed once on 401/403), and every answer classified: 429 → rate limited
+//! with its `Retry-After`, 5xx and transport failures → retryable, 401/403 after a renewal →
+//! auth, other 4xx → permanent (with problem+json's `detail`).
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use syncd_core::ConnectorError;
+use tokio::sync::Mutex;
+
+use crate::config::NewStoreConfig;
+
+const MARGIN: Duration = Duration::from_secs(60);
+
+/// Calls to one tenant.
+pub struct NewStoreClient {
+    http: reqwest::Client,
+    config: NewStoreConfig,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+async fn failure(context: &str, response: reqwest::Response) -> ConnectorError {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response.text().await.unwrap_or_default();
+    let detail = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            ["detail", "message", "error_description", "error"]
+                .iter()
+                .find_map(|k| v[*k].as_str().map(str::to_string))
+        })
+        .unwrap_or_else(|| body.chars().take(300).collect());
+    let message = format!("{status} {detail}");
+    match status {
+        429 => ConnectorError::rate_limited(context, retry_after.unwrap_or(Duration::from_secs(5))),
+        s if s >= 500 => ConnectorError::Retryable {
+            context: context.into(),
+            message,
+            wait: retry_after,
+        },
+        401 | 403 => ConnectorError::Auth {
+            context: context.into(),
+            message,
+        },
+        _ => ConnectorError::permanent(context, message),
+    }
+}
+
+fn transport(context: &str, e: reqwest::Error) -> ConnectorError {
+    ConnectorError::retryable(context, e.without_url().to_string())
+}
+
+impl NewStoreClient {
+    /// A client of `config`'s tenant.
+    pub fn new(config: NewStoreConfig) -> Result<Self, ConnectorError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.request_timeout_secs))
+            .build()
+            .map_err(|e| ConnectorError::permanent("newstore", format!("HTTP client: {e}")))?;
+        Ok(NewStoreClient {
+            http,
+            config,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// The tenant's config.
+    pub fn config(&self) -> &NewStoreConfig {
+        &self.config
+    }
+
+    async fn token(&self) -> Result<String, ConnectorError> {
+        let mut current = self.token.lock().await;
+        if let Some((token, _)) = current.as_ref().filter(|(_, until)| Instant::now() < *until) {
+            return Ok(token.clone());
+        }
+        let context = "newstore token";
+        let response = self
+            .http
+            .post(self.config.token_url())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.config.client_id.as_str()),
+                ("client_secret", self.config.client_secret.expose()),
+            ])
+            .send()
+            .await
+            .map_err(|e| transport(context, e))?;
+        if !response.status().is_success() {
+            return Err(match failure(context, response).await {
+                ConnectorError::Permanent { context, message } => ConnectorError::Auth { context, message },
+                other => other,
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            access_token: String,
+            expires_in: u64,
+        }
+        let answer: Answer = response
+            .json()
+            .await
+            .map_err(|e| ConnectorError::retryable(context, format!("unreadable token answer: {e}")))?;
+        let until = Instant::now() + Duration::from_secs(answer.expires_in).saturating_sub(MARGIN);
+        *current = Some((answer.access_token.clone(), until));
+        Ok(answer.access_token)
+    }
+
+    /// Sends `body` to `path` under the API base and reads the JSON answer.
+    pub async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ConnectorError> {
+        let context = format!("newstore {method} {}", path.split('?').next().unwrap_or(path));
+        let url = format!("{}{path}", self.config.api_base());
+        for renewed in [false, true] {
+            let token = self.token().await?;
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|e| transport(&context, e))?;
+            let status = response.status().as_u16();
+            if (status == 401 || status == 403) && !renewed {
+                *self.token.lock().await = None;
+                continue;
+            }
+            if !response.status().is_success() {
+                return Err(failure(&context, response).await);
+            }
+            return response
+                .json()
+                .await
+                .map_err(|e| ConnectorError::retryable(&context, format!("unexpected answer: {e}")));
+        }
+        unreachable!("the second pass returns")
+    }
+}

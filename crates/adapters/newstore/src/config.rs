@@ -1,0 +1,144 @@
+//! `kind = "newstore"`: the adapter's keys.
+
+use serde::Deserialize;
+use syncd_core::{ConfigError, ConfigSection, Secret};
+
+/// How allocation-removal ranges are scoped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeScope {
+    /// One sequence of logical timestamps for the whole tenant.
+    #[default]
+    Global,
+    /// One sequence per fulfillment location.
+    PerLocation,
+}
+
+fn default_gap_grace_secs() -> u64 {
+    20 * 60
+}
+fn default_file_listen() -> String {
+    "127.0.0.1:0".into()
+}
+fn default_file_ttl_secs() -> u64 {
+    3 * 24 * 3600
+}
+fn default_poll_timeout_secs() -> u64 {
+    30 * 60
+}
+fn default_provider() -> String {
+    "syncd".into()
+}
+fn default_range_field() -> String {
+    "allocation_removal".into()
+}
+fn default_max_batch() -> usize {
+    100_000
+}
+fn default_request_timeout_secs() -> u64 {
+    60
+}
+
+/// A NewStore tenant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStoreConfig {
+    /// The tenant (`mycompany-sandbox`).
+    pub tenant: String,
+    /// API base; `https://{tenant}.p.newstore.net` when absent.
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// Token URL; NewStore's identity provider for the tenant when absent.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// API client id (client credentials).
+    pub client_id: String,
+    /// API client secret.
+    pub client_secret: Secret,
+    /// The event stream integration's `api_key` (sent as `Authorization: Bearer`).
+    pub webhook_api_key: Secret,
+    /// `global` (default) or `per_location` ranges.
+    #[serde(default)]
+    pub range_scope: RangeScope,
+    /// How long a missing logical timestamp holds the range back.
+    #[serde(default = "default_gap_grace_secs")]
+    pub gap_grace_secs: u64,
+    /// The least time between two imports (NewStore asks ≥ 5 min between parts of a split
+    /// import).
+    #[serde(default)]
+    pub min_import_spacing_secs: u64,
+    /// Where import files are served from (NewStore downloads them).
+    #[serde(default = "default_file_listen")]
+    pub file_listen: String,
+    /// The URL NewStore reaches `file_listen` at (a proxy's); `http://<file_listen>` when absent.
+    #[serde(default)]
+    pub public_base_url: Option<String>,
+    /// How long an import file stays downloadable.
+    #[serde(default = "default_file_ttl_secs")]
+    pub file_ttl_secs: u64,
+    /// How long an import may take to finish before the write is retried.
+    #[serde(default = "default_poll_timeout_secs")]
+    pub poll_timeout_secs: u64,
+    /// The import's `provider`.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// The name of the allocation-removal field in the availabilities file.
+    #[serde(default = "default_range_field")]
+    pub range_field: String,
+    /// Positions per import.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    /// Timeout of one HTTP request.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+}
+
+impl NewStoreConfig {
+    /// Reads and checks the section.
+    pub fn from_section(section: &ConfigSection) -> Result<Self, Vec<ConfigError>> {
+        let config: NewStoreConfig = section.extract()?;
+        let mut errors = Vec::new();
+        for (key, url) in [
+            ("api_base", config.api_base.as_deref()),
+            ("token_url", config.token_url.as_deref()),
+            ("public_base_url", config.public_base_url.as_deref()),
+        ] {
+            if url.is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+                errors.push(section.error(key, "must be an http:// or https:// URL"));
+            }
+        }
+        if config.file_listen.parse::<std::net::SocketAddr>().is_err() {
+            errors.push(section.error("file_listen", "must be an address like 0.0.0.0:9182"));
+        }
+        if config.max_batch == 0 {
+            errors.push(section.error("max_batch", "must be at least 1"));
+        }
+        if config.webhook_api_key.expose().len() < 16 {
+            errors.push(section.error("webhook_api_key", "must be at least 16 characters"));
+        }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The API base URL.
+    pub fn api_base(&self) -> String {
+        self.api_base
+            .clone()
+            .unwrap_or_else(|| format!("https://{}.p.newstore.net", self.tenant))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// The token URL.
+    pub fn token_url(&self) -> String {
+        self.token_url.clone().unwrap_or_else(|| {
+            format!(
+                "https://id.p.newstore.net/auth/realms/{}/protocol/openid-connect/token",
+                self.tenant
+            )
+        })
+    }
+}

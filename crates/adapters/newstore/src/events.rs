@@ -1,0 +1,146 @@
+//! Fulfillment request events as NewStore's event stream posts them: the bearer api key is
+//! checked in constant time, the envelope `{tenant, name, published_at, payload}` is checked
+//! field by field, and the three fulfillment events (either spelling) become canonical events.
+
+use subtle::ConstantTimeEq;
+use syncd_core::model::{FulfillmentEvent, FulfillmentEventKind, FulfillmentItem};
+use syncd_core::{InboundEvent, WebhookError, WebhookRequest};
+
+/// The kind of an event name; `None` for events this adapter does not use.
+fn kind_of(name: &str) -> Option<FulfillmentEventKind> {
+    match name {
+        "fulfillment_request.assigned" | "fulfillment_request_assigned" => {
+            Some(FulfillmentEventKind::Assigned)
+        }
+        "fulfillment_request.items_completed"
+        | "fulfillment_request_completed"
+        | "fulfillment_request_items_completed" => Some(FulfillmentEventKind::ItemsCompleted),
+        "fulfillment_request.items_failed"
+        | "fulfillment_request_failed"
+        | "fulfillment_request_items_failed" => Some(FulfillmentEventKind::ItemsFailed),
+        _ => None,
+    }
+}
+
+/// Whether `request` carries `Authorization: Bearer <api_key>`.
+pub fn authorized(request: &WebhookRequest, api_key: &str) -> bool {
+    let given = request
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Equal lengths are compared in constant time; a length mismatch reveals only the length.
+    given.len() == api_key.len() && bool::from(given.as_bytes().ct_eq(api_key.as_bytes()))
+}
+
+fn field<'a>(v: &'a serde_json::Value, path: &str) -> Result<&'a serde_json::Value, WebhookError> {
+    let mut at = v;
+    for part in path.split('.') {
+        at = at
+            .get(part)
+            .ok_or_else(|| WebhookError::BadRequest(format!("`{path}` is missing")))?;
+    }
+    Ok(at)
+}
+
+fn text(v: &serde_json::Value, path: &str) -> Result<String, WebhookError> {
+    field(v, path)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| WebhookError::BadRequest(format!("`{path}` must be a non-empty string")))
+}
+
+/// The canonical event of an envelope; `Ok(None)` for a valid envelope of an event kind this
+/// adapter ignores.
+pub fn event_from_envelope(body: &[u8]) -> Result<Option<FulfillmentEvent>, WebhookError> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| WebhookError::BadRequest(format!("the body is not JSON: {e}")))?;
+    text(&v, "tenant")?;
+    let name = text(&v, "name")?;
+    let Some(kind) = kind_of(&name) else {
+        field(&v, "payload")?;
+        return Ok(None);
+    };
+    let logical_timestamp = field(&v, "payload.logical_timestamp")?
+        .as_u64()
+        .ok_or_else(|| {
+            WebhookError::BadRequest("`payload.logical_timestamp` must be a non-negative integer".into())
+        })?;
+    let items = field(&v, "payload.items")?
+        .as_array()
+        .ok_or_else(|| WebhookError::BadRequest("`payload.items` must be an array".into()))?
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            Ok(FulfillmentItem {
+                id: text(item, "id").map_err(|_| {
+                    WebhookError::BadRequest(format!("`payload.items[{i}].id` must be a non-empty string"))
+                })?,
+                product_id: text(item, "product_id").map_err(|_| {
+                    WebhookError::BadRequest(format!(
+                        "`payload.items[{i}].product_id` must be a non-empty string"
+                    ))
+                })?,
+            })
+        })
+        .collect::<Result<Vec<_>, WebhookError>>()?;
+    Ok(Some(FulfillmentEvent {
+        id: text(&v, "payload.id")?,
+        kind,
+        logical_timestamp,
+        location: text(&v, "payload.fulfillment_location_id")?,
+        order_id: field(&v, "payload.order_id").ok().and_then(|o| o.as_str()).map(str::to_string),
+        items,
+    }))
+}
+
+/// The inbox entry of an event (its id names the delivery's content, so duplicates match).
+pub fn inbound(event: &FulfillmentEvent) -> InboundEvent {
+    InboundEvent {
+        id: event.key().to_string(),
+        payload: serde_json::to_value(event).expect("an event serializes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(name: &str) -> serde_json::Value {
+        serde_json::json!({
+            "tenant": "acme", "name": name, "published_at": "2024-01-01T00:00:00Z",
+            "payload": {"id": "ffr-1", "order_id": "o-1", "logical_timestamp": 1234,
+                "fulfillment_location_id": "DC01", "service_level": "GROUND",
+                "items": [{"id": "i-1", "product_id": "SKU1"}]}
+        })
+    }
+
+    #[test]
+    fn both_spellings_of_the_three_events_are_understood() {
+        for (name, kind) in [
+            ("fulfillment_request.items_completed", FulfillmentEventKind::ItemsCompleted),
+            ("fulfillment_request_completed", FulfillmentEventKind::ItemsCompleted),
+            ("fulfillment_request.assigned", FulfillmentEventKind::Assigned),
+            ("fulfillment_request_failed", FulfillmentEventKind::ItemsFailed),
+        ] {
+            let e = event_from_envelope(envelope(name).to_string().as_bytes()).unwrap().unwrap();
+            assert_eq!((e.kind, e.logical_timestamp, e.location.as_str()), (kind, 1234, "DC01"));
+        }
+        assert!(event_from_envelope(envelope("order.created").to_string().as_bytes())
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn a_malformed_envelope_names_the_field() {
+        let mut v = envelope("fulfillment_request.items_completed");
+        v["payload"]["logical_timestamp"] = serde_json::json!("soon");
+        let e = event_from_envelope(v.to_string().as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("payload.logical_timestamp"), "{e}");
+        v["payload"]["logical_timestamp"] = serde_json::json!(3);
+        v["payload"]["items"][0]["product_id"] = serde_json::json!(null);
+        let e = event_from_envelope(v.to_string().as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("payload.items[0].product_id"), "{e}");
+        assert!(event_from_envelope(b"{not json").is_err());
+    }
+}
