@@ -1,189 +1,18 @@
 //! `syncd run` as merchants run it: the real binary, signals, the admin API, systemd's notify
 //! socket. Every wait is on a condition with a deadline, never a fixed sleep.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-const DEADLINE: Duration = Duration::from_secs(60);
+use support::{stock_csv, syncd, until, Daemon, DEADLINE};
 
-fn syncd() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncd"));
-    cmd.env_remove("RUST_LOG")
-        .env_remove("NOTIFY_SOCKET")
-        .env("SYNCD_LOG_FORMAT", "text");
-    cmd
-}
-
-/// Waits for `what` to hold, polling, up to the deadline.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn stock_csv(n: usize) -> String {
-    let mut s = String::from("sku,location,on_hand\n");
-    for i in 0..n {
-        s.push_str(&format!("SKU-{i:05},WH,{}\n", i % 97));
-    }
-    s
-}
-
-/// A temp dir with a config, and the daemon running on it.
-struct Daemon {
-    dir: tempfile::TempDir,
-    child: Child,
-    log: Arc<Mutex<String>>,
-    admin: String,
-    http: reqwest::Client,
-}
-
-impl Daemon {
-    fn config_path(dir: &Path) -> PathBuf {
-        dir.join("adapters.toml")
-    }
-
-    /// Starts `syncd run` on `config` (a body below a `[daemon]` header that sets the state dir
-    /// and an ephemeral admin port) and waits until its admin API answers.
-    async fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Self {
-        let mut cmd = syncd();
-        cmd.arg("run")
-            .arg("--config")
-            .arg(Self::config_path(dir.path()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start syncd run");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let pid_file = dir.path().join("state/syncd.pid");
-        let start = Instant::now();
-        let admin = loop {
-            if let Ok(text) = std::fs::read_to_string(&pid_file) {
-                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-                break format!("http://{}", v["admin"].as_str().unwrap());
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("syncd exited early ({status}): {}", log.lock().unwrap());
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "no pid file: {}",
-                log.lock().unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        let daemon = Daemon {
-            dir,
-            child,
-            log,
-            admin,
-            http: reqwest::Client::new(),
-        };
-        until("the admin API answers", || async {
-            daemon.get("/healthz").await.0 == 200
-        })
-        .await;
-        daemon
-    }
-
-    async fn start(config: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        write_config(dir.path(), config);
-        Self::start_in(dir, &[]).await
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    fn signal(&self, signal: i32) {
-        // SAFETY: sends a signal to our own child process.
-        assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        match self.http.get(format!("{}{path}", self.admin)).send().await {
-            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-            Err(_) => (0, String::new()),
-        }
-    }
-
-    async fn runs_of(&self, pipeline: &str) -> Vec<serde_json::Value> {
-        let (status, body) = self
-            .get(&format!("/runs?pipeline={pipeline}&limit=200"))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    async fn metric(&self, name: &str, pipeline: &str) -> f64 {
-        let (_, body) = self.get("/metrics").await;
-        let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
-            .expect("metrics parse as Prometheus text");
-        scrape
-            .samples
-            .iter()
-            .filter(|s| s.metric == name && s.labels.get("pipeline") == Some(pipeline))
-            .map(|s| match s.value {
-                prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                _ => 0.0,
-            })
-            .sum()
-    }
-
-    /// Waits for the process to exit; returns its status and how long that took.
-    async fn exit(&mut self) -> (ExitStatus, Duration) {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, start.elapsed());
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "syncd did not exit: {}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+async fn start(config: &str) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), config);
+    Daemon::start_in(dir, &[]).await
 }
 
 fn write_config(dir: &Path, body: &str) {
@@ -234,7 +63,7 @@ async fn sigusr1_runs_every_pipeline_now() {
         pipeline("to-shop", "shop", None),
         pipeline("to-outlet", "outlet", None)
     );
-    let d = Daemon::start(&config).await;
+    let d = start(&config).await;
     std::fs::write(d.path("drop/a.csv"), stock_csv(3)).unwrap();
     let asked = Instant::now();
     d.signal(libc::SIGUSR1);
@@ -254,11 +83,11 @@ async fn trigger_runs_only_the_named_pipeline() {
         pipeline("to-shop", "shop", None),
         pipeline("to-outlet", "outlet", None)
     );
-    let d = Daemon::start(&config).await;
+    let d = start(&config).await;
     std::fs::write(d.path("drop/a.csv"), stock_csv(2)).unwrap();
     let out = syncd()
         .args(["trigger", "--config"])
-        .arg(Daemon::config_path(d.dir.path()))
+        .arg(Daemon::config_path(&d.dir))
         .arg("to-outlet")
         .output()
         .unwrap();
@@ -300,8 +129,8 @@ fn trigger_without_a_running_daemon_says_so_and_fails() {
 #[tokio::test]
 async fn sighup_with_a_broken_config_keeps_the_old_one_and_a_valid_change_takes_effect() {
     let base = format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None));
-    let d = Daemon::start(&base).await;
-    let config_path = Daemon::config_path(d.dir.path());
+    let d = start(&base).await;
+    let config_path = Daemon::config_path(&d.dir);
     let body = std::fs::read_to_string(&config_path).unwrap();
 
     std::fs::write(
@@ -378,7 +207,7 @@ async fn sigterm_during_a_run_drains_exits_zero_and_the_next_start_finishes_the_
     assert!(written < N, "the run was interrupted ({written} of {N})");
 
     // The next start: a full-speed `once` over the same state finishes exactly the rest.
-    let config_path = Daemon::config_path(d.dir.path());
+    let config_path = Daemon::config_path(&d.dir);
     let body = std::fs::read_to_string(&config_path)
         .unwrap()
         .replace("rate_limit = { per_second = 5, burst = 1 }", "")
@@ -445,7 +274,7 @@ async fn a_schedule_of_every_second_fires_repeatedly_and_overlapping_ticks_are_s
 
 #[tokio::test]
 async fn metrics_parse_and_readiness_follows_each_connectors_check() {
-    let d = Daemon::start(&format!(
+    let d = start(&format!(
         "{CONNECTORS}{}",
         pipeline("to-shop", "shop", None)
     ))
@@ -489,7 +318,7 @@ async fn metrics_parse_and_readiness_follows_each_connectors_check() {
 
 #[tokio::test]
 async fn webhooks_go_only_to_connectors_that_take_them_and_bodies_are_size_limited() {
-    let d = Daemon::start(&format!(
+    let d = start(&format!(
         "{CONNECTORS}{}",
         pipeline("to-shop", "shop", None)
     ))
@@ -517,7 +346,7 @@ async fn webhooks_go_only_to_connectors_that_take_them_and_bodies_are_size_limit
 
 #[tokio::test]
 async fn operator_commands_work_through_the_running_daemon() {
-    let d = Daemon::start(&format!(
+    let d = start(&format!(
         "{CONNECTORS}{}",
         pipeline("to-shop", "shop", Some("0 0 3 * * *"))
     ))
@@ -532,7 +361,7 @@ async fn operator_commands_work_through_the_running_daemon() {
         d.runs_of("to-shop").await.len() == 1
     })
     .await;
-    let config = Daemon::config_path(d.dir.path());
+    let config = Daemon::config_path(&d.dir);
     let run = |args: &[&str]| {
         let out = syncd()
             .args(args)

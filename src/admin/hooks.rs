@@ -70,7 +70,10 @@ async fn accept(
         };
         daemon.metrics.webhook(&connector, result);
         // Kept for inspection in the log (never the headers: they carry the credential).
-        let excerpt: String = String::from_utf8_lossy(&request.body).chars().take(2048).collect();
+        let excerpt: String = String::from_utf8_lossy(&request.body)
+            .chars()
+            .take(2048)
+            .collect();
         tracing::warn!(connector = %connector, error = %e, body = %excerpt, "webhook refused");
         ApiError(status, e.to_string())
     })?;

@@ -12,11 +12,11 @@ use crate::render;
 
 /// Runs one cursor action.
 pub async fn run(path: &Path, action: CursorAction) -> anyhow::Result<ExitCode> {
-    let (config, topology) = match super::load(path) {
-        Ok(t) => t,
+    let config = match super::load_config(path) {
+        Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let access = Access::open(config, topology).await?;
+    let access = Access::open(config).await?;
     match action {
         CursorAction::List { json } => {
             let rows = access.cursors().await?;

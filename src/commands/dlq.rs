@@ -17,11 +17,11 @@ fn selection(all: bool, ids: Vec<String>) -> anyhow::Result<Selection> {
 
 /// Runs one dead-letter action.
 pub async fn run(path: &Path, action: DlqAction) -> anyhow::Result<ExitCode> {
-    let (config, topology) = match super::load(path) {
-        Ok(t) => t,
+    let config = match super::load_config(path) {
+        Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let access = Access::open(config, topology).await?;
+    let access = Access::open(config).await?;
     let mut code = ExitCode::SUCCESS;
     match action {
         DlqAction::List { json, pipeline } => {

@@ -46,6 +46,21 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Loads and checks the config without building connectors (no secret is read): for commands
+/// that only need the state dir, the pipelines' names and the daemon.
+pub fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
+    match config::load(path) {
+        Ok((config, errors)) if errors.is_empty() => Ok(config),
+        Ok((_, errors)) | Err(errors) => {
+            eprintln!("{} problem(s) in {}:", errors.len(), path.display());
+            for e in errors {
+                eprintln!("  - {e}");
+            }
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// Loads the config and builds its topology, or prints every problem.
 pub fn load(path: &std::path::Path) -> Result<(Config, Topology), ExitCode> {
     load_stopping_on(path, &tokio_util::sync::CancellationToken::new())

@@ -8,11 +8,11 @@ use crate::render;
 
 /// Prints every pipeline's status.
 pub async fn status(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let (config, topology) = match super::load(path) {
-        Ok(t) => t,
+    let config = match super::load_config(path) {
+        Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let access = Access::open(config, topology).await?;
+    let access = Access::open(config).await?;
     let rows = access.status().await?;
     access.close().await?;
     if json {
@@ -30,11 +30,11 @@ pub async fn runs(
     limit: usize,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (config, topology) = match super::load(path) {
-        Ok(t) => t,
+    let config = match super::load_config(path) {
+        Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let access = Access::open(config, topology).await?;
+    let access = Access::open(config).await?;
     let reports = access.runs(pipeline, limit).await?;
     access.close().await?;
     if json {

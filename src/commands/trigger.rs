@@ -7,8 +7,8 @@ use crate::daemon::{pidfile, triggers};
 
 /// Asks the daemon of the config's state dir to run `pipelines` (all when empty) now.
 pub fn run(path: &Path, pipelines: &[String]) -> anyhow::Result<ExitCode> {
-    let (config, _topology) = match super::load(path) {
-        Ok(t) => t,
+    let config = match super::load_config(path) {
+        Ok(c) => c,
         Err(code) => return Ok(code),
     };
     for name in pipelines {

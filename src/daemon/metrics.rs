@@ -207,7 +207,9 @@ impl Metrics {
         self.rate_limit_waits
             .get_or_create(&p)
             .inc_by(report.rate_limit_waits);
-        self.gaps_skipped.get_or_create(&p).inc_by(report.gaps_skipped);
+        self.gaps_skipped
+            .get_or_create(&p)
+            .inc_by(report.gaps_skipped);
         self.allocation_ranges
             .get_or_create(&p)
             .inc_by(report.allocation_ranges);

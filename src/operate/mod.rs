@@ -43,8 +43,6 @@ pub enum Access {
     Local {
         /// The config.
         config: Box<Config>,
-        /// Its connectors and pipelines (dead-letter replays map records again).
-        topology: Topology,
         /// The store.
         store: Arc<dyn StateStore>,
     },
@@ -54,7 +52,7 @@ pub enum Access {
 
 impl Access {
     /// The running daemon's API when there is one, the store otherwise.
-    pub async fn open(config: Config, topology: Topology) -> anyhow::Result<Self> {
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
         let state_dir = config.state_dir();
         if let Some(daemon) = pidfile::running(&state_dir) {
             return Ok(Access::Remote(remote::Remote::new(daemon.admin)));
@@ -65,7 +63,6 @@ impl Access {
             .map_err(|e| anyhow::anyhow!("opening the state store: {e}"))?;
         Ok(Access::Local {
             config: Box::new(config),
-            topology,
             store: Arc::new(store),
         })
     }
@@ -149,9 +146,21 @@ impl Access {
     /// Puts dead letters back into their pipeline's next run.
     pub async fn replay(&self, pipeline: &str, selection: &Selection) -> anyhow::Result<Requeued> {
         match self {
-            Access::Local {
-                topology, store, ..
-            } => Ok(local::replay(topology, store, pipeline, selection).await?),
+            Access::Local { config, store } => {
+                // Replays map records again: only they need the connectors (and their secrets).
+                let (topology, _) =
+                    Topology::rebuild(config, None, &Default::default()).map_err(|errors| {
+                        anyhow::anyhow!(
+                            "building the pipelines for the replay: {}",
+                            errors
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    })?;
+                Ok(local::replay(&topology, store, pipeline, selection).await?)
+            }
             Access::Remote(r) => r.post(&format!("/dlq/{pipeline}/replay"), selection).await,
         }
     }

@@ -40,8 +40,8 @@ impl WriteOp {
         match self {
             WriteOp::Upsert { record } => record.key(),
             WriteOp::Delete { key, .. } => key.clone(),
-            WriteOp::RemoveAllocations { scope, .. } => {
-                RecordKey::compose(&["~allocations", scope])
+            WriteOp::RemoveAllocations { scope, from, .. } => {
+                RecordKey::compose(&["~allocations", scope, &from.to_string()])
             }
         }
     }

@@ -1,26 +1,87 @@
-//! Which allocations a target may drop (NewStore's import ranges): per scope, the contiguous
-//! run of logical timestamps after the last removed one whose events are accounted for —
-//! failed, or completed with every stock adjustment acknowledged by the stock authority. An
-//! assignment not yet completed stops the run; so does a missing timestamp, until the grace
-//! period since a later one was first seen has passed (then it is skipped and counted).
+//! Which allocations a target may drop (NewStore's import ranges). Per scope (a location, or
+//! `*` for all), walking up from the mark (the highest logical timestamp already removed):
+//! a timestamp is removable when its event failed (the vendor dropped the allocation itself)
+//! or completed with every stock adjustment acknowledged by the stock authority. An assignment
+//! not yet completed stops the walk. A missing timestamp stops it too, until the grace period
+//! since a later one was first seen has passed; then the walk goes on past it, but the ranges
+//! leave it out: an allocation is only ever removed for an event we hold, so a lost completion
+//! can make stock look short, never oversold. A timestamp that arrives after the walk passed
+//! it goes out as a range of its own.
 //!
-//! Computed before the run reads the authority's stock, so that everything the range covers is
-//! already in the stock the same import sends: a range never gets ahead of the on-hand.
+//! Computed before the run reads the authority's stock, so that everything a range covers is
+//! already in the stock the same import sends.
 
 use std::collections::BTreeMap;
 
 use syncd_core::{EntityKind, RangePolicy, RecordKey, WriteOp};
-use syncd_store::{logical, shadow, StampKind, StateStore, StoreError};
+use syncd_store::{logical, shadow, Stamp, StampKind, StateStore, StoreError, WriteBatch};
 
-/// What the next import may remove, and what it found on the way.
+/// Stamps below the mark that never become removable are dropped after this long.
+const LATE_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// What the next import may remove, and what was found on the way.
 #[derive(Debug, Default)]
 pub struct Removable {
-    /// One `RemoveAllocations` per scope that can advance.
+    /// `RemoveAllocations` ops, ascending per scope.
     pub ops: Vec<WriteOp>,
-    /// Missing timestamps skipped after the grace period.
+    /// Missing timestamps walked past after the grace period.
     pub gaps_skipped: u64,
-    /// Stamps at or below their scope's mark: done with, to be deleted.
-    pub stale: Vec<(String, u64)>,
+    /// Long-stale stamps below their mark, to delete: (location, timestamp).
+    pub expired: Vec<(String, u64)>,
+}
+
+fn scope_of(policy: &RangePolicy, location: &str) -> String {
+    if policy.per_location {
+        location.to_string()
+    } else {
+        "*".to_string()
+    }
+}
+
+fn accounted(
+    store: &dyn StateStore,
+    authority: &str,
+    stamps: &[(String, Stamp)],
+) -> Result<bool, StoreError> {
+    for (_, stamp) in stamps {
+        let ok = match stamp.kind {
+            StampKind::Assigned => false,
+            StampKind::Failed => true,
+            StampKind::Completed => {
+                let mut all = true;
+                for key in &stamp.adjustments {
+                    all &= shadow::get(
+                        store,
+                        authority,
+                        EntityKind::StockAdjustment,
+                        &RecordKey::from_raw(key.clone()),
+                    )?
+                    .is_some();
+                }
+                all
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Turns ascending removable timestamps into ranges of consecutive ones.
+fn ranges(scope: &str, removable: &[u64]) -> Vec<WriteOp> {
+    let mut out: Vec<WriteOp> = Vec::new();
+    for &lts in removable {
+        match out.last_mut() {
+            Some(WriteOp::RemoveAllocations { to, .. }) if *to + 1 == lts => *to = lts,
+            _ => out.push(WriteOp::RemoveAllocations {
+                scope: scope.to_string(),
+                from: lts,
+                to: lts,
+            }),
+        }
+    }
+    out
 }
 
 /// The ranges `namespace`'s target may drop now, given what `authority` acknowledged.
@@ -31,16 +92,10 @@ pub fn removable(
     policy: RangePolicy,
     now_ms: i64,
 ) -> Result<Removable, StoreError> {
-    let mut by_scope: BTreeMap<String, BTreeMap<u64, Vec<(String, syncd_store::Stamp)>>> =
-        BTreeMap::new();
+    let mut by_scope: BTreeMap<String, BTreeMap<u64, Vec<(String, Stamp)>>> = BTreeMap::new();
     for (location, lts, stamp) in logical::list(store, namespace)? {
-        let scope = if policy.per_location {
-            location.clone()
-        } else {
-            "*".to_string()
-        };
         by_scope
-            .entry(scope)
+            .entry(scope_of(&policy, &location))
             .or_default()
             .entry(lts)
             .or_default()
@@ -50,19 +105,29 @@ pub fn removable(
     let mut out = Removable::default();
     for (scope, stamps) in by_scope {
         let mark = logical::mark(store, namespace, &scope)?;
-        for (&lts, entries) in stamps.range(..=mark.unwrap_or(0)) {
-            if mark.is_some() {
-                out.stale
-                    .extend(entries.iter().map(|(location, _)| (location.clone(), lts)));
+        let mut removable = Vec::new();
+        // Late arrivals below the mark: each on its own once accounted for.
+        if let Some(mark) = mark {
+            for (&lts, entries) in stamps.range(..=mark) {
+                if accounted(store, authority, entries)? {
+                    removable.push(lts);
+                } else if entries
+                    .iter()
+                    .all(|(_, s)| now_ms - s.first_seen_ms > LATE_RETENTION_MS)
+                {
+                    out.expired
+                        .extend(entries.iter().map(|(l, _)| (l.clone(), lts)));
+                }
             }
         }
-        let Some((&first, _)) = stamps.range(mark.map_or(0, |m| m + 1)..).next() else {
-            continue;
+        let mut next = match mark {
+            Some(m) => m + 1,
+            None => match stamps.keys().next() {
+                Some(&first) => first,
+                None => continue,
+            },
         };
-        let start = mark.map_or(first, |m| m + 1);
-        let mut next = start;
-        let mut to = None;
-        for (&lts, entries) in stamps.range(start..) {
+        for (&lts, entries) in stamps.range(next..) {
             if lts > next {
                 let seen_ms = entries
                     .iter()
@@ -74,43 +139,66 @@ pub fn removable(
                 }
                 tracing::warn!(
                     connector = namespace, scope = %scope, missing_from = next, missing_to = lts - 1,
-                    "logical timestamps never arrived within the grace period: moving past them"
+                    "logical timestamps missing past the grace period: later ranges leave them out"
                 );
                 out.gaps_skipped += lts - next;
             }
-            let mut accounted = true;
-            for (_, stamp) in entries {
-                accounted &= match stamp.kind {
-                    StampKind::Assigned => false,
-                    StampKind::Failed => true,
-                    StampKind::Completed => {
-                        stamp.adjustments.iter().try_fold(true, |all, key| {
-                            Ok::<_, StoreError>(
-                                all && shadow::get(
-                                    store,
-                                    authority,
-                                    EntityKind::StockAdjustment,
-                                    &RecordKey::from_raw(key.clone()),
-                                )?
-                                .is_some(),
-                            )
-                        })?
-                    }
-                };
-            }
-            if !accounted {
+            if !accounted(store, authority, entries)? {
                 break;
             }
-            to = Some(lts);
+            removable.push(lts);
             next = lts + 1;
         }
-        if let Some(to) = to {
-            out.ops.push(WriteOp::RemoveAllocations {
-                scope,
-                from: start,
-                to,
-            });
-        }
+        out.ops.extend(ranges(&scope, &removable));
     }
     Ok(out)
+}
+
+/// After the target removed `from..=to` of `scope`: the mark moves up to `to` (never down),
+/// and the stamps in the range are done with.
+pub fn acknowledge(
+    store: &dyn StateStore,
+    batch: &mut WriteBatch,
+    namespace: &str,
+    per_location: bool,
+    scope: &str,
+    from: u64,
+    to: u64,
+) -> Result<(), StoreError> {
+    let mark = logical::mark(store, namespace, scope)?;
+    if mark.is_none_or(|m| m < to) {
+        logical::put_mark(batch, namespace, scope, to);
+    }
+    for (location, lts, _) in logical::list(store, namespace)? {
+        let in_scope = !per_location || location == scope;
+        if in_scope && (from..=to).contains(&lts) {
+            logical::delete(batch, namespace, &location, lts);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_timestamps_make_one_range_and_a_gap_splits_them() {
+        let ops = ranges("*", &[10, 11, 12, 14]);
+        assert_eq!(
+            ops,
+            vec![
+                WriteOp::RemoveAllocations {
+                    scope: "*".into(),
+                    from: 10,
+                    to: 12
+                },
+                WriteOp::RemoveAllocations {
+                    scope: "*".into(),
+                    from: 14,
+                    to: 14
+                },
+            ]
+        );
+    }
 }

@@ -454,7 +454,7 @@ impl Pipeline {
             policy,
             chrono::Utc::now().timestamp_millis(),
         )?;
-        for (location, lts) in &found.stale {
+        for (location, lts) in &found.expired {
             logical::delete(cleanup, self.target.name(), location, *lts);
         }
         report.gaps_skipped += found.gaps_skipped;
@@ -487,11 +487,12 @@ impl Pipeline {
             .connector
             .webhooks()
             .expect("checked when the pipeline was built");
-        let after = cursor.as_ref().and_then(inbox_after).unwrap_or(0);
+        // Inbox ids start at 0: no cursor (or an empty one) means from the first event.
+        let after = cursor.as_ref().and_then(inbox_after);
         let name = self.source.name();
         let mut items = Vec::new();
         for (id, payload) in inbox::list(store, name)? {
-            if id <= after {
+            if after.is_some_and(|after| id <= after) {
                 continue;
             }
             if items.len() == self.config.page_size {
@@ -511,11 +512,13 @@ impl Pipeline {
                 record,
             });
         }
-        let last = items
-            .last()
-            .map_or(after, |i: &syncd_core::ReadItem| i.position);
+        let next = match (items.last(), after) {
+            (Some(item), _) => inbox_cursor(item.position),
+            (None, Some(after)) => inbox_cursor(after),
+            (None, None) => Cursor(serde_json::json!({})),
+        };
         let done = items.len() < self.config.page_size;
-        Ok(Page::new(items, inbox_cursor(last), done, inbox_cursor))
+        Ok(Page::new(items, next, done, inbox_cursor))
     }
 
     async fn delete_missing(
@@ -647,8 +650,22 @@ impl Pipeline {
                             report.written += 1;
                         }
                     }
-                    WriteOp::RemoveAllocations { scope, to, .. } => {
-                        logical::put_mark(&mut batch, self.target.name(), scope, *to);
+                    WriteOp::RemoveAllocations { scope, from, to } => {
+                        let per_location = self
+                            .target
+                            .connector
+                            .sink()
+                            .and_then(|s| s.allocation_ranges())
+                            .is_some_and(|p| p.per_location);
+                        crate::allocations::acknowledge(
+                            store.as_ref(),
+                            &mut batch,
+                            self.target.name(),
+                            per_location,
+                            scope,
+                            *from,
+                            *to,
+                        )?;
                         report.allocation_ranges += 1;
                     }
                     WriteOp::Delete { key, entity } => {

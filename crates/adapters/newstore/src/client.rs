@@ -80,7 +80,10 @@ impl NewStoreClient {
 
     async fn token(&self) -> Result<String, ConnectorError> {
         let mut current = self.token.lock().await;
-        if let Some((token, _)) = current.as_ref().filter(|(_, until)| Instant::now() < *until) {
+        if let Some((token, _)) = current
+            .as_ref()
+            .filter(|(_, until)| Instant::now() < *until)
+        {
             return Ok(token.clone());
         }
         let context = "newstore token";
@@ -97,7 +100,9 @@ impl NewStoreClient {
             .map_err(|e| transport(context, e))?;
         if !response.status().is_success() {
             return Err(match failure(context, response).await {
-                ConnectorError::Permanent { context, message } => ConnectorError::Auth { context, message },
+                ConnectorError::Permanent { context, message } => {
+                    ConnectorError::Auth { context, message }
+                }
                 other => other,
             });
         }
@@ -106,10 +111,9 @@ impl NewStoreClient {
             access_token: String,
             expires_in: u64,
         }
-        let answer: Answer = response
-            .json()
-            .await
-            .map_err(|e| ConnectorError::retryable(context, format!("unreadable token answer: {e}")))?;
+        let answer: Answer = response.json().await.map_err(|e| {
+            ConnectorError::retryable(context, format!("unreadable token answer: {e}"))
+        })?;
         let until = Instant::now() + Duration::from_secs(answer.expires_in).saturating_sub(MARGIN);
         *current = Some((answer.access_token.clone(), until));
         Ok(answer.access_token)
@@ -122,7 +126,10 @@ impl NewStoreClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ConnectorError> {
-        let context = format!("newstore {method} {}", path.split('?').next().unwrap_or(path));
+        let context = format!(
+            "newstore {method} {}",
+            path.split('?').next().unwrap_or(path)
+        );
         let url = format!("{}{path}", self.config.api_base());
         for renewed in [false, true] {
             let token = self.token().await?;
@@ -139,10 +146,9 @@ impl NewStoreClient {
             if !response.status().is_success() {
                 return Err(failure(&context, response).await);
             }
-            return response
-                .json()
-                .await
-                .map_err(|e| ConnectorError::retryable(&context, format!("unexpected answer: {e}")));
+            return response.json().await.map_err(|e| {
+                ConnectorError::retryable(&context, format!("unexpected answer: {e}"))
+            });
         }
         unreachable!("the second pass returns")
     }

@@ -88,7 +88,11 @@ impl Connector for NewStoreConnector {
 
     async fn check(&self) -> Result<(), ConnectorError> {
         self.client
-            .call::<(), serde_json::Value>(Method::GET, "/_/v0/hq/stocked_products?limit=1&offset=0", None)
+            .call::<(), serde_json::Value>(
+                Method::GET,
+                "/_/v0/hq/stocked_products?limit=1&offset=0",
+                None,
+            )
             .await
             .map(|_| ())
     }
@@ -127,23 +131,30 @@ impl Sink for NewStoreConnector {
         })
     }
 
-    async fn write_batch(&self, entity: EntityKind, batch: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
+    async fn write_batch(
+        &self,
+        entity: EntityKind,
+        batch: &[WriteOp],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
         let context = format!("newstore {}", self.name);
         if entity != EntityKind::StockPosition {
-            return Err(ConnectorError::permanent(&context, format!("cannot import {entity}")));
+            return Err(ConnectorError::permanent(
+                &context,
+                format!("cannot import {entity}"),
+            ));
         }
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.len()];
         let mut availabilities = Vec::new();
         let mut ranges = Vec::new();
         for (i, op) in batch.iter().enumerate() {
             match op {
-                WriteOp::Upsert { record: Record::StockPosition(p) } if p.on_hand >= 0 => {
-                    availabilities.push(Availability {
-                        product_id: p.sku.clone(),
-                        fulfillment_node_id: p.location.clone(),
-                        quantity: p.on_hand,
-                    })
-                }
+                WriteOp::Upsert {
+                    record: Record::StockPosition(p),
+                } if p.on_hand >= 0 => availabilities.push(Availability {
+                    product_id: p.sku.clone(),
+                    fulfillment_node_id: p.location.clone(),
+                    quantity: p.on_hand,
+                }),
                 WriteOp::RemoveAllocations { scope, from, to } => ranges.push(Range {
                     fulfillment_node_id: (scope != "*").then(|| scope.clone()),
                     logical_timestamp_from: *from,
@@ -152,7 +163,10 @@ impl Sink for NewStoreConnector {
                 WriteOp::Upsert { record } => {
                     outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
                         &context,
-                        format!("{}: NewStore takes stock positions with non-negative on-hand", record.key()),
+                        format!(
+                            "{}: NewStore takes stock positions with non-negative on-hand",
+                            record.key()
+                        ),
                     )))
                 }
                 WriteOp::Delete { key, .. } => {
@@ -225,7 +239,11 @@ impl Source for NewStoreConnector {
             .enumerate()
             .map(|(i, row)| {
                 let position = offset + i as u64;
-                let record = match (row["product_id"].as_str(), row["fulfillment_node_id"].as_str(), row["on_hand"].as_i64()) {
+                let record = match (
+                    row["product_id"].as_str(),
+                    row["fulfillment_node_id"].as_str(),
+                    row["on_hand"].as_i64(),
+                ) {
                     (Some(product), Some(node), Some(on_hand)) => {
                         let mut p = StockPosition::new(product, node, on_hand);
                         p.allocated = row["allocations"].as_i64().unwrap_or(0);

@@ -64,7 +64,9 @@ pub fn event_from_envelope(body: &[u8]) -> Result<Option<FulfillmentEvent>, Webh
     let logical_timestamp = field(&v, "payload.logical_timestamp")?
         .as_u64()
         .ok_or_else(|| {
-            WebhookError::BadRequest("`payload.logical_timestamp` must be a non-negative integer".into())
+            WebhookError::BadRequest(
+                "`payload.logical_timestamp` must be a non-negative integer".into(),
+            )
         })?;
     let items = field(&v, "payload.items")?
         .as_array()
@@ -74,7 +76,9 @@ pub fn event_from_envelope(body: &[u8]) -> Result<Option<FulfillmentEvent>, Webh
         .map(|(i, item)| {
             Ok(FulfillmentItem {
                 id: text(item, "id").map_err(|_| {
-                    WebhookError::BadRequest(format!("`payload.items[{i}].id` must be a non-empty string"))
+                    WebhookError::BadRequest(format!(
+                        "`payload.items[{i}].id` must be a non-empty string"
+                    ))
                 })?,
                 product_id: text(item, "product_id").map_err(|_| {
                     WebhookError::BadRequest(format!(
@@ -89,7 +93,10 @@ pub fn event_from_envelope(body: &[u8]) -> Result<Option<FulfillmentEvent>, Webh
         kind,
         logical_timestamp,
         location: text(&v, "payload.fulfillment_location_id")?,
-        order_id: field(&v, "payload.order_id").ok().and_then(|o| o.as_str()).map(str::to_string),
+        order_id: field(&v, "payload.order_id")
+            .ok()
+            .and_then(|o| o.as_str())
+            .map(str::to_string),
         items,
     }))
 }
@@ -118,17 +125,36 @@ mod tests {
     #[test]
     fn both_spellings_of_the_three_events_are_understood() {
         for (name, kind) in [
-            ("fulfillment_request.items_completed", FulfillmentEventKind::ItemsCompleted),
-            ("fulfillment_request_completed", FulfillmentEventKind::ItemsCompleted),
-            ("fulfillment_request.assigned", FulfillmentEventKind::Assigned),
-            ("fulfillment_request_failed", FulfillmentEventKind::ItemsFailed),
+            (
+                "fulfillment_request.items_completed",
+                FulfillmentEventKind::ItemsCompleted,
+            ),
+            (
+                "fulfillment_request_completed",
+                FulfillmentEventKind::ItemsCompleted,
+            ),
+            (
+                "fulfillment_request.assigned",
+                FulfillmentEventKind::Assigned,
+            ),
+            (
+                "fulfillment_request_failed",
+                FulfillmentEventKind::ItemsFailed,
+            ),
         ] {
-            let e = event_from_envelope(envelope(name).to_string().as_bytes()).unwrap().unwrap();
-            assert_eq!((e.kind, e.logical_timestamp, e.location.as_str()), (kind, 1234, "DC01"));
+            let e = event_from_envelope(envelope(name).to_string().as_bytes())
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (e.kind, e.logical_timestamp, e.location.as_str()),
+                (kind, 1234, "DC01")
+            );
         }
-        assert!(event_from_envelope(envelope("order.created").to_string().as_bytes())
-            .unwrap()
-            .is_none());
+        assert!(
+            event_from_envelope(envelope("order.created").to_string().as_bytes())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

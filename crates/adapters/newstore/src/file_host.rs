@@ -28,11 +28,9 @@ pub struct FileHost {
 async fn serve(State(files): State<Files>, Path(name): Path<String>) -> Response {
     let files = files.lock().expect("files lock");
     match files.get(&name) {
-        Some((bytes, until)) if Instant::now() < *until => (
-            [(header::CONTENT_TYPE, "application/zip")],
-            bytes.clone(),
-        )
-            .into_response(),
+        Some((bytes, until)) if Instant::now() < *until => {
+            ([(header::CONTENT_TYPE, "application/zip")], bytes.clone()).into_response()
+        }
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -59,10 +57,17 @@ impl FileHost {
     async fn base(&self) -> Result<&str, ConnectorError> {
         self.base
             .get_or_try_init(|| async {
-                let listener = tokio::net::TcpListener::bind(&self.listen).await.map_err(|e| {
-                    ConnectorError::retryable("newstore files", format!("cannot listen on {}: {e}", self.listen))
-                })?;
-                let addr = listener.local_addr().map_err(|e| ConnectorError::io("newstore files", &e))?;
+                let listener = tokio::net::TcpListener::bind(&self.listen)
+                    .await
+                    .map_err(|e| {
+                        ConnectorError::retryable(
+                            "newstore files",
+                            format!("cannot listen on {}: {e}", self.listen),
+                        )
+                    })?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| ConnectorError::io("newstore files", &e))?;
                 let app = Router::new()
                     .route("/imports/{name}", get(serve))
                     .with_state(self.files.clone());

@@ -48,7 +48,8 @@ fn zipped(body: &serde_json::Value) -> Result<Vec<u8>, ConnectorError> {
         .compression_method(zip::CompressionMethod::Deflated);
     out.start_file(FILE_NAME, options)
         .map_err(|e| ConnectorError::retryable(context, e.to_string()))?;
-    serde_json::to_writer(&mut out, body).map_err(|e| ConnectorError::retryable(context, e.to_string()))?;
+    serde_json::to_writer(&mut out, body)
+        .map_err(|e| ConnectorError::retryable(context, e.to_string()))?;
     out.flush().map_err(|e| ConnectorError::io(context, &e))?;
     Ok(out
         .finish()
@@ -81,7 +82,11 @@ pub async fn run(
         )
         .await?;
     let started: Job = client
-        .call::<(), _>(Method::POST, &format!("/v0/d/import/{}/start", created.id), None)
+        .call::<(), _>(
+            Method::POST,
+            &format!("/v0/d/import/{}/start", created.id),
+            None,
+        )
         .await?;
     tracing::info!(import = %created.id, state = %started.state, positions = availabilities_len(&body), "NewStore import started");
     let deadline = Instant::now() + Duration::from_secs(config.poll_timeout_secs);
@@ -92,9 +97,18 @@ pub async fn run(
             .await
         {
             Ok(job) => job,
-            Err(e) if matches!(e.class(), syncd_core::ErrorClass::Retryable | syncd_core::ErrorClass::RateLimited) => {
+            Err(e)
+                if matches!(
+                    e.class(),
+                    syncd_core::ErrorClass::Retryable | syncd_core::ErrorClass::RateLimited
+                ) =>
+            {
                 wait = wait.max(e.requested_wait().unwrap_or_default());
-                Job { id: created.id.clone(), state: "unknown".into(), errors: None }
+                Job {
+                    id: created.id.clone(),
+                    state: "unknown".into(),
+                    errors: None,
+                }
             }
             Err(e) => return Err(e),
         };

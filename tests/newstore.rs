@@ -1,0 +1,444 @@
+//! NewStore end to end through the real daemon and the NewStore simulator: fulfillment events
+//! in by webhook, stock adjustments into the ledger (the stock authority), stock imports out
+//! with the range of logical timestamps whose allocations NewStore may remove.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::{syncd, until, Daemon};
+use syncd_sandbox::newstore::{Delivery, FulfillmentEventSpec, NewStoreSim, NewStoreSimConfig};
+
+const HOOK_KEY: &str = "hook-key-0123456789abcdef";
+const PRODUCT: &str = "P1";
+const NODE: &str = "DC01";
+
+fn write_config(dir: &Path, sim: &NewStoreSim, grace_secs: u64) {
+    std::fs::create_dir_all(dir.join("counts")).unwrap();
+    std::fs::write(
+        dir.join("adapters.toml"),
+        format!(
+            r#"[daemon]
+state_dir = "state"
+admin_listen = "127.0.0.1:0"
+
+[connectors.newstore]
+kind = "newstore"
+tenant = "{tenant}"
+api_base = "{api}"
+token_url = "{token}"
+client_id = "{client}"
+client_secret = {{ env = "NS_CLIENT_SECRET" }}
+webhook_api_key = {{ env = "NS_HOOK_KEY" }}
+gap_grace_secs = {grace_secs}
+
+[connectors.erp]
+kind = "file"
+ledger_path = "ledger.json"
+
+[connectors.counts]
+kind = "file"
+read_dir = "counts"
+
+[[pipelines]]
+name = "events-to-erp"
+from = "newstore"
+to = "erp"
+entity = "fulfillment_event"
+write_as = "stock_adjustment"
+
+[[pipelines]]
+name = "counts-to-erp"
+from = "counts"
+to = "erp"
+entity = "stock_position"
+
+[[pipelines]]
+name = "stock-to-newstore"
+from = "erp"
+to = "newstore"
+entity = "stock_position"
+mode = "full"
+"#,
+            tenant = sim.config().tenant,
+            api = sim.url(),
+            token = sim.token_url(),
+            client = sim.config().client_id,
+        ),
+    )
+    .unwrap();
+}
+
+async fn start(dir: &Path, sim: &NewStoreSim) -> Daemon {
+    Daemon::start_at(
+        dir,
+        &[
+            ("NS_CLIENT_SECRET", sim.config().client_secret.as_str()),
+            ("NS_HOOK_KEY", HOOK_KEY),
+        ],
+    )
+    .await
+}
+
+/// Runs `pipeline` through `syncd trigger` and returns its report.
+async fn run(d: &Daemon, pipeline: &str) -> Value {
+    let before = d.runs_of(pipeline).await.len();
+    let out = syncd()
+        .args(["trigger", "--config"])
+        .arg(Daemon::config_path(&d.dir))
+        .arg(pipeline)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until(&format!("{pipeline} ran"), || async {
+        d.runs_of(pipeline).await.len() > before
+    })
+    .await;
+    let report = d.runs_of(pipeline).await.pop().unwrap();
+    assert_eq!(
+        report["outcome"]["result"],
+        "succeeded",
+        "{report}\n{}",
+        d.log()
+    );
+    report
+}
+
+fn count(d: &Daemon, on_hand: i64) {
+    let n = std::fs::read_dir(d.path("counts")).unwrap().count();
+    std::fs::write(
+        d.path(&format!("counts/{n:03}.csv")),
+        format!("sku,location,on_hand\n{PRODUCT},{NODE},{on_hand}\n"),
+    )
+    .unwrap();
+}
+
+fn ledger_on_hand(d: &Daemon) -> i64 {
+    let ledger: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path("ledger.json")).unwrap()).unwrap();
+    ledger["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["sku"] == PRODUCT && p["location"] == NODE)
+        .map(|p| p["on_hand"].as_i64().unwrap())
+        .unwrap()
+}
+
+fn event(name: &str, ff: u64) -> FulfillmentEventSpec {
+    FulfillmentEventSpec {
+        name: name.into(),
+        id: format!("ff{ff}"),
+        logical_timestamp: 9 + ff,
+        fulfillment_location_id: NODE.into(),
+        items: vec![(format!("item-{ff}"), PRODUCT.into())],
+    }
+}
+
+/// The seed's story: ff1..ff4 assigned (logical timestamps 10..13), ff1..ff3 completed.
+fn seed_deliveries(tenant: &str) -> Vec<Delivery> {
+    let mut d: Vec<Delivery> = (1..=4)
+        .map(|ff| event("fulfillment_request.assigned", ff).delivery(tenant))
+        .collect();
+    d.extend((1..=3).map(|ff| event("fulfillment_request.items_completed", ff).delivery(tenant)));
+    d
+}
+
+async fn deliver(d: &Daemon, sim: &NewStoreSim, deliveries: &[Delivery]) {
+    let url = format!("{}/hooks/newstore/events", d.admin);
+    let codes = sim.deliver(&url, HOOK_KEY, deliveries).await;
+    assert!(codes.iter().all(|c| *c == 200), "{codes:?}\n{}", d.log());
+}
+
+async fn newstore() -> NewStoreSim {
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    sim.set_on_hand(PRODUCT, NODE, 10);
+    for ff in 1..=4 {
+        sim.allocate(PRODUCT, NODE, 9 + ff, &format!("item-{ff}"));
+    }
+    sim
+}
+
+/// Runs the worked example with `deliveries` and checks the seed's end state.
+async fn worked_example(deliveries: Vec<Delivery>) {
+    let sim = newstore().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim, 1200);
+    let d = start(dir.path(), &sim).await;
+    count(&d, 10);
+    run(&d, "counts-to-erp").await;
+    assert_eq!(ledger_on_hand(&d), 10);
+
+    deliver(&d, &sim, &deliveries).await;
+    run(&d, "events-to-erp").await;
+    assert_eq!(ledger_on_hand(&d), 7, "the authority subtracted ff1..ff3");
+
+    count(&d, 17);
+    run(&d, "counts-to-erp").await;
+    let import = run(&d, "stock-to-newstore").await;
+    assert_eq!(import["allocation_ranges"], 1, "{import}");
+
+    let stock = sim.stock(PRODUCT, NODE);
+    assert_eq!(stock.on_hand, 17);
+    assert_eq!(
+        stock.allocations.keys().copied().collect::<Vec<_>>(),
+        vec![13],
+        "ff1..ff3's allocations are gone, ff4's stays"
+    );
+    assert_eq!(
+        sim.removals(),
+        [(10, 1), (11, 1), (12, 1)].into(),
+        "each removed once"
+    );
+
+    // Nothing new: the next import sends nothing at all.
+    let again = run(&d, "stock-to-newstore").await;
+    assert_eq!(
+        (
+            again["write_calls"].as_u64(),
+            again["allocation_ranges"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert_eq!(sim.finished_imports(), 1);
+}
+
+#[tokio::test]
+async fn the_seed_example_imports_seventeen_and_removes_ff1_to_ff3_allocations() {
+    let sim_tenant = NewStoreSimConfig::default().tenant;
+    worked_example(seed_deliveries(&sim_tenant)).await;
+}
+
+#[tokio::test]
+async fn shuffled_and_duplicated_deliveries_end_the_same() {
+    let tenant = NewStoreSimConfig::default().tenant;
+    let mut deliveries: Vec<Delivery> = seed_deliveries(&tenant)
+        .into_iter()
+        .flat_map(|d| [d.clone(), d])
+        .collect();
+    fastrand::Rng::with_seed(2026).shuffle(&mut deliveries);
+    worked_example(deliveries).await;
+}
+
+#[tokio::test]
+async fn a_missing_timestamp_holds_the_range_until_it_arrives_or_its_grace_passes() {
+    let sim = newstore().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim, 2);
+    let d = start(dir.path(), &sim).await;
+    count(&d, 10);
+    run(&d, "counts-to-erp").await;
+    let tenant = &sim.config().tenant;
+
+    // ff2 (timestamp 11) is late: the range stops at 10.
+    deliver(
+        &d,
+        &sim,
+        &[1, 3].map(|ff| event("fulfillment_request.items_completed", ff).delivery(tenant)),
+    )
+    .await;
+    run(&d, "events-to-erp").await;
+    let first = run(&d, "stock-to-newstore").await;
+    assert_eq!(sim.removals(), [(10, 1)].into(), "{first}\n{}", d.log());
+    assert_eq!(sim.stock(PRODUCT, NODE).on_hand, 8);
+
+    deliver(
+        &d,
+        &sim,
+        &[event("fulfillment_request.items_completed", 2).delivery(tenant)],
+    )
+    .await;
+    run(&d, "events-to-erp").await;
+    run(&d, "stock-to-newstore").await;
+    assert_eq!(sim.removals(), [(10, 1), (11, 1), (12, 1)].into());
+    assert_eq!(sim.stock(PRODUCT, NODE).on_hand, 7);
+
+    // Timestamp 14 arrives and 13 never does: after the grace period the range moves past it.
+    sim.allocate(PRODUCT, NODE, 14, "item-5");
+    deliver(
+        &d,
+        &sim,
+        &[event("fulfillment_request.items_completed", 5).delivery(tenant)],
+    )
+    .await;
+    run(&d, "events-to-erp").await;
+    let held = run(&d, "stock-to-newstore").await;
+    if held["gaps_skipped"] == 0 {
+        assert!(
+            !sim.removals().contains_key(&14),
+            "held back while 13 may still come"
+        );
+    }
+    until("the grace period lets the range move past 13", || async {
+        run(&d, "stock-to-newstore").await;
+        sim.removals().contains_key(&14)
+    })
+    .await;
+    assert!(
+        d.metric("syncd_allocation_gaps_skipped_total", "stock-to-newstore")
+            .await
+            >= 1.0
+    );
+    assert!(
+        sim.stock(PRODUCT, NODE).allocations.contains_key(&13),
+        "13 itself is never removed by a skip"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_between_the_authoritys_ack_and_the_import_or_during_the_import_loses_and_doubles_nothing(
+) {
+    let sim = NewStoreSim::start(NewStoreSimConfig {
+        processing_delay_ms: 1500,
+        ..NewStoreSimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.set_on_hand(PRODUCT, NODE, 10);
+    for ff in 1..=4 {
+        sim.allocate(PRODUCT, NODE, 9 + ff, &format!("item-{ff}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim, 1200);
+    let mut d = start(dir.path(), &sim).await;
+    count(&d, 10);
+    run(&d, "counts-to-erp").await;
+    deliver(&d, &sim, &seed_deliveries(&sim.config().tenant)).await;
+    run(&d, "events-to-erp").await;
+    assert_eq!(ledger_on_hand(&d), 7);
+
+    // 1. Killed after the authority acknowledged, before any import.
+    d.kill9();
+    let mut d = start(dir.path(), &sim).await;
+    count(&d, 17);
+    run(&d, "counts-to-erp").await;
+
+    // 2. Killed while NewStore processes the import it was told to start.
+    let before = sim.log().calls("POST /v0/d/import/{id}/start");
+    let out = syncd()
+        .args(["trigger", "--config"])
+        .arg(Daemon::config_path(&d.dir))
+        .arg("stock-to-newstore")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    until("the import was started", || async {
+        sim.log().calls("POST /v0/d/import/{id}/start") > before
+    })
+    .await;
+    d.kill9();
+    until("NewStore finished the orphaned import", || async {
+        sim.finished_imports() == 1
+    })
+    .await;
+
+    // The restart replays the import from the outbox: same stock, same range, nothing new.
+    let d = start(dir.path(), &sim).await;
+    let replay = run(&d, "stock-to-newstore").await;
+    assert_eq!(replay["replayed"].as_u64().unwrap() >= 1, true, "{replay}");
+    let stock = sim.stock(PRODUCT, NODE);
+    assert_eq!(stock.on_hand, 17);
+    assert_eq!(
+        stock.allocations.keys().copied().collect::<Vec<_>>(),
+        vec![13]
+    );
+    assert_eq!(
+        sim.removals(),
+        [(10, 1), (11, 1), (12, 1)].into(),
+        "no allocation removed twice"
+    );
+    assert_eq!(ledger_on_hand(&d), 17, "no adjustment applied twice");
+
+    // The events pipeline, run again after the crashes, finds every adjustment applied.
+    let events = run(&d, "events-to-erp").await;
+    assert_eq!(events["written"], 0, "{events}");
+    let ledger: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path("ledger.json")).unwrap()).unwrap();
+    assert_eq!(ledger["applied"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn unauthorized_and_malformed_webhooks_are_refused_and_store_nothing() {
+    let sim = newstore().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim, 1200);
+    let d = start(dir.path(), &sim).await;
+    let url = format!("{}/hooks/newstore/events", d.admin);
+    let good = event("fulfillment_request.items_completed", 1).delivery(&sim.config().tenant);
+
+    let codes = sim
+        .deliver(&url, "wrong-key-0123456789", &[good.clone()])
+        .await;
+    assert_eq!(codes, vec![401]);
+    let unsigned = d.http.post(&url).json(&good.0).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+
+    let mut bad = good.0.clone();
+    bad["payload"]["logical_timestamp"] = serde_json::json!("yesterday");
+    let r = d
+        .http
+        .post(&url)
+        .bearer_auth(HOOK_KEY)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("payload.logical_timestamp"),
+        "{body}"
+    );
+    let r = d
+        .http
+        .post(&url)
+        .bearer_auth(HOOK_KEY)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let ignored =
+        serde_json::json!({"tenant": "sandbox", "name": "order.created", "payload": {"id": "o1"}});
+    let r = d
+        .http
+        .post(&url)
+        .bearer_auth(HOOK_KEY)
+        .json(&ignored)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "a valid event of another kind is acknowledged"
+    );
+
+    assert_eq!(d.get("/healthz").await.0, 200);
+    let (_, metrics) = d.get("/metrics").await;
+    assert!(
+        metrics.contains(r#"syncd_inbox_depth{connector="newstore"} 0"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"syncd_webhooks_total{connector="newstore",result="unauthorized"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"syncd_webhooks_total{connector="newstore",result="ignored"} 1"#),
+        "{metrics}"
+    );
+    let events = run(&d, "events-to-erp").await;
+    assert_eq!(events["read"], 0, "nothing was stored: {events}");
+}
