@@ -342,7 +342,7 @@ async fn a_crash_between_the_authoritys_ack_and_the_import_or_during_the_import_
     // The restart replays the import from the outbox: same stock, same range, nothing new.
     let d = start(dir.path(), &sim).await;
     let replay = run(&d, "stock-to-newstore").await;
-    assert_eq!(replay["replayed"].as_u64().unwrap() >= 1, true, "{replay}");
+    assert!(replay["replayed"].as_u64().unwrap() >= 1, "{replay}");
     let stock = sim.stock(PRODUCT, NODE);
     assert_eq!(stock.on_hand, 17);
     assert_eq!(
@@ -374,7 +374,7 @@ async fn unauthorized_and_malformed_webhooks_are_refused_and_store_nothing() {
     let good = event("fulfillment_request.items_completed", 1).delivery(&sim.config().tenant);
 
     let codes = sim
-        .deliver(&url, "wrong-key-0123456789", &[good.clone()])
+        .deliver(&url, "wrong-key-0123456789", std::slice::from_ref(&good))
         .await;
     assert_eq!(codes, vec![401]);
     let unsigned = d.http.post(&url).json(&good.0).send().await.unwrap();

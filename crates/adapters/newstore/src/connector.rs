@@ -258,7 +258,7 @@ impl Source for NewStoreConnector {
                 ReadItem { position, record }
             })
             .collect();
-        let done = items.len() < limit as usize;
+        let done = items.len() < limit;
         let next = offset + items.len() as u64;
         Ok(Page::new(
             items,

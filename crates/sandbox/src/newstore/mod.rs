@@ -177,6 +177,11 @@ impl NewStoreSim {
             .get(product, node)
     }
 
+    /// Every (product, node) held, in order.
+    pub fn positions(&self) -> Vec<(String, String, StockEntry)> {
+        self.state.stock.lock().expect("stock lock").all()
+    }
+
     /// How often each logical timestamp's allocation was removed (present at removal).
     pub fn removals(&self) -> std::collections::BTreeMap<u64, u64> {
         self.state.stock.lock().expect("stock lock").removals()

@@ -95,6 +95,13 @@ impl Stock {
             .unwrap_or_default()
     }
 
+    pub fn all(&self) -> Vec<(String, String, StockEntry)> {
+        self.entries
+            .iter()
+            .map(|((p, n), e)| (p.clone(), n.clone(), e.clone()))
+            .collect()
+    }
+
     pub fn removals(&self) -> BTreeMap<u64, u64> {
         self.removed.clone()
     }
