@@ -114,7 +114,7 @@ async fn request(
         .form(&form)
         .send()
         .await
-        .map_err(|e| ConnectorError::retryable(context, crate::client::describe(e)))?;
+        .map_err(|e| syncd_http::transport(context, e))?;
     let status = response.status();
     if status.is_success() {
         return response.json().await.map_err(|e| {
@@ -122,10 +122,9 @@ async fn request(
         });
     }
     if status.as_u16() == 429 || status.is_server_error() {
-        return Err(crate::client::classify_status(
-            context,
-            &response_error(response).await,
-        ));
+        return Err(syncd_http::HttpFailure::read(response)
+            .await
+            .classify(context));
     }
     // 400 invalid_grant, 401 invalid_client: the credentials are wrong. The body never carries
     // the secret, but only its error code is kept.
@@ -138,8 +137,4 @@ async fn request(
             body["error_description"].as_str().unwrap_or("")
         ),
     })
-}
-
-async fn response_error(response: reqwest::Response) -> crate::client::HttpFailure {
-    crate::client::HttpFailure::read(response).await
 }

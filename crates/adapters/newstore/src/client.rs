@@ -1,7 +1,5 @@
 //! The HTTP client of one NewStore tenant: client-credentials tokens cached until a minute
-//! before expiry (renewed once on 401/403), and every answer classified: 429 → rate limited
-//! with its `Retry-After`, 5xx and transport failures → retryable, 401/403 after a renewal →
-//! auth, other 4xx → permanent (with problem+json's `detail`).
+//! before expiry (renewed once on 401/403), every failed answer classified by `syncd-http`.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +7,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use syncd_core::ConnectorError;
+use syncd_http::{transport, HttpFailure};
 use tokio::sync::Mutex;
 
 use crate::config::NewStoreConfig;
@@ -20,43 +19,6 @@ pub struct NewStoreClient {
     http: reqwest::Client,
     config: NewStoreConfig,
     token: Mutex<Option<(String, Instant)>>,
-}
-
-async fn failure(context: &str, response: reqwest::Response) -> ConnectorError {
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = response.text().await.unwrap_or_default();
-    let detail = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            ["detail", "message", "error_description", "error"]
-                .iter()
-                .find_map(|k| v[*k].as_str().map(str::to_string))
-        })
-        .unwrap_or_else(|| body.chars().take(300).collect());
-    let message = format!("{status} {detail}");
-    match status {
-        429 => ConnectorError::rate_limited(context, retry_after.unwrap_or(Duration::from_secs(5))),
-        s if s >= 500 => ConnectorError::Retryable {
-            context: context.into(),
-            message,
-            wait: retry_after,
-        },
-        401 | 403 => ConnectorError::Auth {
-            context: context.into(),
-            message,
-        },
-        _ => ConnectorError::permanent(context, message),
-    }
-}
-
-fn transport(context: &str, e: reqwest::Error) -> ConnectorError {
-    ConnectorError::retryable(context, e.without_url().to_string())
 }
 
 impl NewStoreClient {
@@ -99,7 +61,7 @@ impl NewStoreClient {
             .await
             .map_err(|e| transport(context, e))?;
         if !response.status().is_success() {
-            return Err(match failure(context, response).await {
+            return Err(match HttpFailure::read(response).await.classify(context) {
                 ConnectorError::Permanent { context, message } => {
                     ConnectorError::Auth { context, message }
                 }
@@ -144,7 +106,7 @@ impl NewStoreClient {
                 continue;
             }
             if !response.status().is_success() {
-                return Err(failure(&context, response).await);
+                return Err(HttpFailure::read(response).await.classify(&context));
             }
             return response.json().await.map_err(|e| {
                 ConnectorError::retryable(&context, format!("unexpected answer: {e}"))
