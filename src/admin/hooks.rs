@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use syncd_core::{WebhookError, WebhookRequest};
-use syncd_store::{inbox, Durability, WriteBatch};
+use syncd_store::inbox;
 
 use super::error::{blocking, ApiError};
 use crate::daemon::Daemon;
@@ -84,14 +84,11 @@ async fn accept(
     let store = daemon.store.clone();
     let name = connector.clone();
     blocking(move || {
-        let mut batch = WriteBatch::new();
-        for event in &events {
-            let id = store.next_id()?;
-            let payload = serde_json::to_vec(event).expect("an event serializes");
-            inbox::put(&mut batch, &name, id, &payload);
-        }
-        store.commit(batch, Durability::Flushed)?;
-        Ok(())
+        let payloads: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| serde_json::to_vec(e).expect("an event serializes"))
+            .collect();
+        Ok(inbox::append(store.as_ref(), &name, &payloads)?)
     })
     .await
     .map_err(|e| {

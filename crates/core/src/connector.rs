@@ -72,8 +72,10 @@ pub trait Source: Send + Sync {
 #[async_trait]
 pub trait Sink: Send + Sync {
     /// For a target that removes allocations by logical-timestamp range (NewStore): how the
-    /// ranges are scoped and how long a gap may hold them back. The engine then appends the
-    /// removable range to the last write call of each run.
+    /// ranges are scoped and how long a gap may hold them back. The engine then sends the
+    /// removable ranges with the run's last positions, in one call made only after every other
+    /// write of the run was applied; such a call must apply all of its positions or none, and
+    /// refuse its ranges if it refuses any position.
     fn allocation_ranges(&self) -> Option<RangePolicy> {
         None
     }

@@ -44,25 +44,22 @@ fn accounted(
     stamps: &[(String, Stamp)],
 ) -> Result<bool, StoreError> {
     for (_, stamp) in stamps {
-        let ok = match stamp.kind {
-            StampKind::Assigned => false,
-            StampKind::Failed => true,
-            StampKind::Completed => {
-                let mut all = true;
-                for key in &stamp.adjustments {
-                    all &= shadow::get(
-                        store,
-                        authority,
-                        EntityKind::StockAdjustment,
-                        &RecordKey::from_raw(key.clone()),
-                    )?
-                    .is_some();
-                }
-                all
-            }
-        };
-        if !ok {
+        // Not while an item is still only assigned (its allocation must stay), and not before
+        // every adjustment any completion made is in the authority's stock.
+        if stamp.kind == StampKind::Assigned || !stamp.every_assigned_item_done() {
             return Ok(false);
+        }
+        for key in &stamp.adjustments {
+            let acknowledged = shadow::get(
+                store,
+                authority,
+                EntityKind::StockAdjustment,
+                &RecordKey::from_raw(key.clone()),
+            )?
+            .is_some();
+            if !acknowledged {
+                return Ok(false);
+            }
         }
     }
     Ok(true)
@@ -160,11 +157,12 @@ pub fn acknowledge(
     store: &dyn StateStore,
     batch: &mut WriteBatch,
     namespace: &str,
-    per_location: bool,
     scope: &str,
     from: u64,
     to: u64,
 ) -> Result<(), StoreError> {
+    // The op says how it was scoped, whatever the config says now.
+    let per_location = scope != "*";
     let mark = logical::mark(store, namespace, scope)?;
     if mark.is_none_or(|m| m < to) {
         logical::put_mark(batch, namespace, scope, to);
@@ -181,6 +179,92 @@ pub fn acknowledge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use syncd_core::model::StockAdjustment;
+    use syncd_core::Record;
+    use syncd_store::{Durability, MemoryStore};
+
+    const POLICY: RangePolicy = RangePolicy {
+        per_location: false,
+        gap_grace: Duration::from_secs(1200),
+    };
+
+    fn stamp(kind: StampKind, adjustments: &[&str], assigned: &[&str], done: &[&str]) -> Stamp {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Stamp {
+            kind,
+            adjustments: strings(adjustments),
+            assigned_items: strings(assigned),
+            done_items: strings(done),
+            first_seen_ms: 0,
+        }
+    }
+
+    fn record(store: &MemoryStore, at: u64, stamps: Vec<Stamp>) {
+        let merged = stamps.into_iter().reduce(Stamp::merged).unwrap();
+        let mut batch = WriteBatch::new();
+        logical::put(&mut batch, "ns", "DC01", at, &merged);
+        store.commit(batch, Durability::Flushed).unwrap();
+    }
+
+    fn acknowledge_adjustment(store: &MemoryStore, id: &str) {
+        let record = Record::StockAdjustment(StockAdjustment {
+            id: id.into(),
+            sku: "P1".into(),
+            location: "DC01".into(),
+            delta: -1,
+            reason: "t".into(),
+            logical_timestamp: None,
+        });
+        let mut batch = WriteBatch::new();
+        shadow::put(&mut batch, "erp", &record, record.fingerprint());
+        store.commit(batch, Durability::Flushed).unwrap();
+    }
+
+    fn ops(store: &MemoryStore) -> Vec<WriteOp> {
+        removable(store, "ns", "erp", POLICY, 1_000).unwrap().ops
+    }
+
+    #[test]
+    fn a_failure_delivered_before_a_completion_waits_for_the_completions_adjustments() {
+        let store = MemoryStore::new();
+        record(
+            &store,
+            10,
+            vec![
+                stamp(StampKind::Failed, &[], &[], &["i2"]),
+                stamp(StampKind::Completed, &["a1"], &[], &["i1"]),
+            ],
+        );
+        assert!(ops(&store).is_empty(), "a1 is not in the authority yet");
+        acknowledge_adjustment(&store, "a1");
+        assert_eq!(ops(&store).len(), 1);
+    }
+
+    #[test]
+    fn an_item_still_only_assigned_holds_its_timestamp() {
+        let store = MemoryStore::new();
+        record(
+            &store,
+            10,
+            vec![
+                stamp(StampKind::Assigned, &[], &["i1", "i2"], &[]),
+                stamp(StampKind::Completed, &["a1"], &[], &["i1"]),
+            ],
+        );
+        acknowledge_adjustment(&store, "a1");
+        assert!(ops(&store).is_empty(), "i2 is neither completed nor failed");
+        record(
+            &store,
+            10,
+            vec![
+                stamp(StampKind::Assigned, &[], &["i1", "i2"], &[]),
+                stamp(StampKind::Completed, &["a1"], &[], &["i1"]),
+                stamp(StampKind::Failed, &[], &[], &["i2"]),
+            ],
+        );
+        assert_eq!(ops(&store).len(), 1);
+    }
 
     #[test]
     fn consecutive_timestamps_make_one_range_and_a_gap_splits_them() {

@@ -262,6 +262,16 @@ impl Planner<'_> {
                 .into_iter()
                 .map(|a| a.key().to_string())
                 .collect(),
+            assigned_items: match event.kind {
+                FulfillmentEventKind::Assigned => {
+                    event.items.iter().map(|i| i.id.clone()).collect()
+                }
+                _ => Vec::new(),
+            },
+            done_items: match event.kind {
+                FulfillmentEventKind::Assigned => Vec::new(),
+                _ => event.items.iter().map(|i| i.id.clone()).collect(),
+            },
             first_seen_ms: chrono::Utc::now().timestamp_millis(),
         };
         let ts = event.logical_timestamp;

@@ -83,6 +83,16 @@ impl Pipeline {
     /// replayed.
     fn requeued_op(&self, letter: &DeadLetter) -> Result<Option<WriteOp>, String> {
         let entity = self.config().entity;
+        if letter
+            .key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("~allocations"))
+        {
+            return Err(
+                "an allocation range is recomputed from the logical timestamps at every run: drop this letter"
+                    .into(),
+            );
+        }
         match (letter.stage, &letter.record) {
             (Stage::Read, _) => Err(format!(
                 "the row{} never became a record: fix it at the source",

@@ -340,34 +340,6 @@ impl Pipeline {
             for (location, lts, stamp) in &plan.stamps {
                 logical::put(&mut batch, &self.config.from, location, *lts, stamp);
             }
-            // The ranges ride on the run's last call, after every position of the run.
-            let mut ranges = Vec::new();
-            if last && !removable.is_empty() {
-                if report.dead_lettered > 0 {
-                    tracing::warn!(
-                        pipeline = %self.config.name,
-                        "records of this run were dead-lettered: allocation ranges wait for a clean run"
-                    );
-                } else {
-                    for op in removable.drain(..) {
-                        outbox::put(
-                            &mut batch,
-                            &self.config.name,
-                            &OutboxEntry {
-                                op: op.clone(),
-                                link_base: None,
-                            },
-                        );
-                        ranges.push(Planned {
-                            op,
-                            fingerprint: None,
-                            link_base: None,
-                            page: seq,
-                            items: Vec::new(),
-                        });
-                    }
-                }
-            }
             if let Some(policy) = &self.policy {
                 for record in &plan.base_updates {
                     shadow::put(
@@ -380,7 +352,6 @@ impl Pipeline {
             }
             commit(store, batch, Durability::Flushed).await?;
             waiting.extend(plan.writes.into_iter().map(|p| Planned { page: seq, ..p }));
-            waiting.extend(ranges);
 
             // 2. Writes: full batches now, the remainder once the source has no more.
             let ready = if last {
@@ -388,14 +359,28 @@ impl Pipeline {
             } else {
                 waiting.len() - waiting.len() % self.max_batch
             };
-            let failure = if ready > 0 {
-                let rest = waiting.split_off(ready);
-                let now = std::mem::replace(&mut waiting, rest);
+            let rest = waiting.split_off(ready);
+            let mut now = std::mem::replace(&mut waiting, rest);
+            // The run's allocation ranges go out with its last positions, in one call made
+            // only once every earlier write of the run is applied.
+            let tail = if last && !removable.is_empty() {
+                let room = self.max_batch.saturating_sub(removable.len());
+                now.split_off(now.len().saturating_sub(room))
+            } else {
+                Vec::new()
+            };
+            let mut failure = if now.is_empty() {
+                None
+            } else {
                 self.write_all(store, now, Some(&mut open), &mut indexes, report, false)
                     .await?
-            } else {
-                None
             };
+            if last && failure.is_none() && (!removable.is_empty() || !tail.is_empty()) {
+                let ranges = std::mem::take(&mut removable);
+                failure = self
+                    .write_with_ranges(store, tail, ranges, &mut open, &mut indexes, report)
+                    .await?;
+            }
 
             // 3. The cursor, over fully accounted pages and the settled prefix of the next.
             if let Some(next) = open.release() {
@@ -429,6 +414,53 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// Writes the run's last positions and its allocation ranges in one call. The ranges go
+    /// in the outbox only now, and not at all if anything of the run was dead-lettered: a range
+    /// must never be applied without every position of its run.
+    async fn write_with_ranges(
+        &self,
+        store: &Arc<dyn StateStore>,
+        tail: Vec<Planned>,
+        ranges: Vec<WriteOp>,
+        open: &mut OpenPages,
+        indexes: &mut Indexes,
+        report: &mut RunReport,
+    ) -> Result<Option<RunError>, RunError> {
+        let mut planned = tail;
+        if report.dead_lettered > 0 && !ranges.is_empty() {
+            tracing::warn!(
+                pipeline = %self.config.name,
+                "records of this run were dead-lettered: allocation ranges wait for a clean run"
+            );
+        } else if !ranges.is_empty() {
+            let mut batch = WriteBatch::new();
+            for op in ranges {
+                outbox::put(
+                    &mut batch,
+                    &self.config.name,
+                    &OutboxEntry {
+                        op: op.clone(),
+                        link_base: None,
+                    },
+                );
+                planned.push(Planned {
+                    op,
+                    fingerprint: None,
+                    link_base: None,
+                    page: 0,
+                    items: Vec::new(),
+                });
+            }
+            commit(store, batch, Durability::Flushed).await?;
+        }
+        if planned.is_empty() {
+            return Ok(None);
+        }
+        let one_call = planned.len();
+        self.write_all_in(store, planned, Some(open), indexes, report, false, one_call)
+            .await
     }
 
     /// The allocation ranges this run may remove, when the target takes them; stamps already
@@ -584,7 +616,7 @@ impl Pipeline {
             return Ok(());
         }
         tracing::info!(pipeline = %self.config.name, writes = pending.len(), "replaying writes left by an interrupted run");
-        let planned = pending
+        let (ranges, planned): (Vec<Planned>, Vec<Planned>) = pending
             .into_iter()
             .map(|entry| Planned {
                 fingerprint: match &entry.op {
@@ -596,14 +628,34 @@ impl Pipeline {
                 page: 0,
                 items: Vec::new(),
             })
-            .collect();
-        match self
+            .partition(|p| matches!(p.op, WriteOp::RemoveAllocations { .. }));
+        let rejected_before = report.dead_lettered;
+        if let Some(e) = self
             .write_all(store, planned, None, indexes, report, true)
             .await?
         {
-            Some(e) => Err(e),
-            None => commit(store, WriteBatch::new(), Durability::Flushed).await,
+            return Err(e);
         }
+        // Ranges only after every replayed position is in place; if one was refused, they are
+        // dropped (not acknowledged) and the stamps give them again once a clean run allows.
+        if !ranges.is_empty() {
+            if report.dead_lettered > rejected_before {
+                let mut batch = WriteBatch::new();
+                for range in &ranges {
+                    outbox::delete(&mut batch, &self.config.name, &range.op.key());
+                }
+                commit(store, batch, Durability::Flushed).await?;
+            } else {
+                let one_call = ranges.len();
+                if let Some(e) = self
+                    .write_all_in(store, ranges, None, indexes, report, true, one_call)
+                    .await?
+                {
+                    return Err(e);
+                }
+            }
+        }
+        commit(store, WriteBatch::new(), Durability::Flushed).await
     }
 
     /// Writes `planned`, committing each call's outcomes; returns the failure for writes that
@@ -612,10 +664,34 @@ impl Pipeline {
         &self,
         store: &Arc<dyn StateStore>,
         planned: Vec<Planned>,
+        open: Option<&mut OpenPages>,
+        indexes: &mut Indexes,
+        report: &mut RunReport,
+        replay: bool,
+    ) -> Result<Option<RunError>, RunError> {
+        self.write_all_in(
+            store,
+            planned,
+            open,
+            indexes,
+            report,
+            replay,
+            self.max_batch,
+        )
+        .await
+    }
+
+    /// [`Pipeline::write_all`] with calls of at most `max_batch` writes.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_all_in(
+        &self,
+        store: &Arc<dyn StateStore>,
+        planned: Vec<Planned>,
         mut open: Option<&mut OpenPages>,
         indexes: &mut Indexes,
         report: &mut RunReport,
         replay: bool,
+        max_batch: usize,
     ) -> Result<Option<RunError>, RunError> {
         if planned.is_empty() {
             return Ok(None);
@@ -625,7 +701,7 @@ impl Pipeline {
             &self.target,
             self.config.entity,
             &self.config.retry,
-            self.max_batch,
+            max_batch,
             planned,
             &self.stop,
         );
@@ -651,17 +727,10 @@ impl Pipeline {
                         }
                     }
                     WriteOp::RemoveAllocations { scope, from, to } => {
-                        let per_location = self
-                            .target
-                            .connector
-                            .sink()
-                            .and_then(|s| s.allocation_ranges())
-                            .is_some_and(|p| p.per_location);
                         crate::allocations::acknowledge(
                             store.as_ref(),
                             &mut batch,
                             self.target.name(),
-                            per_location,
                             scope,
                             *from,
                             *to,

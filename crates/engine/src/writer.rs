@@ -161,6 +161,27 @@ impl<'a> Writer<'a> {
                         });
                     }
                 }
+                ErrorClass::Permanent
+                    if chunk
+                        .items
+                        .iter()
+                        .any(|p| matches!(p.op, WriteOp::RemoveAllocations { .. })) =>
+                {
+                    // Allocation ranges are never split from their positions: they wait in the
+                    // outbox, and the positions are tried (and bisected) on their own.
+                    let (ranges, positions): (Vec<Planned>, Vec<Planned>) = chunk
+                        .items
+                        .into_iter()
+                        .partition(|p| matches!(p.op, WriteOp::RemoveAllocations { .. }));
+                    self.give_up(ranges, attempts, e);
+                    if !positions.is_empty() {
+                        self.queue.push_front(Chunk {
+                            items: positions,
+                            attempts: chunk.attempts,
+                            wait: None,
+                        });
+                    }
+                }
                 ErrorClass::Permanent if chunk.items.len() > 1 => {
                     // Find the record the vendor objects to: retry each half on its own.
                     let mut first = chunk.items;

@@ -23,36 +23,63 @@ pub enum StampKind {
     Failed,
 }
 
-/// One logical timestamp's record.
+/// One logical timestamp's record: what every delivery at it said, merged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
-    /// What happened.
+    /// The furthest state seen: completed over failed over assigned.
     pub kind: StampKind,
-    /// For a completion: the keys of the stock adjustments it became.
+    /// The keys of the stock adjustments its completions became.
     #[serde(default)]
     pub adjustments: Vec<String>,
+    /// Items an assignment named.
+    #[serde(default)]
+    pub assigned_items: Vec<String>,
+    /// Items a completion or failure named.
+    #[serde(default)]
+    pub done_items: Vec<String>,
     /// When it was first seen (Unix ms): gaps before it age from here.
     pub first_seen_ms: i64,
 }
 
-impl Stamp {
-    /// The later knowledge of two deliveries: a completion or failure outranks an assignment
-    /// (deliveries come in any order); the first sighting is kept.
-    pub fn merged(self, newer: Stamp) -> Stamp {
-        let kind = match (self.kind, newer.kind) {
-            (StampKind::Assigned, k) => k,
-            (k, _) => k,
-        };
-        let adjustments = if self.adjustments.is_empty() {
-            newer.adjustments
-        } else {
-            self.adjustments
-        };
-        Stamp {
-            kind,
-            adjustments,
-            first_seen_ms: self.first_seen_ms.min(newer.first_seen_ms),
+fn rank(kind: StampKind) -> u8 {
+    match kind {
+        StampKind::Assigned => 0,
+        StampKind::Failed => 1,
+        StampKind::Completed => 2,
+    }
+}
+
+fn union(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    for x in b {
+        if !a.contains(&x) {
+            a.push(x);
         }
+    }
+    a
+}
+
+impl Stamp {
+    /// Everything two deliveries said, whatever their order: the furthest state, every
+    /// adjustment and item either named, the first sighting.
+    pub fn merged(self, other: Stamp) -> Stamp {
+        Stamp {
+            kind: if rank(other.kind) > rank(self.kind) {
+                other.kind
+            } else {
+                self.kind
+            },
+            adjustments: union(self.adjustments, other.adjustments),
+            assigned_items: union(self.assigned_items, other.assigned_items),
+            done_items: union(self.done_items, other.done_items),
+            first_seen_ms: self.first_seen_ms.min(other.first_seen_ms),
+        }
+    }
+
+    /// Whether every item an assignment named has been completed or failed.
+    pub fn every_assigned_item_done(&self) -> bool {
+        self.assigned_items
+            .iter()
+            .all(|i| self.done_items.contains(i))
     }
 }
 

@@ -150,10 +150,23 @@ impl Sink for NewStoreConnector {
             match op {
                 WriteOp::Upsert {
                     record: Record::StockPosition(p),
-                } if p.on_hand >= 0 => availabilities.push(Availability {
+                } if p.sku.trim().is_empty() || p.location.trim().is_empty() => {
+                    outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
+                        &context,
+                        format!(
+                            "{}: an availability needs a product id and a fulfillment node",
+                            p.key()
+                        ),
+                    )))
+                }
+                // An authority below zero (oversold already) is sent as 0: the conservative value;
+                // refusing it would hold back every allocation range.
+                WriteOp::Upsert {
+                    record: Record::StockPosition(p),
+                } => availabilities.push(Availability {
                     product_id: p.sku.clone(),
                     fulfillment_node_id: p.location.clone(),
-                    quantity: p.on_hand,
+                    quantity: p.on_hand.max(0),
                 }),
                 WriteOp::RemoveAllocations { scope, from, to } => ranges.push(Range {
                     fulfillment_node_id: (scope != "*").then(|| scope.clone()),
@@ -163,10 +176,7 @@ impl Sink for NewStoreConnector {
                 WriteOp::Upsert { record } => {
                     outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
                         &context,
-                        format!(
-                            "{}: NewStore takes stock positions with non-negative on-hand",
-                            record.key()
-                        ),
+                        format!("{}: NewStore imports take stock positions", record.key()),
                     )))
                 }
                 WriteOp::Delete { key, .. } => {

@@ -1,10 +1,11 @@
-//! Import files, served over HTTP at unguessable, expiring URLs for NewStore to download. The
-//! server runs in this process on its own listener (`file_listen`): NewStore must reach it,
-//! while the admin API stays on loopback; it starts with the first import, so `syncd once`
-//! serves files as well as the daemon.
+//! Import files, served over HTTP at unguessable names for NewStore to download: kept until
+//! their import ends (or the time to live passes, for an import nobody saw end). The server
+//! runs in this process on its own listener (`file_listen`): NewStore must reach it while the
+//! admin API stays on loopback, and `syncd once` serves files as well as the daemon. It starts
+//! with the first import; connectors rebuilt by a reload share the server of their address.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
@@ -16,46 +17,38 @@ use syncd_core::ConnectorError;
 
 type Files = Arc<Mutex<HashMap<String, (Vec<u8>, Instant)>>>;
 
-/// The served files and, once started, the base URL they are served at.
-pub struct FileHost {
+/// One listener and the files it serves.
+struct Server {
     listen: String,
-    public_base: Option<String>,
-    ttl: Duration,
     files: Files,
-    base: tokio::sync::OnceCell<String>,
+    addr: tokio::sync::OnceCell<std::net::SocketAddr>,
 }
 
-async fn serve(State(files): State<Files>, Path(name): Path<String>) -> Response {
-    let files = files.lock().expect("files lock");
-    match files.get(&name) {
-        Some((bytes, until)) if Instant::now() < *until => {
-            ([(header::CONTENT_TYPE, "application/zip")], bytes.clone()).into_response()
+impl Server {
+    /// The server of `listen`: one per fixed address in the process, a new one for port 0.
+    fn of(listen: &str) -> Arc<Server> {
+        let new = || {
+            Arc::new(Server {
+                listen: listen.to_string(),
+                files: Arc::default(),
+                addr: tokio::sync::OnceCell::new(),
+            })
+        };
+        if listen.ends_with(":0") {
+            return new();
         }
-        _ => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-fn unguessable() -> Result<String, ConnectorError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ConnectorError::retryable("newstore files", format!("no randomness: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-impl FileHost {
-    /// A host listening on `listen` once needed.
-    pub fn new(listen: String, public_base: Option<String>, ttl: Duration) -> Self {
-        FileHost {
-            listen,
-            public_base,
-            ttl,
-            files: Arc::default(),
-            base: tokio::sync::OnceCell::new(),
-        }
+        static SERVERS: OnceLock<Mutex<HashMap<String, Arc<Server>>>> = OnceLock::new();
+        SERVERS
+            .get_or_init(Mutex::default)
+            .lock()
+            .expect("servers lock")
+            .entry(listen.to_string())
+            .or_insert_with(new)
+            .clone()
     }
 
-    async fn base(&self) -> Result<&str, ConnectorError> {
-        self.base
+    async fn addr(&self) -> Result<std::net::SocketAddr, ConnectorError> {
+        self.addr
             .get_or_try_init(|| async {
                 let listener = tokio::net::TcpListener::bind(&self.listen)
                     .await
@@ -75,25 +68,78 @@ impl FileHost {
                     let _ = axum::serve(listener, app).await;
                 });
                 tracing::info!(%addr, "serving NewStore import files");
-                Ok(self
-                    .public_base
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{addr}"))
-                    .trim_end_matches('/')
-                    .to_string())
+                Ok(addr)
             })
             .await
-            .map(String::as_str)
+            .copied()
+    }
+}
+
+async fn serve(State(files): State<Files>, Path(name): Path<String>) -> Response {
+    let files = files.lock().expect("files lock");
+    match files.get(&name) {
+        Some((bytes, until)) if Instant::now() < *until => {
+            ([(header::CONTENT_TYPE, "application/zip")], bytes.clone()).into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn unguessable() -> Result<String, ConnectorError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ConnectorError::retryable("newstore files", format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A published file: its URL, and its name for [`FileHost::withdraw`].
+pub struct Published {
+    /// Where NewStore downloads it.
+    pub url: String,
+    name: String,
+}
+
+/// The files of one connector.
+pub struct FileHost {
+    server: Arc<Server>,
+    public_base: Option<String>,
+    ttl: Duration,
+}
+
+impl FileHost {
+    /// A host on `listen`, reached at `public_base` (or the listener's own address).
+    pub fn new(listen: String, public_base: Option<String>, ttl: Duration) -> Self {
+        FileHost {
+            server: Server::of(&listen),
+            public_base,
+            ttl,
+        }
     }
 
-    /// Serves `bytes` until the time to live passes; returns their URL.
-    pub async fn publish(&self, bytes: Vec<u8>) -> Result<String, ConnectorError> {
-        let base = self.base().await?.to_string();
+    /// Serves `bytes` until withdrawn or the time to live passes.
+    pub async fn publish(&self, bytes: Vec<u8>) -> Result<Published, ConnectorError> {
+        let addr = self.server.addr().await?;
+        let base = self
+            .public_base
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let name = format!("{}.zip", unguessable()?);
-        let mut files = self.files.lock().expect("files lock");
+        let mut files = self.server.files.lock().expect("files lock");
         let now = Instant::now();
         files.retain(|_, (_, until)| now < *until);
         files.insert(name.clone(), (bytes, now + self.ttl));
-        Ok(format!("{base}/imports/{name}"))
+        Ok(Published {
+            url: format!("{}/imports/{name}", base.trim_end_matches('/')),
+            name,
+        })
+    }
+
+    /// Stops serving a file (its import ended: NewStore has it).
+    pub fn withdraw(&self, published: &Published) {
+        self.server
+            .files
+            .lock()
+            .expect("files lock")
+            .remove(&published.name);
     }
 }

@@ -67,7 +67,42 @@ pub async fn run(
     let config = client.config();
     let mut body = serde_json::json!({ "availabilities": availabilities });
     body[config.range_field.as_str()] = serde_json::to_value(&ranges).expect("ranges serialize");
-    let uri = files.publish(zipped(&body)?).await?;
+    let file = files.publish(zipped(&body)?).await?;
+    match start_and_wait(client, &file.url, availabilities_len(&body)).await {
+        // Still running: NewStore may yet download the file.
+        Err(Unfinished::Running(e)) => Err(e),
+        // Ended, or never started: NewStore needs the file no more.
+        Err(Unfinished::Ended(e)) => {
+            files.withdraw(&file);
+            Err(e)
+        }
+        Ok(()) => {
+            files.withdraw(&file);
+            Ok(())
+        }
+    }
+}
+
+/// Why an import did not finish.
+enum Unfinished {
+    /// It failed or was never started.
+    Ended(ConnectorError),
+    /// It may still be running.
+    Running(ConnectorError),
+}
+
+impl From<ConnectorError> for Unfinished {
+    fn from(e: ConnectorError) -> Self {
+        Unfinished::Ended(e)
+    }
+}
+
+async fn start_and_wait(
+    client: &NewStoreClient,
+    uri: &str,
+    positions: usize,
+) -> Result<(), Unfinished> {
+    let config = client.config();
     let created: Job = client
         .call(
             Method::POST,
@@ -88,7 +123,7 @@ pub async fn run(
             None,
         )
         .await?;
-    tracing::info!(import = %created.id, state = %started.state, positions = availabilities_len(&body), "NewStore import started");
+    tracing::info!(import = %created.id, state = %started.state, positions, "NewStore import started");
     let deadline = Instant::now() + Duration::from_secs(config.poll_timeout_secs);
     let mut wait = Duration::from_millis(50);
     loop {
@@ -110,23 +145,23 @@ pub async fn run(
                     errors: None,
                 }
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(Unfinished::Running(e)),
         };
         match job.state.as_str() {
             "finished" => return Ok(()),
             "failed" => {
-                return Err(ConnectorError::retryable(
+                return Err(Unfinished::Ended(ConnectorError::retryable(
                     format!("newstore import {}", job.id),
                     format!("failed: {}", job.errors.unwrap_or_default()),
-                ))
+                )))
             }
             _ => {}
         }
         if Instant::now() + wait > deadline {
-            return Err(ConnectorError::retryable(
+            return Err(Unfinished::Running(ConnectorError::retryable(
                 format!("newstore import {}", created.id),
                 format!("not finished after {}s", config.poll_timeout_secs),
-            ));
+            )));
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));

@@ -74,7 +74,8 @@ impl Subject for NewStore {
     }
 
     fn permanently_rejected(&self) -> Record {
-        Record::StockPosition(StockPosition::new("SKU-NEG", "DC01", -4))
+        // An availability needs a fulfillment node.
+        Record::StockPosition(StockPosition::new("SKU-NOWHERE", "", 4))
     }
 
     async fn source_with(&self, records: &[Record]) -> ConfigSection {

@@ -40,6 +40,7 @@ impl ImportState {
 struct Import {
     source_uri: String,
     full: bool,
+    revision: i64,
     state: ImportState,
 }
 
@@ -75,6 +76,8 @@ struct NewImport {
     entities: Vec<String>,
     #[serde(default)]
     full: bool,
+    #[serde(default)]
+    revision: i64,
 }
 
 fn answer(id: &str, import: &Import) -> serde_json::Value {
@@ -130,6 +133,7 @@ pub async fn create(State(ns): State<Arc<NewStore>>, headers: HeaderMap, body: B
     let import = Import {
         source_uri: new.source_uri,
         full: new.full,
+        revision: new.revision,
         state: ImportState::Received,
     };
     let body = answer(&id, &import);
@@ -166,7 +170,7 @@ pub async fn start(
     if let Some(denied) = refusal(&ns, &headers) {
         return denied;
     }
-    let (uri, full) = {
+    let (uri, full, revision) = {
         let mut imports = ns.imports.lock().expect("imports lock");
         let Some(import) = imports.jobs.get_mut(&id) else {
             return problem(
@@ -179,13 +183,13 @@ pub async fn start(
             return Json(answer(&id, import)).into_response();
         }
         import.state = ImportState::Processing;
-        (import.source_uri.clone(), import.full)
+        (import.source_uri.clone(), import.full, import.revision)
     };
     let body = {
         let imports = ns.imports.lock().expect("imports lock");
         answer(&id, &imports.jobs[&id])
     };
-    tokio::spawn(process(ns.clone(), id, uri, full));
+    tokio::spawn(process(ns.clone(), id, uri, full, revision));
     Json(body).into_response()
 }
 
@@ -204,8 +208,8 @@ struct Range {
     logical_timestamp_to: u64,
 }
 
-async fn process(ns: Arc<NewStore>, id: String, uri: String, full: bool) {
-    let outcome = apply(&ns, &uri, full).await;
+async fn process(ns: Arc<NewStore>, id: String, uri: String, full: bool, revision: i64) {
+    let outcome = apply(&ns, &uri, full, revision).await;
     let mut imports = ns.imports.lock().expect("imports lock");
     if let Some(import) = imports.jobs.get_mut(&id) {
         import.state = match outcome {
@@ -215,7 +219,7 @@ async fn process(ns: Arc<NewStore>, id: String, uri: String, full: bool) {
     }
 }
 
-async fn apply(ns: &NewStore, uri: &str, full: bool) -> Result<(), String> {
+async fn apply(ns: &NewStore, uri: &str, full: bool, revision: i64) -> Result<(), String> {
     if full {
         return Err("full imports are not supported for availabilities".into());
     }
@@ -251,7 +255,7 @@ async fn apply(ns: &NewStore, uri: &str, full: bool) -> Result<(), String> {
     }
     let mut stock = ns.stock.lock().expect("stock lock");
     for a in availabilities {
-        stock.set_on_hand(&a.product_id, &a.fulfillment_node_id, a.quantity);
+        stock.import_on_hand(&a.product_id, &a.fulfillment_node_id, a.quantity, revision);
     }
     for r in ranges {
         stock.remove_range(

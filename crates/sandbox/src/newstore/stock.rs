@@ -38,6 +38,9 @@ pub struct StockEntry {
     pub on_hand: i64,
     /// Allocations: logical timestamp → item id.
     pub allocations: BTreeMap<u64, String>,
+    /// The revision of the import that last set on-hand.
+    #[serde(skip)]
+    pub revision: i64,
 }
 
 impl StockEntry {
@@ -60,6 +63,19 @@ impl Stock {
             .entry((product.into(), node.into()))
             .or_default()
             .on_hand = on_hand;
+    }
+
+    /// Sets on-hand from an import of `revision`, unless a later revision already did: an
+    /// import applied late never takes stock back to older values.
+    pub fn import_on_hand(&mut self, product: &str, node: &str, on_hand: i64, revision: i64) {
+        let entry = self
+            .entries
+            .entry((product.into(), node.into()))
+            .or_default();
+        if revision >= entry.revision {
+            entry.on_hand = on_hand;
+            entry.revision = revision;
+        }
     }
 
     pub fn allocate(&mut self, product: &str, node: &str, lts: u64, item: &str) {
