@@ -339,10 +339,18 @@ async fn a_crash_between_the_authoritys_ack_and_the_import_or_during_the_import_
     })
     .await;
 
-    // The restart replays the import from the outbox: same stock, same range, nothing new.
+    // The restart replays the write from the outbox: the same stock and range, so the adapter
+    // waits for the import already made instead of importing again.
+    let imports_before = sim.log().calls("POST /v0/d/import");
     let d = start(dir.path(), &sim).await;
     let replay = run(&d, "stock-to-newstore").await;
     assert!(replay["replayed"].as_u64().unwrap() >= 1, "{replay}");
+    assert_eq!(
+        sim.log().calls("POST /v0/d/import"),
+        imports_before,
+        "no second import"
+    );
+    assert_eq!(sim.finished_imports(), 1);
     let stock = sim.stock(PRODUCT, NODE);
     assert_eq!(stock.on_hand, 17);
     assert_eq!(

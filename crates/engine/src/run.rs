@@ -630,29 +630,43 @@ impl Pipeline {
             })
             .partition(|p| matches!(p.op, WriteOp::RemoveAllocations { .. }));
         let rejected_before = report.dead_lettered;
+        let mut planned = planned;
+        // As in the run: the ranges go with the last positions, in one call, after the rest.
+        let tail = if ranges.is_empty() {
+            Vec::new()
+        } else {
+            let room = self.max_batch.saturating_sub(ranges.len());
+            planned.split_off(planned.len().saturating_sub(room))
+        };
         if let Some(e) = self
             .write_all(store, planned, None, indexes, report, true)
             .await?
         {
             return Err(e);
         }
-        // Ranges only after every replayed position is in place; if one was refused, they are
-        // dropped (not acknowledged) and the stamps give them again once a clean run allows.
-        if !ranges.is_empty() {
-            if report.dead_lettered > rejected_before {
-                let mut batch = WriteBatch::new();
-                for range in &ranges {
-                    outbox::delete(&mut batch, &self.config.name, &range.op.key());
-                }
-                commit(store, batch, Durability::Flushed).await?;
-            } else {
-                let one_call = ranges.len();
-                if let Some(e) = self
-                    .write_all_in(store, ranges, None, indexes, report, true, one_call)
-                    .await?
-                {
-                    return Err(e);
-                }
+        if ranges.is_empty() || report.dead_lettered > rejected_before {
+            // A replayed position was refused: the tail goes alone, the ranges are dropped (not
+            // acknowledged) and the stamps give them again once a clean run allows.
+            let mut batch = WriteBatch::new();
+            for range in &ranges {
+                outbox::delete(&mut batch, &self.config.name, &range.op.key());
+            }
+            commit(store, batch, Durability::Flushed).await?;
+            if let Some(e) = self
+                .write_all(store, tail, None, indexes, report, true)
+                .await?
+            {
+                return Err(e);
+            }
+        } else {
+            let mut last_call = tail;
+            last_call.extend(ranges);
+            let one_call = last_call.len();
+            if let Some(e) = self
+                .write_all_in(store, last_call, None, indexes, report, true, one_call)
+                .await?
+            {
+                return Err(e);
             }
         }
         commit(store, WriteBatch::new(), Durability::Flushed).await

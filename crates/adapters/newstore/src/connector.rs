@@ -39,6 +39,7 @@ impl ConnectorFactory for NewStoreFactory {
             .map_err(|e| vec![ctx.section.error("api_base", e.to_string())])?;
         Ok(Arc::new(NewStoreConnector {
             name: ctx.name,
+            in_flight: ctx.data_dir.join("import.json"),
             client,
             files,
             last_import: Mutex::new(None),
@@ -49,6 +50,8 @@ impl ConnectorFactory for NewStoreFactory {
 /// A NewStore tenant.
 pub struct NewStoreConnector {
     name: String,
+    /// Where the import in flight is kept (see `import::run`).
+    in_flight: std::path::PathBuf,
     client: NewStoreClient,
     files: FileHost,
     last_import: Mutex<Option<Instant>>,
@@ -200,6 +203,15 @@ impl Sink for NewStoreConnector {
                 }
             }
         }
+        // In a fixed order, so that the same stock and ranges make the same import whatever
+        // order they were written in (a replay resumes the import in flight).
+        availabilities.sort_by(|a, b| {
+            (&a.product_id, &a.fulfillment_node_id).cmp(&(&b.product_id, &b.fulfillment_node_id))
+        });
+        ranges.sort_by(|a, b| {
+            (&a.fulfillment_node_id, a.logical_timestamp_from)
+                .cmp(&(&b.fulfillment_node_id, b.logical_timestamp_from))
+        });
         if !availabilities.is_empty() || !ranges.is_empty() {
             let spacing = Duration::from_secs(self.config().min_import_spacing_secs);
             let mut last = self.last_import.lock().await;
@@ -209,7 +221,14 @@ impl Sink for NewStoreConnector {
                     return Err(ConnectorError::rate_limited(&context, spacing - since));
                 }
             }
-            import::run(&self.client, &self.files, availabilities, ranges).await?;
+            import::run(
+                &self.client,
+                &self.files,
+                &self.in_flight,
+                availabilities,
+                ranges,
+            )
+            .await?;
             *last = Some(Instant::now());
         }
         Ok(outcomes

@@ -3,6 +3,7 @@
 //! `POST /v0/d/import/{id}/start`, and the job polled until finished or failed.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -57,35 +58,99 @@ fn zipped(body: &serde_json::Value) -> Result<Vec<u8>, ConnectorError> {
         .into_inner())
 }
 
-/// Runs one import to its end.
+/// The import in flight, kept (in the connector's data dir) so that a retry or a restart
+/// with the same content waits for that job instead of importing the same stock twice.
+#[derive(Debug, Serialize, Deserialize)]
+struct InFlight {
+    content: String,
+    job: String,
+}
+
+fn digest(bytes: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    format!("{:016x}-{}", h.finish(), bytes.len())
+}
+
+fn kept(path: &Path) -> Option<InFlight> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+fn keep(path: &Path, in_flight: Option<&InFlight>) -> Result<(), ConnectorError> {
+    let context = "newstore import state";
+    match in_flight {
+        None => match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(ConnectorError::io(context, &e))
+            }
+            _ => Ok(()),
+        },
+        Some(in_flight) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| ConnectorError::io(context, &e))?;
+            }
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, serde_json::to_vec(in_flight).expect("serializes"))
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| ConnectorError::io(context, &e))
+        }
+    }
+}
+
+/// Runs one import to its end: resumes the job in flight when it carries the same content.
 pub async fn run(
     client: &NewStoreClient,
     files: &FileHost,
+    in_flight: &Path,
     availabilities: Vec<Availability>,
     ranges: Vec<Range>,
 ) -> Result<(), ConnectorError> {
     let config = client.config();
     let mut body = serde_json::json!({ "availabilities": availabilities });
     body[config.range_field.as_str()] = serde_json::to_value(&ranges).expect("ranges serialize");
+    let content = digest(&serde_json::to_vec(&body).expect("serializes"));
+    if let Some(job) = kept(in_flight)
+        .filter(|k| k.content == content)
+        .map(|k| k.job)
+    {
+        tracing::info!(import = %job, "waiting for the NewStore import already made of this stock");
+        match wait(client, &job).await {
+            Ok(()) => return keep(in_flight, None),
+            Err(Unfinished::Running(e)) => return Err(e),
+            // Failed, or gone: import it again.
+            Err(Unfinished::Ended(_)) => keep(in_flight, None)?,
+        }
+    }
     let file = files.publish(zipped(&body)?).await?;
-    match start_and_wait(client, &file.url, availabilities_len(&body)).await {
-        // Still running: NewStore may yet download the file.
+    let outcome = async {
+        let job = create(client, &file.url).await?;
+        // Kept before it starts: from here a crash must not lead to a second import.
+        keep(in_flight, Some(&InFlight { content, job: job.clone() }))?;
+        tracing::info!(import = %job, positions = availabilities_len(&body), "NewStore import created");
+        wait(client, &job).await
+    }
+    .await;
+    match outcome {
+        // Still running: NewStore may yet download the file; the next attempt waits for it.
         Err(Unfinished::Running(e)) => Err(e),
-        // Ended, or never started: NewStore needs the file no more.
         Err(Unfinished::Ended(e)) => {
             files.withdraw(&file);
+            keep(in_flight, None)?;
             Err(e)
         }
         Ok(()) => {
             files.withdraw(&file);
-            Ok(())
+            keep(in_flight, None)
         }
     }
 }
 
 /// Why an import did not finish.
 enum Unfinished {
-    /// It failed or was never started.
+    /// It failed, was never created, or is unknown to NewStore.
     Ended(ConnectorError),
     /// It may still be running.
     Running(ConnectorError),
@@ -97,11 +162,7 @@ impl From<ConnectorError> for Unfinished {
     }
 }
 
-async fn start_and_wait(
-    client: &NewStoreClient,
-    uri: &str,
-    positions: usize,
-) -> Result<(), Unfinished> {
+async fn create(client: &NewStoreClient, uri: &str) -> Result<String, ConnectorError> {
     let config = client.config();
     let created: Job = client
         .call(
@@ -116,22 +177,23 @@ async fn start_and_wait(
             })),
         )
         .await?;
-    let started: Job = client
-        .call::<(), _>(
-            Method::POST,
-            &format!("/v0/d/import/{}/start", created.id),
-            None,
-        )
-        .await?;
-    tracing::info!(import = %created.id, state = %started.state, positions, "NewStore import started");
+    Ok(created.id)
+}
+
+/// Starts job `id` if it was only created, and polls it until it ends.
+async fn wait(client: &NewStoreClient, id: &str) -> Result<(), Unfinished> {
+    let config = client.config();
     let deadline = Instant::now() + Duration::from_secs(config.poll_timeout_secs);
     let mut wait = Duration::from_millis(50);
     loop {
         let job: Job = match client
-            .call::<(), _>(Method::GET, &format!("/v0/d/import/{}", created.id), None)
+            .call::<(), _>(Method::GET, &format!("/v0/d/import/{id}"), None)
             .await
         {
             Ok(job) => job,
+            Err(e) if e.class() == syncd_core::ErrorClass::Permanent => {
+                return Err(Unfinished::Ended(e));
+            }
             Err(e)
                 if matches!(
                     e.class(),
@@ -140,7 +202,7 @@ async fn start_and_wait(
             {
                 wait = wait.max(e.requested_wait().unwrap_or_default());
                 Job {
-                    id: created.id.clone(),
+                    id: id.to_string(),
                     state: "unknown".into(),
                     errors: None,
                 }
@@ -151,15 +213,22 @@ async fn start_and_wait(
             "finished" => return Ok(()),
             "failed" => {
                 return Err(Unfinished::Ended(ConnectorError::retryable(
-                    format!("newstore import {}", job.id),
+                    format!("newstore import {id}"),
                     format!("failed: {}", job.errors.unwrap_or_default()),
                 )))
+            }
+            "received" => {
+                let started: Job = client
+                    .call::<(), _>(Method::POST, &format!("/v0/d/import/{id}/start"), None)
+                    .await
+                    .map_err(Unfinished::Running)?;
+                tracing::info!(import = %id, state = %started.state, "NewStore import started");
             }
             _ => {}
         }
         if Instant::now() + wait > deadline {
             return Err(Unfinished::Running(ConnectorError::retryable(
-                format!("newstore import {}", created.id),
+                format!("newstore import {id}"),
                 format!("not finished after {}s", config.poll_timeout_secs),
             )));
         }
