@@ -85,17 +85,7 @@ async fn trigger_runs_only_the_named_pipeline() {
     );
     let d = start(&config).await;
     std::fs::write(d.path("drop/a.csv"), stock_csv(2)).unwrap();
-    let out = syncd()
-        .args(["trigger", "--config"])
-        .arg(Daemon::config_path(&d.dir))
-        .arg("to-outlet")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    d.trigger("to-outlet");
     until("to-outlet ran", || async {
         d.runs_of("to-outlet").await.len() == 1
     })

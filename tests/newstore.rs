@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{syncd, until, Daemon};
+use support::{until, Daemon};
 use syncd_sandbox::newstore::{Delivery, FulfillmentEventSpec, NewStoreSim, NewStoreSimConfig};
 
 const HOOK_KEY: &str = "hook-key-0123456789abcdef";
@@ -84,17 +84,7 @@ async fn start(dir: &Path, sim: &NewStoreSim) -> Daemon {
 /// Runs `pipeline` through `syncd trigger` and returns its report.
 async fn run(d: &Daemon, pipeline: &str) -> Value {
     let before = d.runs_of(pipeline).await.len();
-    let out = syncd()
-        .args(["trigger", "--config"])
-        .arg(Daemon::config_path(&d.dir))
-        .arg(pipeline)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    d.trigger(pipeline);
     until(&format!("{pipeline} ran"), || async {
         d.runs_of(pipeline).await.len() > before
     })
@@ -322,13 +312,7 @@ async fn a_crash_between_the_authoritys_ack_and_the_import_or_during_the_import_
 
     // 2. Killed while NewStore processes the import it was told to start.
     let before = sim.log().calls("POST /v0/d/import/{id}/start");
-    let out = syncd()
-        .args(["trigger", "--config"])
-        .arg(Daemon::config_path(&d.dir))
-        .arg("stock-to-newstore")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    d.trigger("stock-to-newstore");
     until("the import was started", || async {
         sim.log().calls("POST /v0/d/import/{id}/start") > before
     })

@@ -190,6 +190,21 @@ impl Daemon {
 }
 
 impl Daemon {
+    /// `syncd trigger PIPELINE` against this daemon; panics if the command fails.
+    pub fn trigger(&self, pipeline: &str) {
+        let out = syncd()
+            .args(["trigger", "--config"])
+            .arg(Self::config_path(&self.dir))
+            .arg(pipeline)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Kills the process with SIGKILL, as a crash would, and waits for it.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
