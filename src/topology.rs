@@ -42,6 +42,7 @@ impl Topology {
         let registry = registry();
         let mut errors = Vec::new();
         let mut rebuilt = Rebuilt::default();
+        let mut kept_connectors = std::collections::HashSet::new();
         let mut connectors = BTreeMap::new();
         let same_base = previous.is_some_and(|(old, _)| {
             old.base_dir == config.base_dir && old.state_dir() == config.state_dir()
@@ -54,6 +55,7 @@ impl Topology {
             });
             if let Some(handle) = kept {
                 rebuilt.kept.push(format!("connector {name}"));
+                kept_connectors.insert(name.as_str());
                 connectors.insert(name.clone(), handle);
                 continue;
             }
@@ -91,8 +93,8 @@ impl Topology {
             let kept = previous.and_then(|(old, topology)| {
                 let unchanged = old.pipelines.iter().any(|o| o == p)
                     && old.links == config.links
-                    && rebuilt.kept.contains(&format!("connector {}", p.from))
-                    && rebuilt.kept.contains(&format!("connector {}", p.to));
+                    && kept_connectors.contains(p.from.as_str())
+                    && kept_connectors.contains(p.to.as_str());
                 unchanged
                     .then(|| topology.pipelines.iter().find(|o| o.name() == p.name))
                     .flatten()

@@ -22,9 +22,8 @@ fn write_csv(path: &Path, positions: &[StockPosition]) -> std::io::Result<()> {
     for p in positions {
         csv.push_str(&format!("{},{},{},NEW\n", p.sku, p.location, p.on_hand));
     }
-    let tmp = path.with_extension("part");
-    std::fs::write(&tmp, csv)?;
-    std::fs::rename(tmp, path)
+    // Whole files only: the drop folder ignores the temporary name.
+    syncd_core::files::replace(path, csv.as_bytes())
 }
 
 fn config(sandbox: &Sandbox) -> String {

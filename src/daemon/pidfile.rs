@@ -24,16 +24,14 @@ pub struct PidFile {
 }
 
 impl PidFile {
-    /// Writes the pid file (atomically: temp file, then rename).
+    /// Writes the pid file (atomically).
     pub fn create(state_dir: &Path, admin: SocketAddr) -> std::io::Result<Self> {
         let path = state_dir.join(FILE_NAME);
         let me = RunningDaemon {
             pid: std::process::id(),
             admin,
         };
-        let tmp = state_dir.join(format!(".{FILE_NAME}.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec(&me).expect("serializes"))?;
-        std::fs::rename(&tmp, &path)?;
+        syncd_core::files::replace(&path, &serde_json::to_vec(&me).expect("serializes"))?;
         Ok(PidFile { path })
     }
 }

@@ -12,15 +12,16 @@ fn dir(state_dir: &Path) -> PathBuf {
 /// Records a request to run `pipelines` (every pipeline when empty).
 pub fn request(state_dir: &Path, pipelines: &[String]) -> std::io::Result<()> {
     let dir = dir(state_dir);
-    std::fs::create_dir_all(&dir)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     let name = format!("{nanos:032}-{}.json", std::process::id());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, serde_json::to_vec(pipelines).expect("serializes"))?;
-    std::fs::rename(tmp, dir.join(name))
+    // Written aside and renamed: the daemon only ever sees whole requests.
+    syncd_core::files::replace(
+        &dir.join(name),
+        &serde_json::to_vec(pipelines).expect("serializes"),
+    )
 }
 
 /// What a SIGUSR1 asks for.

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod connector;
 pub mod error;
+pub mod files;
 pub mod fingerprint;
 pub mod key;
 pub mod model;

@@ -75,6 +75,15 @@ fn message_of(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(300).collect())
 }
 
+/// An HTTP client (rustls) whose requests time out after `timeout`; `vendor` names it in the
+/// error if it cannot be built.
+pub fn client(vendor: &str, timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ConnectorError::permanent(vendor, format!("HTTP client: {e}")))
+}
+
 /// A transport failure (connect, timeout, cut-off answer) as a retryable error, without the
 /// URL (its query could carry a credential).
 pub fn transport(context: &str, e: reqwest::Error) -> ConnectorError {

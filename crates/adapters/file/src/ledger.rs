@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 use syncd_core::model::StockPosition;
 use syncd_core::{ConnectorError, Record, RecordKey, WriteOp, WriteOutcome};
 
-use crate::snapshot::replace_file;
-
 #[derive(Default, Serialize, Deserialize)]
 struct LedgerFile {
     positions: Vec<StockPosition>,
@@ -129,7 +127,7 @@ impl Ledger {
             positions: positions.into_values().collect(),
             applied,
         };
-        replace_file(&self.path, |out| {
+        syncd_core::files::replace_with(&self.path, |out| {
             serde_json::to_writer(&mut *out, &file)?;
             out.write_all(b"\n")
         })

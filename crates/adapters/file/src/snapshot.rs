@@ -1,10 +1,11 @@
 //! The snapshot file: every position the target holds, sorted by key, replaced atomically.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
+use syncd_core::files::replace_with;
 use syncd_core::model::StockPosition;
 use syncd_core::RecordKey;
 
@@ -84,7 +85,7 @@ pub fn write_snapshot(
     path: &Path,
     positions: &BTreeMap<RecordKey, StockPosition>,
 ) -> io::Result<()> {
-    replace_file(path, |out| {
+    replace_with(path, |out| {
         match SnapshotFormat::of(path) {
             SnapshotFormat::JsonLines => {
                 for p in positions.values() {
@@ -126,32 +127,6 @@ pub fn write_snapshot(
         }
         Ok(())
     })
-}
-
-/// Replaces `path` with what `write` writes: temporary file, fsync, rename, fsync of the
-/// directory. A crash at any point leaves either the old or the new file whole.
-pub fn replace_file(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("snapshot");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 #[cfg(test)]

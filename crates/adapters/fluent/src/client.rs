@@ -22,10 +22,7 @@ pub struct FluentClient {
 impl FluentClient {
     /// A client of `config`'s account.
     pub fn new(config: FluentConfig) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .map_err(|e| ConnectorError::permanent("fluent", format!("HTTP client: {e}")))?;
+        let http = syncd_http::client("fluent", Duration::from_secs(config.request_timeout_secs))?;
         Ok(FluentClient {
             http,
             config,

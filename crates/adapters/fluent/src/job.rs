@@ -83,15 +83,8 @@ impl JobKeeper {
 
     fn keep(&self, job: &KeptJob) {
         // Losing this file only costs one extra job: a failure to write it is logged, not fatal.
-        let write = || -> std::io::Result<()> {
-            if let Some(dir) = self.file.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let tmp = self.file.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(job).expect("serializes"))?;
-            std::fs::rename(&tmp, &self.file)
-        };
-        if let Err(e) = write() {
+        let bytes = serde_json::to_vec(job).expect("serializes");
+        if let Err(e) = syncd_core::files::replace(&self.file, &bytes) {
             tracing::warn!(file = %self.file.display(), error = %e, "could not keep the Fluent job id");
         }
     }

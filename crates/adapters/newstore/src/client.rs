@@ -24,10 +24,8 @@ pub struct NewStoreClient {
 impl NewStoreClient {
     /// A client of `config`'s tenant.
     pub fn new(config: NewStoreConfig) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .map_err(|e| ConnectorError::permanent("newstore", format!("HTTP client: {e}")))?;
+        let http =
+            syncd_http::client("newstore", Duration::from_secs(config.request_timeout_secs))?;
         Ok(NewStoreClient {
             http,
             config,

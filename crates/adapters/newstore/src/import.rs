@@ -89,12 +89,7 @@ fn keep(path: &Path, in_flight: Option<&InFlight>) -> Result<(), ConnectorError>
             _ => Ok(()),
         },
         Some(in_flight) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| ConnectorError::io(context, &e))?;
-            }
-            let tmp = path.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(in_flight).expect("serializes"))
-                .and_then(|()| std::fs::rename(&tmp, path))
+            syncd_core::files::replace(path, &serde_json::to_vec(in_flight).expect("serializes"))
                 .map_err(|e| ConnectorError::io(context, &e))
         }
     }
