@@ -88,7 +88,9 @@ async fn main() {
     .unwrap();
 
     let started = Instant::now();
-    let report = pipeline.run(store.clone(), &NoProgress).await;
+    let report = pipeline
+        .run(store.clone(), &NoProgress, &Default::default())
+        .await;
     let secs = started.elapsed().as_secs_f64();
     assert!(report.succeeded(), "{report:?}");
     let calls = sim.log().calls(BATCH);
@@ -109,7 +111,9 @@ async fn main() {
             .collect();
         write_csv(&file, &delta);
         let started = Instant::now();
-        let report = pipeline.run(store.clone(), &NoProgress).await;
+        let report = pipeline
+            .run(store.clone(), &NoProgress, &Default::default())
+            .await;
         assert!(report.succeeded(), "{report:?}");
         println!(
             "fluent change of {changed}: {} written in {:.3}s with {} batch calls (minimum {})",

@@ -13,8 +13,8 @@ use syncd_core::{ReadItem, Record};
 use syncd_engine::planner::Planner;
 use syncd_engine::{diff, Mode, PipelineConfig};
 use syncd_store::{
-    outbox, shadow, Durability, MemoryStore, OutboxEntry, ShadowIndex, SledStore, StateStore,
-    WriteBatch,
+    outbox, shadow, Durability, MemoryStore, OutboxEntry, ShadowIndex, ShadowPage, SledStore,
+    StateStore, WriteBatch,
 };
 
 const POSITIONS: usize = 1_000_000;
@@ -120,14 +120,15 @@ fn bench_plan() {
         })
         .collect();
     let index = ShadowIndex::default();
-    let start = Instant::now();
     let mut writes = 0;
-    for chunk in items.chunks(5_000) {
-        writes += planner.plan_page(chunk, &index, None).unwrap().writes.len();
+    let pages: Vec<Vec<ReadItem>> = items.chunks(5_000).map(<[ReadItem]>::to_vec).collect();
+    let start = Instant::now();
+    for page in pages {
+        writes += planner.plan_page(page, &index, None).unwrap().writes.len();
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "plan pages (map + diff + plan, records cloned from the page): {} ({writes} writes)",
+        "plan pages (map + diff + plan, records moved from the page): {} ({writes} writes)",
         per_second(POSITIONS, secs)
     );
 }
@@ -136,70 +137,42 @@ fn bench_shadow_persistence() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path()).unwrap();
     let records = positions(200_000, 0);
+    let entity = syncd_core::EntityKind::StockPosition;
+    // What a run commits per acknowledged call: the call's outbox entry dropped and one shadow
+    // page appended, atomically across the two trees.
     for batch_size in [1_000usize, 5_000] {
+        let pipeline = format!("ack-{batch_size}");
+        let target = format!("target-{batch_size}");
         let start = Instant::now();
         for chunk in records.chunks(batch_size) {
+            let call = outbox::new_call(&store).unwrap();
+            let entries: Vec<OutboxEntry> = chunk
+                .iter()
+                .map(|r| OutboxEntry {
+                    op: WriteOp::Upsert { record: r.clone() },
+                    link_base: None,
+                })
+                .collect();
+            let mut intent = WriteBatch::new();
+            outbox::put_call(&mut intent, &pipeline, call, &entries);
+            store.commit(intent, Durability::Flushed).unwrap();
             let mut batch = WriteBatch::new();
+            let mut page = ShadowPage::default();
             for r in chunk {
-                shadow::put(
-                    &mut batch,
-                    &format!("target-{batch_size}"),
-                    r,
-                    r.fingerprint(),
-                );
+                page.upsert(&r.key(), r.fingerprint());
             }
-            store.commit(batch, Durability::Flushed).unwrap();
+            outbox::delete_call(&mut batch, &pipeline, call);
+            shadow::append(&store, &mut batch, &target, entity, page).unwrap();
+            store.commit(batch, Durability::Buffered).unwrap();
         }
         let secs = start.elapsed().as_secs_f64();
         println!(
-            "sled shadow updates, flushed batches of {batch_size}: {} records in {secs:.2}s = {}",
-            records.len(),
+            "sled intent + acknowledgement per call (outbox entry, shadow page), calls of {batch_size}: {}",
             per_second(records.len(), secs)
         );
     }
     let start = Instant::now();
-    let index =
-        shadow::load_index(&store, "target-1000", syncd_core::EntityKind::StockPosition).unwrap();
-    println!(
-        "sled shadow index load, before churn: {} entries in {:.2}s",
-        index.len(),
-        start.elapsed().as_secs_f64()
-    );
-    // What a run commits per acknowledged write: the outbox entry dropped and the shadow updated,
-    // atomically across the two trees.
-    for batch_size in [1_000usize, 5_000] {
-        let mut planned = WriteBatch::new();
-        for r in &records {
-            let entry = OutboxEntry {
-                op: WriteOp::Upsert { record: r.clone() },
-                link_base: None,
-            };
-            outbox::put(&mut planned, &format!("ack-{batch_size}"), &entry);
-        }
-        store.commit(planned, Durability::Flushed).unwrap();
-        let start = Instant::now();
-        for chunk in records.chunks(batch_size) {
-            let mut batch = WriteBatch::new();
-            for r in chunk {
-                outbox::delete(&mut batch, &format!("ack-{batch_size}"), &r.key());
-                shadow::put(
-                    &mut batch,
-                    &format!("acked-{batch_size}"),
-                    r,
-                    r.fingerprint(),
-                );
-            }
-            store.commit(batch, Durability::Flushed).unwrap();
-        }
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "sled acknowledgements (outbox drop + shadow update, one transaction), flushed batches of {batch_size}: {}",
-            per_second(records.len(), secs)
-        );
-    }
-    let start = Instant::now();
-    let index =
-        shadow::load_index(&store, "target-1000", syncd_core::EntityKind::StockPosition).unwrap();
+    let index = shadow::load_index(&store, "target-1000", entity).unwrap();
     println!(
         "sled shadow index load: {} entries in {:.2}s",
         index.len(),

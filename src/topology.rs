@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use syncd_core::{BuildContext, ConfigError};
 use syncd_engine::{ConnectorHandle, Pipeline};
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::registry::registry;
@@ -33,11 +32,10 @@ pub struct Rebuilt {
 impl Topology {
     /// Builds `config`, carrying over from `previous` (its config and topology) every
     /// connector whose section is unchanged and every pipeline whose config, connectors and
-    /// links are unchanged; new pipelines stop their runs on `stop`.
+    /// links are unchanged.
     pub fn rebuild(
         config: &Config,
         previous: Option<(&Config, &Topology)>,
-        stop: &CancellationToken,
     ) -> Result<(Self, Rebuilt), Vec<ConfigError>> {
         let registry = registry();
         let mut errors = Vec::new();
@@ -107,7 +105,7 @@ impl Topology {
             match Pipeline::new(p.clone(), source.clone(), target.clone(), &config.links) {
                 Ok(pipeline) => {
                     rebuilt.built.push(format!("pipeline {}", p.name));
-                    pipelines.push(Arc::new(pipeline.stop_on(stop.clone())));
+                    pipelines.push(Arc::new(pipeline));
                 }
                 Err(message) => errors.push(ConfigError::new(
                     &config.origin,
@@ -160,5 +158,20 @@ impl Topology {
                     })
             })
             .collect()
+    }
+}
+
+/// Loads the config and builds its topology, or prints every problem.
+pub fn load(path: &std::path::Path) -> Result<(Config, Topology), std::process::ExitCode> {
+    let (config, mut errors) =
+        crate::config::load(path).map_err(|e| crate::config::report_problems(path, e))?;
+    // Build even when other sections are wrong, so that every connector's problems show too.
+    match Topology::rebuild(&config, None).map(|(t, _)| t) {
+        Ok(topology) if errors.is_empty() => Ok((config, topology)),
+        Ok(_) => Err(crate::config::report_problems(path, errors)),
+        Err(more) => {
+            errors.extend(more);
+            Err(crate::config::report_problems(path, errors))
+        }
     }
 }

@@ -50,6 +50,20 @@ fn pipeline(name: &str, to: &str, schedule: Option<&str>) -> String {
     )
 }
 
+/// The SKUs of the positions a ledger file holds, in its order (none before it exists).
+fn ledger_skus(path: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let ledger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    ledger["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn snapshot_len(path: &Path) -> usize {
     std::fs::read_to_string(path)
         .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
@@ -170,9 +184,10 @@ async fn sighup_with_a_broken_config_keeps_the_old_one_and_a_valid_change_takes_
 #[tokio::test]
 async fn sigterm_during_a_run_drains_exits_zero_and_the_next_start_finishes_the_work() {
     const N: usize = 400;
-    // One record per call, five calls a second: a run long enough to be interrupted.
+    // One record per call, five calls a second: a run long enough to be interrupted. A ledger
+    // applies each call as it comes (a snapshot file would stage the whole run).
     let config = format!(
-        "{CONNECTORS}\n[connectors.slow]\nkind = \"file\"\nwrite_path = \"out/slow.jsonl\"\nmax_batch = 1\nrate_limit = {{ per_second = 5, burst = 1 }}\n{}",
+        "{CONNECTORS}\n[connectors.slow]\nkind = \"file\"\nledger_path = \"out/slow.json\"\nmax_batch = 1\nrate_limit = {{ per_second = 5, burst = 1 }}\n{}",
         pipeline("to-slow", "slow", None)
     );
     let dir = tempfile::tempdir().unwrap();
@@ -182,7 +197,7 @@ async fn sigterm_during_a_run_drains_exits_zero_and_the_next_start_finishes_the_
     d.signal(libc::SIGUSR1);
     until("some writes are acknowledged", || async {
         d.metric("syncd_outbox_depth", "to-slow").await > 0.0
-            && snapshot_len(&d.path("out/slow.jsonl")) >= 2
+            && ledger_skus(&d.path("out/slow.json")).len() >= 2
     })
     .await;
     d.signal(libc::SIGTERM);
@@ -193,7 +208,7 @@ async fn sigterm_during_a_run_drains_exits_zero_and_the_next_start_finishes_the_
         "exits within the default drain timeout: {took:?}"
     );
     assert!(d.log().contains("in-flight runs finished"), "{}", d.log());
-    let written = snapshot_len(&d.path("out/slow.jsonl"));
+    let written = ledger_skus(&d.path("out/slow.json")).len();
     assert!(written < N, "the run was interrupted ({written} of {N})");
 
     // The next start: a full-speed `once` over the same state finishes exactly the rest.
@@ -218,16 +233,7 @@ async fn sigterm_during_a_run_drains_exits_zero_and_the_next_start_finishes_the_
     let r = &reports[0];
     assert_eq!(r["dead_lettered"], 0, "{r}");
     assert_eq!(r["pending"], 0, "{r}");
-    let lines = std::fs::read_to_string(d.path("out/slow.jsonl")).unwrap();
-    let mut skus: Vec<String> = lines
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["sku"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let mut skus = ledger_skus(&d.path("out/slow.json"));
     skus.sort();
     let expected: Vec<String> = (0..N).map(|i| format!("SKU-{i:05}")).collect();
     assert_eq!(skus, expected, "every position exactly once");

@@ -53,7 +53,9 @@ pub async fn run_in_order(
     let mut reports = Vec::new();
     for pipeline in pipelines {
         let progress = TerminalProgress::start(pipeline.name());
-        let report = pipeline.run(store.clone(), &progress).await;
+        let report = pipeline
+            .run(store.clone(), &progress, &Default::default())
+            .await;
         progress.finish();
         reports.push(report);
     }

@@ -229,3 +229,24 @@ fn list_of<T: serde::de::DeserializeOwned>(
     }
     out
 }
+
+/// Loads and checks the config without building connectors (no secret is read): for commands
+/// that only need the state dir, the pipelines' names and the daemon. Prints every problem.
+pub fn load_checked(path: &std::path::Path) -> Result<Config, std::process::ExitCode> {
+    match load(path) {
+        Ok((config, errors)) if errors.is_empty() => Ok(config),
+        Ok((_, errors)) | Err(errors) => Err(report_problems(path, errors)),
+    }
+}
+
+/// Prints `errors` found in `path` and gives the exit code for a bad config.
+pub fn report_problems(
+    path: &std::path::Path,
+    errors: Vec<syncd_core::ConfigError>,
+) -> std::process::ExitCode {
+    eprintln!("{} problem(s) in {}:", errors.len(), path.display());
+    for e in errors {
+        eprintln!("  - {e}");
+    }
+    std::process::ExitCode::from(2)
+}

@@ -139,7 +139,7 @@ impl Daemon {
             Ok((config, _)) => config,
         };
         let (topology, rebuilt) =
-            match Topology::rebuild(&config, Some((&old.config, &old.topology)), &self.stop) {
+            match Topology::rebuild(&config, Some((&old.config, &old.topology))) {
                 Ok(t) => t,
                 Err(errors) => return reject(errors),
             };
@@ -247,7 +247,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     // Before anything else: SIGUSR1's default action would end the process.
     let mut signals = Signals::install().context("installing signal handlers")?;
     let stop = CancellationToken::new();
-    let (config, topology) = match crate::commands::load_stopping_on(path, &stop) {
+    let (config, topology) = match crate::topology::load(path) {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
@@ -279,6 +279,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
             store.clone(),
             metrics.clone(),
             config.daemon.max_concurrent_runs,
+            stop.clone(),
         ),
         health: Health::default(),
         metrics,

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use syncd_engine::{NoProgress, Pipeline};
 use syncd_store::StateStore;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::metrics::Metrics;
@@ -37,12 +38,20 @@ pub struct Runner {
     slots: Arc<Semaphore>,
     running: Arc<Mutex<HashSet<String>>>,
     tracker: TaskTracker,
+    stop: CancellationToken,
 }
 
 impl Runner {
-    /// A runner over `store` allowing `max_concurrent` runs at a time.
-    pub fn new(store: Arc<dyn StateStore>, metrics: Arc<Metrics>, max_concurrent: usize) -> Self {
+    /// A runner over `store` allowing `max_concurrent` runs at a time, whose runs stop early
+    /// once `stop` is cancelled.
+    pub fn new(
+        store: Arc<dyn StateStore>,
+        metrics: Arc<Metrics>,
+        max_concurrent: usize,
+        stop: CancellationToken,
+    ) -> Self {
         Runner {
+            stop,
             store,
             metrics,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
@@ -83,6 +92,7 @@ impl Runner {
         let metrics = self.metrics.clone();
         let slots = self.slots.clone();
         let running = self.running.clone();
+        let stop = self.stop.clone();
         self.tracker.spawn(async move {
             // Clears the running mark however the run ends, even by a panic.
             struct Done(Arc<Mutex<HashSet<String>>>, String);
@@ -98,7 +108,7 @@ impl Runner {
                 return;
             };
             tracing::info!(pipeline = %name, ?reason, "run starting");
-            let report = pipeline.run(store, &NoProgress).await;
+            let report = pipeline.run(store, &NoProgress, &stop).await;
             metrics.run_finished(&report);
         });
         Started::Yes

@@ -148,17 +148,16 @@ impl Access {
         match self {
             Access::Local { config, store } => {
                 // Replays map records again: only they need the connectors (and their secrets).
-                let (topology, _) =
-                    Topology::rebuild(config, None, &Default::default()).map_err(|errors| {
-                        anyhow::anyhow!(
-                            "building the pipelines for the replay: {}",
-                            errors
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        )
-                    })?;
+                let (topology, _) = Topology::rebuild(config, None).map_err(|errors| {
+                    anyhow::anyhow!(
+                        "building the pipelines for the replay: {}",
+                        errors
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                })?;
                 Ok(local::replay(&topology, store, pipeline, selection).await?)
             }
             Access::Remote(r) => r.post(&format!("/dlq/{pipeline}/replay"), selection).await,

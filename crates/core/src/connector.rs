@@ -83,10 +83,32 @@ pub trait Sink: Send + Sync {
     /// Applies a batch of at most `capabilities().max_batch` writes, all of `entity`.
     ///
     /// Returns one outcome per write, in order. An `Err` means the call as a whole failed and no
-    /// write of the batch may be assumed applied.
+    /// write of the batch may be assumed applied. A staging sink (see
+    /// [`Sink::stages_writes`]) only checks and stages here: `Applied` means "staged".
     async fn write_batch(
         &self,
         entity: EntityKind,
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError>;
+
+    /// True for a sink that can only replace a whole artifact (a snapshot file, a vendor's full
+    /// import): its `write_batch` stages, and nothing reaches the target before
+    /// [`Sink::finish`]. The engine then acknowledges a run's writes only after `finish`
+    /// succeeded, calls [`Sink::discard`] before it stages anything, and runs one pipeline at a
+    /// time into the sink.
+    fn stages_writes(&self) -> bool {
+        false
+    }
+
+    /// Drops whatever was staged and not finished (what an interrupted run left).
+    async fn discard(&self, _entity: EntityKind) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
+    /// Puts everything staged since the last `finish` or `discard` into the target, at once and
+    /// atomically: after a crash the target holds all of it or none. Called once per run, after
+    /// its last write and before its cursor moves; a sink that does not stage has nothing to do.
+    async fn finish(&self, _entity: EntityKind) -> Result<(), ConnectorError> {
+        Ok(())
+    }
 }

@@ -19,7 +19,7 @@ pub use error::{ConnectorError, ErrorClass};
 pub use fingerprint::Fingerprint;
 pub use key::RecordKey;
 pub use model::{EntityKind, Record};
-pub use page::{Cursor, Page, ReadItem, ReadMode, ReadRequest, RejectedRow};
+pub use page::{Cursor, Page, PageCursors, ReadItem, ReadMode, ReadRequest, RejectedRow};
 pub use registry::{BuildContext, ConnectorFactory, Registry};
 pub use secret::Secret;
 pub use webhook::{InboundEvent, WebhookError, WebhookReceiver, WebhookRequest};

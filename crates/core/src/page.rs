@@ -94,6 +94,34 @@ impl Page {
     pub fn cursor_after(&self, position: u64) -> Cursor {
         (self.resume)(position)
     }
+
+    /// Takes the items out, leaving what resumes after them.
+    pub fn into_parts(self) -> (Vec<ReadItem>, PageCursors) {
+        (
+            self.items,
+            PageCursors {
+                next: self.next,
+                done: self.done,
+                resume: self.resume,
+            },
+        )
+    }
+}
+
+/// What a page leaves once its items are taken: the cursors that resume after them.
+pub struct PageCursors {
+    /// The cursor that resumes after the whole page.
+    pub next: Cursor,
+    /// True when the source had nothing after the page.
+    pub done: bool,
+    resume: ResumeFn,
+}
+
+impl PageCursors {
+    /// The cursor that resumes right after the item at `position`.
+    pub fn cursor_after(&self, position: u64) -> Cursor {
+        (self.resume)(position)
+    }
 }
 
 impl std::fmt::Debug for Page {

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 
 use syncd_core::{EntityKind, RangePolicy, RecordKey, WriteOp};
-use syncd_store::{logical, shadow, Stamp, StampKind, StateStore, StoreError, WriteBatch};
+use syncd_store::{
+    logical, shadow, ShadowIndex, Stamp, StampKind, StateStore, StoreError, WriteBatch,
+};
 
 /// Stamps below the mark that never become removable are dropped after this long.
 const LATE_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -38,31 +40,23 @@ fn scope_of(policy: &RangePolicy, location: &str) -> String {
     }
 }
 
-fn accounted(
-    store: &dyn StateStore,
-    authority: &str,
-    stamps: &[(String, Stamp)],
-) -> Result<bool, StoreError> {
+fn accounted(acknowledged: &ShadowIndex, stamps: &[(String, Stamp)]) -> bool {
     for (_, stamp) in stamps {
         // Not while an item is still only assigned (its allocation must stay), and not before
         // every adjustment any completion made is in the authority's stock.
         if stamp.kind == StampKind::Assigned || !stamp.every_assigned_item_done() {
-            return Ok(false);
+            return false;
         }
-        for key in &stamp.adjustments {
-            let acknowledged = shadow::get(
-                store,
-                authority,
-                EntityKind::StockAdjustment,
-                &RecordKey::from_raw(key.clone()),
-            )?
-            .is_some();
-            if !acknowledged {
-                return Ok(false);
-            }
+        let applied = |key: &String| {
+            acknowledged
+                .get(&RecordKey::from_raw(key.clone()))
+                .is_some()
+        };
+        if !stamp.adjustments.iter().all(applied) {
+            return false;
         }
     }
-    Ok(true)
+    true
 }
 
 /// Turns ascending removable timestamps into ranges of consecutive ones.
@@ -100,13 +94,17 @@ pub fn removable(
     }
     let grace_ms = policy.gap_grace.as_millis() as i64;
     let mut out = Removable::default();
+    if by_scope.is_empty() {
+        return Ok(out);
+    }
+    let acknowledged = shadow::load_index(store, authority, EntityKind::StockAdjustment)?;
     for (scope, stamps) in by_scope {
         let mark = logical::mark(store, namespace, &scope)?;
         let mut removable = Vec::new();
         // Late arrivals below the mark: each on its own once accounted for.
         if let Some(mark) = mark {
             for (&lts, entries) in stamps.range(..=mark) {
-                if accounted(store, authority, entries)? {
+                if accounted(&acknowledged, entries) {
                     removable.push(lts);
                 } else if entries
                     .iter()
@@ -140,7 +138,7 @@ pub fn removable(
                 );
                 out.gaps_skipped += lts - next;
             }
-            if !accounted(store, authority, entries)? {
+            if !accounted(&acknowledged, entries) {
                 break;
             }
             removable.push(lts);
@@ -217,7 +215,9 @@ mod tests {
             logical_timestamp: None,
         });
         let mut batch = WriteBatch::new();
-        shadow::put(&mut batch, "erp", &record, record.fingerprint());
+        let mut page = syncd_store::ShadowPage::default();
+        page.upsert(&record.key(), record.fingerprint());
+        shadow::append(store, &mut batch, "erp", record.entity(), page).unwrap();
         store.commit(batch, Durability::Flushed).unwrap();
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use syncd_core::{Cursor, Page};
+use syncd_core::{Cursor, PageCursors};
 
 /// Tracks the settled items of one page.
 #[derive(Debug)]
@@ -40,30 +40,51 @@ impl AckTracker {
     }
 }
 
+/// A page not yet released: its items' positions (the items themselves are gone once planned,
+/// so that a long run holds 9 bytes an item, not the records) and what they settled.
+struct OpenPage {
+    seq: u64,
+    positions: Vec<u64>,
+    cursors: PageCursors,
+    tracker: AckTracker,
+}
+
 /// The pages of a run not yet released, oldest first: the cursor may move past a page only
 /// when it and every page before it are fully accounted for.
 #[derive(Default)]
 pub struct OpenPages {
-    pages: VecDeque<(u64, Page, AckTracker)>,
+    pages: VecDeque<OpenPage>,
     next_seq: u64,
     last_next: Option<Cursor>,
 }
 
 impl OpenPages {
-    /// Adds a page just read; returns its sequence number.
-    pub fn push(&mut self, page: Page) -> u64 {
+    /// Adds a page whose items are at `positions`; returns its sequence number.
+    pub fn push(&mut self, positions: Vec<u64>, cursors: PageCursors) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.last_next = Some(page.next.clone());
-        let tracker = AckTracker::new(page.items.len());
-        self.pages.push_back((seq, page, tracker));
+        self.last_next = Some(cursors.next.clone());
+        let tracker = AckTracker::new(positions.len());
+        self.pages.push_back(OpenPage {
+            seq,
+            positions,
+            cursors,
+            tracker,
+        });
         seq
     }
 
     /// Marks item `index` of page `seq` as accounted for.
     pub fn settle(&mut self, seq: u64, index: usize) {
-        if let Some((_, _, tracker)) = self.pages.iter_mut().find(|(s, _, _)| *s == seq) {
-            tracker.settle(index);
+        // Pages are released oldest first, so `seq` sits at `seq - front`.
+        let Some(front) = self.pages.front().map(|p| p.seq) else {
+            return;
+        };
+        if let Some(page) = seq
+            .checked_sub(front)
+            .and_then(|at| self.pages.get_mut(at as usize))
+        {
+            page.tracker.settle(index);
         }
     }
 
@@ -71,18 +92,24 @@ impl OpenPages {
     /// it moved.
     pub fn release(&mut self) -> Option<Cursor> {
         let mut moved = None;
-        while let Some((_, page, tracker)) = self.pages.front() {
-            if tracker.all_settled() {
-                moved = Some(page.next.clone());
+        while let Some(page) = self.pages.front() {
+            if page.tracker.all_settled() {
+                moved = Some(page.cursors.next.clone());
                 self.pages.pop_front();
                 continue;
             }
-            if tracker.settled_prefix() > 0 {
-                moved = Some(page.cursor_after(page.items[tracker.settled_prefix() - 1].position));
+            let prefix = page.tracker.settled_prefix();
+            if prefix > 0 {
+                moved = Some(page.cursors.cursor_after(page.positions[prefix - 1]));
             }
             break;
         }
         moved
+    }
+
+    /// True when every page pushed was released.
+    pub fn all_released(&self) -> bool {
+        self.pages.is_empty()
     }
 
     /// The cursor after the last page read (where the next read starts).

@@ -25,6 +25,7 @@ pub struct ConnectorHandle {
     /// The connector.
     pub connector: Arc<dyn Connector>,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    runs: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ConnectorHandle {
@@ -35,7 +36,17 @@ impl ConnectorHandle {
                 Quota::per_second(r.per_second).allow_burst(r.burst.unwrap_or(r.per_second));
             Arc::new(RateLimiter::direct(quota))
         });
-        ConnectorHandle { connector, limiter }
+        ConnectorHandle {
+            connector,
+            limiter,
+            runs: Arc::default(),
+        }
+    }
+
+    /// Waits until no other run holds the connector, and holds it: a staging sink takes one
+    /// run's writes at a time.
+    pub async fn run_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        Arc::clone(&self.runs).lock_owned().await
     }
 
     /// The connector's name.

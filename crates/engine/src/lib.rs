@@ -9,6 +9,7 @@ pub mod error;
 pub mod handle;
 pub mod link;
 pub mod mapping;
+pub mod outbox_book;
 pub mod plan;
 pub mod planner;
 pub mod progress;

@@ -10,7 +10,8 @@ use crate::config::Mode;
 use crate::diff;
 use crate::error::RunError;
 use crate::report::RunReport;
-use crate::run::Pipeline;
+use crate::run::{PageReader, Pipeline};
+use tokio_util::sync::CancellationToken;
 
 /// What a run would do.
 #[derive(Debug, Serialize)]
@@ -34,10 +35,11 @@ impl Pipeline {
     pub async fn plan(&self, store: &dyn StateStore) -> Result<Plan, RunError> {
         let replay = outbox::list(store, self.name())?
             .into_iter()
-            .map(|e| e.op)
+            .flat_map(|(_, entries)| entries.into_iter().map(|e| e.op))
             .collect();
         let mut scratch = RunReport::start(self.name());
-        let mut indexes = self.load_indexes(store, &mut scratch).await?;
+        let never = CancellationToken::new();
+        let mut indexes = self.load_indexes(store, &mut scratch, &never).await?;
         let mut plan = Plan {
             pipeline: self.name().to_string(),
             replay,
@@ -49,10 +51,15 @@ impl Pipeline {
         let full = self.config().mode == Mode::Full;
         let mut seen: HashSet<u128> = HashSet::new();
         let mut cursor = self.start_cursor(store)?;
+        let mut reader = PageReader::new(self, &never);
         loop {
-            let page = self.read_page(store, cursor.clone(), &mut scratch).await?;
+            let page = reader
+                .read(self, store, cursor.clone(), &mut scratch)
+                .await?;
+            let last = page.done || page.items.is_empty();
+            let (items, cursors) = page.into_parts();
             let page_plan = self.planner(store).plan_page(
-                &page.items,
+                items,
                 &indexes.target,
                 self.link_view(&indexes).as_ref(),
             )?;
@@ -71,22 +78,22 @@ impl Pipeline {
                 }
                 plan.writes.push(w.op);
             }
-            if page.done || page.items.is_empty() {
+            if last {
                 break;
             }
-            cursor = Some(page.next);
+            cursor = Some(cursors.next);
         }
         if full && self.config().delete_missing {
             let gone = diff::missing(&indexes.target, &seen);
             for key in syncd_store::shadow::keys_for_hashes(
                 store,
                 self.target_name(),
-                self.config().entity,
+                self.written_entity(),
                 &gone,
             )? {
                 plan.writes.push(WriteOp::Delete {
                     key,
-                    entity: self.config().entity,
+                    entity: self.written_entity(),
                 });
             }
         }

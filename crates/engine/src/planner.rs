@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use syncd_core::model::{FulfillmentEvent, FulfillmentEventKind};
 use syncd_core::{Fingerprint, ReadItem, Record, RecordKey, WriteOp};
 use syncd_store::{
-    dead_letters, logical, shadow, DeadLetter, ShadowIndex, Stage, Stamp, StampKind, StateStore,
+    dead_letters, link_base, logical, DeadLetter, ShadowIndex, Stage, Stamp, StampKind, StateStore,
     StoreError,
 };
 
@@ -28,6 +28,35 @@ pub struct Planned {
     pub page: u64,
     /// Indices of the page items this write settles (several when a key repeats in a page).
     pub items: Vec<usize>,
+    /// The outbox call that holds this write, once it is about to go out.
+    pub call: Option<Call>,
+}
+
+/// Where a write sits in the outbox: its call, and its number within the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The outbox call id.
+    pub id: u64,
+    /// The write's number in this run (unique across calls).
+    pub uid: u64,
+}
+
+impl Planned {
+    /// A write that settles no page item (replays, deletes, ranges).
+    pub fn unattached(op: WriteOp) -> Self {
+        let fingerprint = match &op {
+            WriteOp::Upsert { record } => Some(record.fingerprint()),
+            WriteOp::Delete { .. } | WriteOp::RemoveAllocations { .. } => None,
+        };
+        Planned {
+            op,
+            fingerprint,
+            link_base: None,
+            page: 0,
+            items: Vec::new(),
+            call: None,
+        }
+    }
 }
 
 /// Everything one page needs.
@@ -97,23 +126,23 @@ impl Planner<'_> {
     /// Plans one page against the target's shadow index (or, on a link, its live records).
     pub fn plan_page(
         &self,
-        items: &[ReadItem],
+        items: Vec<ReadItem>,
         target_index: &ShadowIndex,
         link: Option<&LinkView<'_>>,
     ) -> Result<PagePlan, StoreError> {
         let mut plan = PagePlan::default();
         let mut by_key: HashMap<u128, usize> = HashMap::new();
-        for (index, item) in items.iter().enumerate() {
+        for (index, item) in items.into_iter().enumerate() {
             plan.read += 1;
-            let record = match &item.record {
+            let record = match item.record {
                 Err(row) => {
                     let mut dl = self.dead_letter(
                         Stage::Read,
                         dead_letters::row_id(&row.origin),
                         row.error.clone(),
                     );
-                    dl.origin = Some(row.origin.clone());
-                    dl.raw = Some(row.raw.clone());
+                    dl.origin = Some(row.origin);
+                    dl.raw = Some(row.raw);
                     plan.dead.push((index, dl));
                     continue;
                 }
@@ -129,29 +158,32 @@ impl Planner<'_> {
                         ),
                     );
                     dl.key = Some(key.to_string());
-                    dl.record = Some(r.clone());
+                    dl.record = Some(r);
                     plan.dead.push((index, dl));
                     continue;
                 }
-                Ok(r) => r.clone(),
+                Ok(r) => r,
             };
             if let Record::FulfillmentEvent(event) = &record {
                 self.stamp(&mut plan, event)?;
             }
             let records = match self.config.write_as {
-                Some(kind) => match transform::expand(record, kind) {
-                    Ok(records) => records,
-                    Err(why) => {
-                        let mut dl = self.dead_letter(
-                            Stage::Map,
-                            dead_letters::record_id(key_of(item).as_str()),
-                            why,
-                        );
-                        dl.key = Some(key_of(item).to_string());
-                        plan.dead.push((index, dl));
-                        continue;
+                Some(kind) => {
+                    let key = record.key();
+                    match transform::expand(record, kind) {
+                        Ok(records) => records,
+                        Err(why) => {
+                            let mut dl = self.dead_letter(
+                                Stage::Map,
+                                dead_letters::record_id(key.as_str()),
+                                why,
+                            );
+                            dl.key = Some(key.to_string());
+                            plan.dead.push((index, dl));
+                            continue;
+                        }
                     }
-                },
+                }
                 None => vec![record],
             };
             if records.is_empty() {
@@ -175,7 +207,12 @@ impl Planner<'_> {
         target_index: &ShadowIndex,
         link: Option<&LinkView<'_>>,
     ) -> Result<(), StoreError> {
-        let record = match mapping::apply(&self.config.maps, record.clone()) {
+        // The record as read goes into a dead letter if a map refuses it: keep it only then.
+        let maps = &self.config.maps;
+        let original = ((!maps.sku.is_empty() || !maps.location.is_empty())
+            && maps.unmapped == crate::config::Unmapped::DeadLetter)
+            .then(|| record.clone());
+        let record = match mapping::apply(maps, record) {
             Mapped::Record(r) => r,
             Mapped::Skipped => {
                 plan.skipped += 1;
@@ -183,6 +220,7 @@ impl Planner<'_> {
                 return Ok(());
             }
             Mapped::Unmapped(why) => {
+                let record = original.expect("kept when a map can refuse");
                 let key = record.key();
                 let mut dl =
                     self.dead_letter(Stage::Map, dead_letters::record_id(key.as_str()), why);
@@ -199,7 +237,7 @@ impl Planner<'_> {
                 let namespace = view.policy.base_namespace();
                 let key = record.key();
                 let live = view.live.get(&key);
-                let base = shadow::get(self.store, &namespace, self.config.entity, &key)?;
+                let base = link_base::get(self.store, &namespace, self.config.entity, &key)?;
                 let merge = view
                     .policy
                     .merge(&record, live, base.as_ref().map(|b| &b.record));
@@ -230,6 +268,7 @@ impl Planner<'_> {
             link_base,
             page: 0,
             items: vec![index],
+            call: None,
         };
         // A later row for a key already planned in this page wins, even if it equals the
         // shadow: the earlier row's write must not be what the target ends up with.
@@ -290,11 +329,4 @@ impl Planner<'_> {
         plan.stamps.push((event.location.clone(), ts, stamp));
         Ok(())
     }
-}
-
-fn key_of(item: &ReadItem) -> RecordKey {
-    item.record
-        .as_ref()
-        .map(Record::key)
-        .unwrap_or_else(|_| RecordKey::single("?"))
 }

@@ -48,6 +48,7 @@ impl Pipeline {
         };
         let mut result = Requeued::default();
         let mut batch = WriteBatch::new();
+        let mut requeued = Vec::new();
         for (id, letter) in letters {
             let Some(letter) = letter else {
                 result
@@ -57,14 +58,10 @@ impl Pipeline {
             };
             match self.requeued_op(&letter) {
                 Ok(Some(op)) => {
-                    outbox::put(
-                        &mut batch,
-                        name,
-                        &OutboxEntry {
-                            op,
-                            link_base: None,
-                        },
-                    );
+                    requeued.push(OutboxEntry {
+                        op,
+                        link_base: None,
+                    });
                     dead_letters::delete(&mut batch, name, &id);
                     result.requeued.push(id);
                 }
@@ -74,6 +71,10 @@ impl Pipeline {
                 }
                 Err(why) => result.refused.push((id, why)),
             }
+        }
+        if !requeued.is_empty() {
+            let call = outbox::new_call(store.as_ref())?;
+            outbox::put_call(&mut batch, name, call, &requeued);
         }
         commit(store, batch, Durability::Flushed).await?;
         Ok(result)

@@ -3,18 +3,25 @@
 //! refuses as a whole.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use syncd_core::{ConnectorError, EntityKind, ErrorClass, WriteOp, WriteOutcome};
+use syncd_store::{Durability, StateStore};
 
 use crate::config::RetryConfig;
 use crate::error::RunError;
 use crate::handle::ConnectorHandle;
+use crate::outbox_book::OutboxBook;
 use crate::planner::Planned;
 use crate::report::RunReport;
 use crate::retry::backoff;
+use crate::state::commit;
+
+/// Where a call's intent goes before the call: the store and the run's outbox book.
+pub type Intent<'b> = Option<(&'b Arc<dyn StateStore>, &'b mut OutboxBook)>;
 
 /// What one write call settled.
 #[derive(Debug, Default)]
@@ -79,10 +86,15 @@ impl<'a> Writer<'a> {
     }
 
     /// Makes the next write call and returns what it settled; `None` when nothing is left.
+    /// With an `intent`, the call's writes are in the outbox, flushed, before the call.
     ///
     /// Auth and config errors stop the writer at once: no record is to blame for them.
-    pub async fn step(&mut self, report: &mut RunReport) -> Result<Option<Settled>, RunError> {
-        let Some(chunk) = self.queue.pop_front() else {
+    pub async fn step(
+        &mut self,
+        report: &mut RunReport,
+        intent: Intent<'_>,
+    ) -> Result<Option<Settled>, RunError> {
+        let Some(mut chunk) = self.queue.pop_front() else {
             return Ok(None);
         };
         if let Some((wait, rate_limited)) = chunk.wait {
@@ -107,12 +119,27 @@ impl<'a> Writer<'a> {
                 pipeline: report.pipeline.clone(),
                 message: format!("connector `{}` cannot write", self.target.name()),
             })?;
+        if let Some((store, book)) = intent {
+            let batch = book.claim(store.as_ref(), &mut chunk.items)?;
+            if !batch.is_empty() {
+                commit(store, batch, Durability::Flushed).await?;
+            }
+        }
         self.target.until_ready().await;
         report.write_calls += 1;
-        let ops: Vec<WriteOp> = chunk.items.iter().map(|p| p.op.clone()).collect();
+        // The ops move out for the call and back after it: no copy of a record per call.
+        let ops: Vec<WriteOp> = chunk
+            .items
+            .iter_mut()
+            .map(|p| std::mem::replace(&mut p.op, placeholder(self.entity)))
+            .collect();
+        let answer = sink.write_batch(self.entity, &ops).await;
+        for (planned, op) in chunk.items.iter_mut().zip(ops) {
+            planned.op = op;
+        }
         let attempts = chunk.attempts + 1;
         let mut settled = Settled::default();
-        match sink.write_batch(self.entity, &ops).await {
+        match answer {
             Ok(outcomes) if outcomes.len() == chunk.items.len() => {
                 let mut again = Vec::new();
                 let mut again_error = None;
@@ -139,7 +166,7 @@ impl<'a> Writer<'a> {
                     format!(
                         "returned {} outcomes for {} writes",
                         outcomes.len(),
-                        ops.len()
+                        chunk.items.len()
                     ),
                 );
                 return Err(self.fatal(e));
@@ -260,5 +287,13 @@ impl<'a> Writer<'a> {
             attempts,
             last_error,
         })
+    }
+}
+
+/// What stands in a write's place while its op is lent to a call (allocates nothing).
+fn placeholder(entity: EntityKind) -> WriteOp {
+    WriteOp::Delete {
+        key: syncd_core::RecordKey::from_raw(String::new()),
+        entity,
     }
 }

@@ -95,14 +95,18 @@ async fn a_full_rerun_of_an_unchanged_snapshot_makes_no_write_call() {
         "sku,location,on_hand\nA,W,1\nB,W,2\nC,W,3\nD,W,4\nE,W,5\n",
     );
     let p = f.drop_to_snapshot(Mode::Full, false);
-    let first = p.run(f.store.clone(), &NoProgress).await;
+    let first = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert!(first.succeeded(), "{first:?}");
     assert_eq!(
         (first.written, first.write_calls),
         (5, 2),
         "5 writes in batches of 3: {first:?}"
     );
-    let second = p.run(f.store.clone(), &NoProgress).await;
+    let second = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(
         (second.read, second.unchanged, second.write_calls),
         (5, 5, 0),
@@ -112,7 +116,9 @@ async fn a_full_rerun_of_an_unchanged_snapshot_makes_no_write_call() {
         &f.path("drop/a.csv"),
         "sku,location,on_hand\nA,W,1\nB,W,20\nC,W,3\nD,W,4\nE,W,5\n",
     );
-    let third = p.run(f.store.clone(), &NoProgress).await;
+    let third = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((third.written, third.write_calls), (1, 1), "{third:?}");
     assert_eq!(quantities(&f.path("out/stock.jsonl"))["B|W"], (20, 0));
 }
@@ -125,9 +131,16 @@ async fn an_incremental_run_takes_each_dropped_file_once() {
         "sku,location,on_hand\nA,W,1\nB,W,2\n",
     );
     let p = f.drop_to_snapshot(Mode::Incremental, false);
-    assert_eq!(p.run(f.store.clone(), &NoProgress).await.read, 2);
     assert_eq!(
-        p.run(f.store.clone(), &NoProgress).await.read,
+        p.run(f.store.clone(), &NoProgress, &Default::default())
+            .await
+            .read,
+        2
+    );
+    assert_eq!(
+        p.run(f.store.clone(), &NoProgress, &Default::default())
+            .await
+            .read,
         0,
         "a taken file is not read again"
     );
@@ -135,7 +148,9 @@ async fn an_incremental_run_takes_each_dropped_file_once() {
         &f.path("drop/2.jsonl"),
         "{\"sku\":\"A\",\"location\":\"W\",\"on_hand\":9}\n",
     );
-    let r = p.run(f.store.clone(), &NoProgress).await;
+    let r = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.read, r.written), (1, 1), "{r:?}");
     assert_eq!(quantities(&f.path("out/stock.jsonl"))["A|W"], (9, 0));
 }
@@ -148,12 +163,15 @@ async fn a_later_row_for_the_same_key_in_one_page_wins() {
         "sku,location,on_hand\nA,W,5\nA,W,3\n",
     );
     let p = f.drop_to_snapshot(Mode::Full, false);
-    p.run(f.store.clone(), &NoProgress).await;
+    p.run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     write(
         &f.path("drop/a.csv"),
         "sku,location,on_hand\nA,W,7\nA,W,3\n",
     );
-    let r = p.run(f.store.clone(), &NoProgress).await;
+    let r = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert!(r.succeeded(), "{r:?}");
     assert_eq!(
         quantities(&f.path("out/stock.jsonl"))["A|W"],
@@ -169,16 +187,19 @@ async fn writes_left_in_the_outbox_by_an_interrupted_run_are_replayed_first() {
     // What a run killed between its outbox commit and its write leaves behind.
     let mut batch = WriteBatch::new();
     let record = syncd_core::Record::StockPosition(StockPosition::new("Z", "W", 42));
-    outbox::put(
+    outbox::put_call(
         &mut batch,
         "erp-to-shop",
-        &OutboxEntry {
+        outbox::new_call(f.store.as_ref()).unwrap(),
+        &[OutboxEntry {
             op: WriteOp::Upsert { record },
             link_base: None,
-        },
+        }],
     );
     f.store.commit(batch, Durability::Flushed).unwrap();
-    let r = p.run(f.store.clone(), &NoProgress).await;
+    let r = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert!(r.succeeded(), "{r:?}");
     assert_eq!((r.replayed, r.pending), (1, 0), "{r:?}");
     assert_eq!(quantities(&f.path("out/stock.jsonl"))["Z|W"], (42, 0));
@@ -193,16 +214,21 @@ async fn a_full_snapshot_deletes_what_it_no_longer_holds_only_when_asked() {
         "sku,location,on_hand\nA,W,1\nB,W,2\nC,W,3\n",
     );
     let keep = f.drop_to_snapshot(Mode::Full, false);
-    keep.run(f.store.clone(), &NoProgress).await;
+    keep.run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     write(
         &f.path("drop/a.csv"),
         "sku,location,on_hand\nA,W,1\nC,W,3\n",
     );
-    let r = keep.run(f.store.clone(), &NoProgress).await;
+    let r = keep
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(r.deleted, 0);
     assert!(quantities(&f.path("out/stock.jsonl")).contains_key("B|W"));
     let delete = f.drop_to_snapshot(Mode::Full, true);
-    let r = delete.run(f.store.clone(), &NoProgress).await;
+    let r = delete
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(r.deleted, 1, "{r:?}");
     assert!(!quantities(&f.path("out/stock.jsonl")).contains_key("B|W"));
 }
@@ -215,12 +241,15 @@ async fn deletes_are_held_back_when_the_snapshot_has_an_unreadable_row() {
         "sku,location,on_hand\nA,W,1\nB,W,2\n",
     );
     let p = f.drop_to_snapshot(Mode::Full, true);
-    p.run(f.store.clone(), &NoProgress).await;
+    p.run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     write(
         &f.path("drop/a.csv"),
         "sku,location,on_hand\nA,W,1\nB,W,two\n",
     );
-    let r = p.run(f.store.clone(), &NoProgress).await;
+    let r = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.dead_lettered, r.deleted), (1, 0), "{r:?}");
     assert!(
         quantities(&f.path("out/stock.jsonl")).contains_key("B|W"),
@@ -238,8 +267,10 @@ async fn the_same_bad_row_seen_again_after_a_restart_is_one_dead_letter() {
     let f = Fixture::new();
     write(&f.path("drop/a.csv"), "sku,location,on_hand\nA,W,x\n");
     let p = f.drop_to_snapshot(Mode::Full, false);
-    p.run(f.store.clone(), &NoProgress).await;
-    p.run(f.store.clone(), &NoProgress).await;
+    p.run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    p.run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(dead_letters::list(f.store.as_ref(), None).unwrap().len(), 1);
 }
 
@@ -263,7 +294,9 @@ async fn a_dry_run_plans_exactly_the_writes_of_the_run_and_changes_nothing() {
         !f.path("out/stock.jsonl").exists(),
         "planning must not write"
     );
-    let r = p.run(f.store.clone(), &NoProgress).await;
+    let r = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(r.written + r.dead_lettered, plan.writes.len() as u64);
 }
 
@@ -313,14 +346,18 @@ async fn a_link_carries_each_owned_field_from_its_owner_and_suppresses_echoes() 
     )
     .unwrap();
 
-    let r = down.run(f.store.clone(), &NoProgress).await;
+    let r = down
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(r.written, 1, "{r:?}");
     assert_eq!(
         quantities(&f.path("oms/stock.jsonl"))["S|L"],
         (10, 3),
         "oms keeps its own allocation"
     );
-    let r = up.run(f.store.clone(), &NoProgress).await;
+    let r = up
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(r.written, 1, "{r:?}");
     assert_eq!(
         quantities(&f.path("wms/stock.jsonl"))["S|L"],
@@ -329,9 +366,13 @@ async fn a_link_carries_each_owned_field_from_its_owner_and_suppresses_echoes() 
     );
 
     // Both agree now: neither direction writes, and what comes back is recognised.
-    let r = down.run(f.store.clone(), &NoProgress).await;
+    let r = down
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.write_calls, r.echoes), (0, 1), "{r:?}");
-    let r = up.run(f.store.clone(), &NoProgress).await;
+    let r = up
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.write_calls, r.echoes), (0, 1), "{r:?}");
 
     // The OMS allocates two more; only the allocation flows back, on-hand stays the WMS's.
@@ -339,10 +380,14 @@ async fn a_link_carries_each_owned_field_from_its_owner_and_suppresses_echoes() 
         &f.path("oms/stock.jsonl"),
         "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":99,\"allocated\":5}\n",
     );
-    let r = up.run(f.store.clone(), &NoProgress).await;
+    let r = up
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(r.written, 1, "{r:?}");
     assert_eq!(quantities(&f.path("wms/stock.jsonl"))["S|L"], (10, 5));
-    let r = down.run(f.store.clone(), &NoProgress).await;
+    let r = down
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!(
         r.written, 1,
         "the WMS re-asserts the on-hand it owns: {r:?}"
@@ -381,7 +426,9 @@ async fn a_replayed_unmapped_dead_letter_is_mapped_again_and_written_by_the_next
         .unwrap()
     };
     let before = build(&[("W1", "L1")]);
-    let r = before.run(f.store.clone(), &NoProgress).await;
+    let r = before
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.written, r.dead_lettered), (1, 1), "{r:?}");
 
     // Still unmapped with the old maps: the letter stays.
@@ -396,7 +443,9 @@ async fn a_replayed_unmapped_dead_letter_is_mapped_again_and_written_by_the_next
         .unwrap()
         .is_empty());
 
-    let r = after.run(f.store.clone(), &NoProgress).await;
+    let r = after
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.read, r.replayed, r.dead_lettered), (0, 1, 0), "{r:?}");
     let held = quantities(&f.path("out/stock.jsonl"));
     assert_eq!(held.get("B|L2"), Some(&(2, 0)), "{held:?}");
@@ -420,7 +469,9 @@ async fn a_replayed_refused_write_is_written_again_once_the_target_accepts_it() 
         .unwrap()
     };
     let strict = build("write_path = 'out/stock.jsonl'");
-    let r = strict.run(f.store.clone(), &NoProgress).await;
+    let r = strict
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.written, r.dead_lettered), (1, 1), "{r:?}");
     let letter = &dead_letters::list(f.store.as_ref(), None).unwrap()[0];
     assert_eq!(letter.stage, syncd_store::Stage::Write);
@@ -432,12 +483,19 @@ async fn a_replayed_refused_write_is_written_again_once_the_target_accepts_it() 
         .unwrap();
     assert_eq!(done.requeued, vec![letter.id.clone()]);
     assert_eq!(done.refused.len(), 1, "an unknown id is reported: {done:?}");
-    let r = lenient.run(f.store.clone(), &NoProgress).await;
+    let r = lenient
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
     assert_eq!((r.replayed, r.dead_lettered), (1, 0), "{r:?}");
     assert_eq!(
         quantities(&f.path("out/stock.jsonl")).get("N|W"),
         Some(&(-4, 0))
     );
+}
+
+fn ledger_positions(path: &Path) -> usize {
+    let ledger: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    ledger["positions"].as_array().unwrap().len()
 }
 
 #[tokio::test]
@@ -448,25 +506,82 @@ async fn a_stopped_run_commits_what_it_wrote_and_the_next_run_finishes_the_rest(
         &f.path("drop/a.csv"),
         &format!("sku,location,on_hand\n{rows}"),
     );
+    // A ledger applies each call as it comes (it does not stage).
+    let ledger = f.path("ledger/stock.json");
+    let to_ledger = || {
+        Pipeline::new(
+            config("erp-to-ledger", "erp", "ledger", Mode::Incremental, false),
+            f.connector("erp", "read_dir = 'drop'"),
+            f.connector("ledger", "ledger_path = 'ledger/stock.json'\nmax_batch = 3"),
+            &[],
+        )
+        .unwrap()
+    };
     let stop = tokio_util::sync::CancellationToken::new();
-    let stopped = f
-        .drop_to_snapshot(Mode::Incremental, false)
-        .stop_on(stop.clone());
-    let r = stopped
-        .run(f.store.clone(), &StopAfterFirstPage(stop))
+    let r = to_ledger()
+        .run(f.store.clone(), &StopAfterFirstPage(stop.clone()), &stop)
         .await;
     assert_eq!(r.outcome, syncd_engine::RunOutcome::Stopped, "{r:?}");
     assert!(r.written > 0 && r.written < 20, "{r:?}");
-    let written_before = quantities(&f.path("out/stock.jsonl")).len();
-    assert_eq!(written_before as u64, r.written);
+    assert_eq!(ledger_positions(&ledger) as u64, r.written);
+    let first = r.written;
+    assert!(
+        cursors::get(f.store.as_ref(), "erp-to-ledger")
+            .unwrap()
+            .is_some(),
+        "the cursor moves over what the stopped run wrote"
+    );
+
+    let r = to_ledger()
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert!(r.succeeded(), "{r:?}");
+    assert_eq!(ledger_positions(&ledger), 20);
+    assert_eq!(
+        r.written,
+        20 - first,
+        "the rest, and only the rest, is written: {r:?}"
+    );
+    assert_eq!(outbox::depth(f.store.as_ref(), "erp-to-ledger").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_stopped_run_into_a_staging_sink_leaves_the_snapshot_and_cursor_as_they_were() {
+    let f = Fixture::new();
+    let rows: String = (0..20).map(|i| format!("S{i:02},W,{i}\n")).collect();
+    write(
+        &f.path("drop/a.csv"),
+        &format!("sku,location,on_hand\n{rows}"),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let r = f
+        .drop_to_snapshot(Mode::Incremental, false)
+        .run(f.store.clone(), &StopAfterFirstPage(stop.clone()), &stop)
+        .await;
+    assert_eq!(r.outcome, syncd_engine::RunOutcome::Stopped, "{r:?}");
+    assert!(r.written > 0, "the first page was staged: {r:?}");
+    assert!(
+        !f.path("out/stock.jsonl").exists(),
+        "nothing reaches the snapshot before the sink finishes"
+    );
+    assert_eq!(cursors::get(f.store.as_ref(), "erp-to-shop").unwrap(), None);
 
     let r = f
         .drop_to_snapshot(Mode::Incremental, false)
-        .run(f.store.clone(), &NoProgress)
+        .run(f.store.clone(), &NoProgress, &Default::default())
         .await;
     assert!(r.succeeded(), "{r:?}");
+    assert_eq!(
+        r.written, 20,
+        "every position staged again and written once: {r:?}"
+    );
     assert_eq!(quantities(&f.path("out/stock.jsonl")).len(), 20);
     assert_eq!(outbox::depth(f.store.as_ref(), "erp-to-shop").unwrap(), 0);
+    let again = f
+        .drop_to_snapshot(Mode::Incremental, false)
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert_eq!((again.read, again.written), (0, 0), "{again:?}");
 }
 
 /// Asks the run to stop once its first page is done, as a shutdown signal would.

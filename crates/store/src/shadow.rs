@@ -1,23 +1,25 @@
-//! Shadows: what each connector last held (as we last wrote or read it), by entity and key.
+//! Shadows: what each connector holds, kept compact. A shadow is a sequence of pages, each a
+//! packed list of (key hash, fingerprint, key); a later page's entry for a hash replaces an
+//! earlier one, and a zero fingerprint is a tombstone. One acknowledgement appends one page, so
+//! writing costs what changed; [`compact`] folds the pages into as few as possible when
+//! superseded entries pile up.
+//!
+//! A sink that stages its writes (see `Sink::stages_writes`) appends its pages as *pending*:
+//! they are ignored until [`promote_pending`] makes them live in one small commit after the
+//! sink's `finish`, and [`discard_pending`] drops what an interrupted run left.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use syncd_core::{EntityKind, Fingerprint, Record, RecordKey};
+use syncd_core::{EntityKind, Fingerprint, RecordKey};
 
 use crate::batch::WriteBatch;
 use crate::error::StoreError;
 use crate::keys;
 use crate::store::{StateStore, Tree};
 
-/// One shadowed record and its fingerprint.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ShadowEntry {
-    /// The record's content fingerprint.
-    pub fingerprint: Fingerprint,
-    /// The record as last held.
-    pub record: Record,
-}
+/// Entries per page at most: keeps a page's value a few MiB at most.
+pub const PAGE_ENTRIES: usize = 16_384;
 
 /// A key's 128-bit hash: what the shadow index is keyed by.
 pub fn key_hash(key: &RecordKey) -> u128 {
@@ -46,13 +48,15 @@ impl Hasher for KeyHasher {
     }
 }
 
+type HashKeyed<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
+
 /// Fingerprints by key hash: all the engine needs to tell changed from unchanged.
 ///
 /// Keyed by a 128-bit hash of the record key rather than the key itself, so that a look-up in a
 /// million-entry index touches one slot instead of a slot and a heap string.
 #[derive(Clone, Debug, Default)]
 pub struct ShadowIndex {
-    map: HashMap<u128, Fingerprint, BuildHasherDefault<KeyHasher>>,
+    map: HashKeyed<Fingerprint>,
 }
 
 impl ShadowIndex {
@@ -61,14 +65,19 @@ impl ShadowIndex {
         self.get_hashed(key_hash(key))
     }
 
-    /// The fingerprint held for the key with hash `hash` (see [`Record::key_hash`]).
+    /// The fingerprint held for the key with hash `hash` (see `Record::key_hash`).
     pub fn get_hashed(&self, hash: u128) -> Option<Fingerprint> {
         self.map.get(&hash).copied()
     }
 
     /// Records that `key` now holds content `fp`.
     pub fn insert(&mut self, key: &RecordKey, fp: Fingerprint) {
-        self.map.insert(key_hash(key), fp);
+        self.insert_hashed(key_hash(key), fp);
+    }
+
+    /// Records that the key with hash `hash` now holds content `fp`.
+    pub fn insert_hashed(&mut self, hash: u128, fp: Fingerprint) {
+        self.map.insert(hash, fp);
     }
 
     /// Records that `key` is gone.
@@ -92,16 +101,155 @@ impl ShadowIndex {
     }
 }
 
-fn prefix(connector: &str, entity: EntityKind) -> Vec<u8> {
+/// Entries for one page of a shadow. Stored sorted by key, each key front-coded against the one
+/// before it (keys of one entity share long prefixes), then its fingerprint: about 20 bytes a
+/// stock position. The key hash is not stored: it is the key's XXH3, recomputed on load.
+#[derive(Clone, Debug, Default)]
+pub struct ShadowPage {
+    entries: Vec<(Box<str>, u128)>,
+}
+
+const TOMBSTONE: u128 = 0;
+
+fn put_varint(out: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(bytes: &[u8], at: &mut usize) -> Option<usize> {
+    let mut v = 0usize;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        v |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+impl ShadowPage {
+    /// Records that the target holds `key` with content `fp`.
+    pub fn upsert(&mut self, key: &RecordKey, fp: Fingerprint) {
+        // A real fingerprint of zero would read as a tombstone: 2^-128, but make it impossible.
+        let fp = if fp.0 == TOMBSTONE { 1 } else { fp.0 };
+        self.entries.push((key.as_str().into(), fp));
+    }
+
+    /// Records that the target no longer holds `key`.
+    pub fn delete(&mut self, key: &RecordKey) {
+        self.entries.push((key.as_str().into(), TOMBSTONE));
+    }
+
+    /// Moves `other`'s entries to the end of this page (they win over this page's).
+    pub fn append(&mut self, other: ShadowPage) {
+        self.entries.extend(other.entries);
+    }
+
+    /// How many entries the page holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the page holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The packed bytes, as stored.
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        // Stable: of two entries for one key, the later one stays later and wins on load.
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::with_capacity(self.entries.len() * 24);
+        let mut previous: &[u8] = &[];
+        for (key, fp) in &self.entries {
+            let key = key.as_bytes();
+            let shared = previous.iter().zip(key).take_while(|(a, b)| a == b).count();
+            put_varint(&mut out, shared);
+            put_varint(&mut out, key.len() - shared);
+            out.extend_from_slice(&key[shared..]);
+            out.extend_from_slice(&fp.to_le_bytes());
+            previous = key;
+        }
+        out
+    }
+}
+
+/// One decoded entry of a page.
+struct Entry<'a> {
+    hash: u128,
+    /// `None` for a tombstone.
+    fp: Option<Fingerprint>,
+    key: &'a [u8],
+}
+
+/// Decodes a page, handing each entry to `visit` in stored order.
+fn for_each_entry(
+    page_key: &[u8],
+    bytes: &[u8],
+    mut visit: impl FnMut(Entry<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let damaged = || corrupt(page_key, "page ends inside an entry");
+    let mut key: Vec<u8> = Vec::with_capacity(64);
+    let mut at = 0;
+    while at < bytes.len() {
+        let shared = get_varint(bytes, &mut at).ok_or_else(damaged)?;
+        let suffix = get_varint(bytes, &mut at).ok_or_else(damaged)?;
+        if shared > key.len() {
+            return Err(corrupt(
+                page_key,
+                "an entry shares more than the key before it",
+            ));
+        }
+        key.truncate(shared);
+        key.extend_from_slice(bytes.get(at..at + suffix).ok_or_else(damaged)?);
+        at += suffix;
+        let fp = bytes.get(at..at + 16).ok_or_else(damaged)?;
+        at += 16;
+        let fp = u128::from_le_bytes(fp.try_into().expect("16 bytes"));
+        visit(Entry {
+            hash: xxhash_rust::xxh3::xxh3_128(&key),
+            fp: (fp != TOMBSTONE).then_some(Fingerprint(fp)),
+            key: &key,
+        })?;
+    }
+    Ok(())
+}
+
+fn base(connector: &str, entity: EntityKind) -> Vec<u8> {
     keys::prefix(&[connector.as_bytes(), entity.as_str().as_bytes()])
 }
 
-fn key(connector: &str, entity: EntityKind, key: &RecordKey) -> Vec<u8> {
-    keys::compose(&[
+fn page_key(connector: &str, entity: EntityKind, seq: u64) -> Vec<u8> {
+    let mut k = base(connector, entity);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Pending markers live apart from pages, under a prefix no connector name can start with.
+fn pending_base(connector: &str, entity: EntityKind) -> Vec<u8> {
+    keys::prefix(&[
+        b"\x01pending",
         connector.as_bytes(),
         entity.as_str().as_bytes(),
-        key.as_str().as_bytes(),
     ])
+}
+
+fn pending_key(connector: &str, entity: EntityKind, seq: u64) -> Vec<u8> {
+    let mut k = pending_base(connector, entity);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn seq_of(k: &[u8], prefix: &[u8]) -> Result<u64, StoreError> {
+    k.strip_prefix(prefix)
+        .and_then(|rest| <[u8; 8]>::try_from(rest).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| corrupt(k, "not a shadow page key"))
 }
 
 fn corrupt(key: &[u8], message: impl Into<String>) -> StoreError {
@@ -112,61 +260,74 @@ fn corrupt(key: &[u8], message: impl Into<String>) -> StoreError {
     }
 }
 
+fn pending(
+    store: &dyn StateStore,
+    connector: &str,
+    entity: EntityKind,
+) -> Result<HashSet<u64>, StoreError> {
+    let prefix = pending_base(connector, entity);
+    store
+        .scan_prefix(Tree::Shadow, &prefix)
+        .map(|pair| seq_of(&pair?.0, &prefix))
+        .collect()
+}
+
+/// Visits every live page of a shadow in the order it was written.
+fn for_each_page(
+    store: &dyn StateStore,
+    connector: &str,
+    entity: EntityKind,
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let skip = pending(store, connector, entity)?;
+    let prefix = base(connector, entity);
+    for pair in store.scan_prefix(Tree::Shadow, &prefix) {
+        let (k, v) = pair?;
+        if !skip.contains(&seq_of(&k, &prefix)?) {
+            visit(&k, &v)?;
+        }
+    }
+    Ok(())
+}
+
 /// Loads every fingerprint of `connector`'s `entity` shadow.
 pub fn load_index(
     store: &dyn StateStore,
     connector: &str,
     entity: EntityKind,
 ) -> Result<ShadowIndex, StoreError> {
-    let prefix = prefix(connector, entity);
     let mut index = ShadowIndex::default();
-    for pair in store.scan_prefix(Tree::Shadow, &prefix) {
-        let (k, v) = pair?;
-        let record_key =
-            keys::suffix_str(&k, &prefix).ok_or_else(|| corrupt(&k, "key is not UTF-8"))?;
-        let fp = Fingerprint::from_bytes(&v).ok_or_else(|| corrupt(&k, "value too short"))?;
-        index.insert(&RecordKey::from_raw(record_key), fp);
-    }
+    for_each_page(store, connector, entity, |k, v| {
+        for_each_entry(k, v, |entry| {
+            match entry.fp {
+                Some(fp) => index.map.insert(entry.hash, fp),
+                None => index.map.remove(&entry.hash),
+            };
+            Ok(())
+        })
+    })?;
     Ok(index)
 }
 
-/// The shadowed record of `connector` at `key`, if any.
+/// The fingerprint `connector` holds for `record_key`, if any (a scan: for a few look-ups, load
+/// the index for many).
 pub fn get(
     store: &dyn StateStore,
     connector: &str,
     entity: EntityKind,
     record_key: &RecordKey,
-) -> Result<Option<ShadowEntry>, StoreError> {
-    let k = key(connector, entity, record_key);
-    let Some(v) = store.get(Tree::Shadow, &k)? else {
-        return Ok(None);
-    };
-    decode(&k, &v).map(Some)
-}
-
-fn decode(k: &[u8], v: &[u8]) -> Result<ShadowEntry, StoreError> {
-    let fingerprint = Fingerprint::from_bytes(v).ok_or_else(|| corrupt(k, "value too short"))?;
-    let record = serde_json::from_slice(&v[16..]).map_err(|e| corrupt(k, e.to_string()))?;
-    Ok(ShadowEntry {
-        fingerprint,
-        record,
-    })
-}
-
-/// Every shadowed record of `connector`'s `entity`, in key order.
-pub fn list(
-    store: &dyn StateStore,
-    connector: &str,
-    entity: EntityKind,
-) -> Result<Vec<ShadowEntry>, StoreError> {
-    let prefix = prefix(connector, entity);
-    store
-        .scan_prefix(Tree::Shadow, &prefix)
-        .map(|pair| {
-            let (k, v) = pair?;
-            decode(&k, &v)
+) -> Result<Option<Fingerprint>, StoreError> {
+    let wanted = key_hash(record_key);
+    let mut found = None;
+    for_each_page(store, connector, entity, |k, v| {
+        for_each_entry(k, v, |entry| {
+            if entry.hash == wanted {
+                found = entry.fp;
+            }
+            Ok(())
         })
-        .collect()
+    })?;
+    Ok(found)
 }
 
 /// The keys of `connector`'s `entity` shadow whose hashes are in `wanted`, sorted.
@@ -176,33 +337,176 @@ pub fn keys_for_hashes(
     entity: EntityKind,
     wanted: &HashSet<u128>,
 ) -> Result<Vec<RecordKey>, StoreError> {
-    let prefix = prefix(connector, entity);
-    let mut keys = Vec::new();
-    for pair in store.scan_prefix(Tree::Shadow, &prefix) {
-        let (k, _) = pair?;
-        let key = RecordKey::from_raw(
-            keys::suffix_str(&k, &prefix).ok_or_else(|| corrupt(&k, "key is not UTF-8"))?,
-        );
-        if wanted.contains(&key_hash(&key)) {
-            keys.push(key);
-        }
-    }
+    let mut held: HashKeyed<Option<String>> = HashKeyed::default();
+    for_each_page(store, connector, entity, |k, v| {
+        for_each_entry(k, v, |entry| {
+            if wanted.contains(&entry.hash) {
+                let key =
+                    std::str::from_utf8(entry.key).map_err(|_| corrupt(k, "key is not UTF-8"))?;
+                held.insert(entry.hash, entry.fp.map(|_| key.to_string()));
+            }
+            Ok(())
+        })
+    })?;
+    let mut keys: Vec<RecordKey> = held
+        .into_values()
+        .flatten()
+        .map(RecordKey::from_raw)
+        .collect();
+    keys.sort();
     Ok(keys)
 }
 
-/// Records in `batch` that `connector` now holds `record` (with fingerprint `fp`).
-pub fn put(batch: &mut WriteBatch, connector: &str, record: &Record, fp: Fingerprint) {
-    let mut value = Vec::with_capacity(160);
-    value.extend_from_slice(&fp.to_bytes());
-    serde_json::to_writer(&mut value, record).expect("a record serializes");
+/// Appends `page` to `connector`'s `entity` shadow in `batch`; nothing when it is empty.
+pub fn append(
+    store: &dyn StateStore,
+    batch: &mut WriteBatch,
+    connector: &str,
+    entity: EntityKind,
+    page: ShadowPage,
+) -> Result<(), StoreError> {
+    if page.is_empty() {
+        return Ok(());
+    }
+    let seq = store.next_id()?;
     batch.put(
         Tree::Shadow,
-        key(connector, record.entity(), &record.key()),
-        value,
+        page_key(connector, entity, seq),
+        page.into_bytes(),
     );
+    Ok(())
 }
 
-/// Records in `batch` that `connector` no longer holds `key`.
-pub fn delete(batch: &mut WriteBatch, connector: &str, entity: EntityKind, record_key: &RecordKey) {
-    batch.delete(Tree::Shadow, key(connector, entity, record_key));
+/// Appends `page` as pending: ignored until [`promote_pending`].
+pub fn append_pending(
+    store: &dyn StateStore,
+    batch: &mut WriteBatch,
+    connector: &str,
+    entity: EntityKind,
+    page: ShadowPage,
+) -> Result<(), StoreError> {
+    if page.is_empty() {
+        return Ok(());
+    }
+    let seq = store.next_id()?;
+    batch.put(
+        Tree::Shadow,
+        pending_key(connector, entity, seq),
+        Vec::new(),
+    );
+    batch.put(
+        Tree::Shadow,
+        page_key(connector, entity, seq),
+        page.into_bytes(),
+    );
+    Ok(())
+}
+
+/// Makes every pending page of the shadow live, in `batch`.
+pub fn promote_pending(
+    store: &dyn StateStore,
+    batch: &mut WriteBatch,
+    connector: &str,
+    entity: EntityKind,
+) -> Result<(), StoreError> {
+    for seq in pending(store, connector, entity)? {
+        batch.delete(Tree::Shadow, pending_key(connector, entity, seq));
+    }
+    Ok(())
+}
+
+/// Drops every pending page of the shadow (what a staged run that never finished left), in
+/// `batch`.
+pub fn discard_pending(
+    store: &dyn StateStore,
+    batch: &mut WriteBatch,
+    connector: &str,
+    entity: EntityKind,
+) -> Result<(), StoreError> {
+    for seq in pending(store, connector, entity)? {
+        batch.delete(Tree::Shadow, pending_key(connector, entity, seq));
+        batch.delete(Tree::Shadow, page_key(connector, entity, seq));
+    }
+    Ok(())
+}
+
+/// Page and entry counts of a shadow, to decide on compaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShadowSize {
+    /// Live pages.
+    pub pages: usize,
+    /// Entries stored across them, superseded ones included.
+    pub stored: usize,
+    /// Keys held.
+    pub held: usize,
+}
+
+impl ShadowSize {
+    /// True when rewriting would save enough to be worth it: many small pages, or a third of
+    /// the entries superseded.
+    pub fn worth_compacting(&self) -> bool {
+        let ideal_pages = self.held.div_ceil(PAGE_ENTRIES).max(1);
+        self.pages > ideal_pages + 64 || self.stored > self.held + self.held / 2 + 1024
+    }
+}
+
+/// Rewrites the shadow as the fewest pages that hold what it holds, if
+/// [`ShadowSize::worth_compacting`]; returns the size it found. One atomic commit in `batch`.
+pub fn compact(
+    store: &dyn StateStore,
+    batch: &mut WriteBatch,
+    connector: &str,
+    entity: EntityKind,
+    index: &ShadowIndex,
+) -> Result<ShadowSize, StoreError> {
+    let mut size = ShadowSize {
+        held: index.len(),
+        ..ShadowSize::default()
+    };
+    let mut old = Vec::new();
+    for_each_page(store, connector, entity, |k, v| {
+        size.pages += 1;
+        for_each_entry(k, v, |_| {
+            size.stored += 1;
+            Ok(())
+        })?;
+        old.push(k.to_vec());
+        Ok(())
+    })?;
+    if !size.worth_compacting() {
+        return Ok(size);
+    }
+    // Keep the last entry per hash, in one pass that holds only live keys.
+    let mut live: HashKeyed<(u128, Box<str>)> = HashKeyed::default();
+    live.reserve(index.len());
+    for_each_page(store, connector, entity, |k, v| {
+        for_each_entry(k, v, |entry| {
+            match entry.fp {
+                Some(fp) => {
+                    let key = std::str::from_utf8(entry.key)
+                        .map_err(|_| corrupt(k, "key is not UTF-8"))?;
+                    live.insert(entry.hash, (fp.0, key.into()));
+                }
+                None => {
+                    live.remove(&entry.hash);
+                }
+            }
+            Ok(())
+        })
+    })?;
+    for k in old {
+        batch.delete(Tree::Shadow, k);
+    }
+    // Key order across pages too: front coding then shares the most.
+    let mut held: Vec<(Box<str>, u128)> = live.into_values().map(|(fp, key)| (key, fp)).collect();
+    held.sort_unstable();
+    let mut page = ShadowPage::default();
+    for entry in held {
+        page.entries.push(entry);
+        if page.len() == PAGE_ENTRIES {
+            append(store, batch, connector, entity, std::mem::take(&mut page))?;
+        }
+    }
+    append(store, batch, connector, entity, page)?;
+    Ok(size)
 }

@@ -74,6 +74,10 @@ impl SledStore {
         match meta.get(SCHEMA_KEY).map_err(|e| backend(&shown, e))? {
             Some(v) => {
                 let found = String::from_utf8_lossy(&v).to_string();
+                if found == "1" {
+                    tracing::info!(dir = %shown, "migrating the state directory from schema 1 to {SCHEMA_VERSION}");
+                    return crate::migrate::from_v1(self, SCHEMA_KEY);
+                }
                 if found != SCHEMA_VERSION.to_string() {
                     return Err(StoreError::SchemaMismatch {
                         dir: shown,

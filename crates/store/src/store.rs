@@ -4,7 +4,7 @@ use crate::batch::{Durability, WriteBatch};
 use crate::error::StoreError;
 
 /// The version of the on-disk layout; a store written by another version is refused on open.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The namespaces of the state store, each keyed so that a prefix scan answers a question.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -13,8 +13,10 @@ pub enum Tree {
     Meta,
     /// Read cursors, per pipeline.
     Cursors,
-    /// What each connector last held, per connector, entity and key.
+    /// What each connector holds: compact pages per connector and entity.
     Shadow,
+    /// Link bases: full records both sides of a link last agreed on, per link and key.
+    LinkBases,
     /// Events received by webhook, not yet processed, per connector.
     Inbox,
     /// Writes planned but not yet acknowledged, per pipeline and key.
@@ -29,10 +31,11 @@ pub enum Tree {
 
 impl Tree {
     /// Every namespace.
-    pub const ALL: [Tree; 8] = [
+    pub const ALL: [Tree; 9] = [
         Tree::Meta,
         Tree::Cursors,
         Tree::Shadow,
+        Tree::LinkBases,
         Tree::Inbox,
         Tree::Outbox,
         Tree::DeadLetters,
@@ -46,6 +49,7 @@ impl Tree {
             Tree::Meta => "meta",
             Tree::Cursors => "cursors",
             Tree::Shadow => "shadow",
+            Tree::LinkBases => "link_bases",
             Tree::Inbox => "inbox",
             Tree::Outbox => "outbox",
             Tree::DeadLetters => "dead_letters",

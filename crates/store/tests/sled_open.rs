@@ -3,7 +3,8 @@
 use syncd_core::model::StockPosition;
 use syncd_core::{Cursor, EntityKind, Record};
 use syncd_store::{
-    cursors, shadow, Durability, SledStore, StateStore, StoreError, Tree, WriteBatch,
+    cursors, link_base, outbox, shadow, Durability, OutboxEntry, ShadowPage, SledStore, StateStore,
+    StoreError, Tree, WriteBatch,
 };
 
 #[test]
@@ -18,7 +19,9 @@ fn every_committed_write_survives_a_reopen() {
             "erp-to-shop",
             &Cursor(serde_json::json!({"line": 7})),
         );
-        shadow::put(&mut batch, "shop", &record, record.fingerprint());
+        let mut page = ShadowPage::default();
+        page.upsert(&record.key(), record.fingerprint());
+        shadow::append(&store, &mut batch, "shop", record.entity(), page).unwrap();
         store.commit(batch, Durability::Flushed).unwrap();
     }
     let store = SledStore::open(dir.path()).unwrap();
@@ -26,11 +29,8 @@ fn every_committed_write_survives_a_reopen() {
         cursors::get(&store, "erp-to-shop").unwrap(),
         Some(Cursor(serde_json::json!({"line": 7})))
     );
-    let entry = shadow::get(&store, "shop", EntityKind::StockPosition, &record.key())
-        .unwrap()
-        .unwrap();
-    assert_eq!(entry.record, record);
-    assert_eq!(entry.fingerprint, record.fingerprint());
+    let held = shadow::get(&store, "shop", EntityKind::StockPosition, &record.key()).unwrap();
+    assert_eq!(held, Some(record.fingerprint()));
     let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
     assert_eq!(index.get(&record.key()), Some(record.fingerprint()));
 }
@@ -94,4 +94,70 @@ fn ids_keep_increasing_across_reopens() {
     };
     let store = SledStore::open(dir.path()).unwrap();
     assert!(store.next_id().unwrap() > first);
+}
+
+/// Writes a state dir the way schema 1 laid it out: one shadow entry per key (fingerprint and
+/// the record as JSON), link bases in the shadow tree, one outbox entry per key.
+fn write_schema_1(dir: &std::path::Path, records: &[Record]) {
+    let db = sled::open(dir).unwrap();
+    db.open_tree("meta")
+        .unwrap()
+        .insert("schema_version", "1")
+        .unwrap();
+    let shadow = db.open_tree("shadow").unwrap();
+    let outbox = db.open_tree("outbox").unwrap();
+    for (namespace, r) in records
+        .iter()
+        .flat_map(|r| [("shop", r), ("link:erp-shop", r)])
+    {
+        let key = [namespace, "stock_position", r.key().as_str()].join("\0");
+        let mut value = r.fingerprint().to_bytes().to_vec();
+        value.extend(serde_json::to_vec(r).unwrap());
+        shadow.insert(key, value).unwrap();
+    }
+    let pending = OutboxEntry {
+        op: syncd_core::WriteOp::Upsert {
+            record: records[0].clone(),
+        },
+        link_base: None,
+    };
+    outbox
+        .insert(
+            ["erp-to-shop", records[0].key().as_str()].join("\0"),
+            serde_json::to_vec(&pending).unwrap(),
+        )
+        .unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_schema_1_state_dir_is_migrated_on_open_and_keeps_every_shadow_base_and_pending_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<Record> = (0..300)
+        .map(|i| Record::StockPosition(StockPosition::new(format!("SKU-{i}"), "WH-1", i)))
+        .collect();
+    write_schema_1(dir.path(), &records);
+    let store = SledStore::open(dir.path()).unwrap();
+    let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
+    assert_eq!(index.len(), records.len());
+    for r in &records {
+        assert_eq!(index.get(&r.key()), Some(r.fingerprint()), "{}", r.key());
+        let base = link_base::get(&store, "link:erp-shop", EntityKind::StockPosition, &r.key())
+            .unwrap()
+            .expect("link base kept");
+        assert_eq!(base.record, *r);
+    }
+    let calls = outbox::list(&store, "erp-to-shop").unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].1.len(), 1);
+    assert_eq!(outbox::depth(&store, "erp-to-shop").unwrap(), 1);
+    drop(store);
+    // Opened again, it is schema 2 as it stands: nothing migrates twice.
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(
+        shadow::load_index(&store, "shop", EntityKind::StockPosition)
+            .unwrap()
+            .len(),
+        records.len()
+    );
 }

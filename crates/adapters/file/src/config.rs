@@ -15,7 +15,8 @@ pub struct FileConfig {
     /// Drop folder to read stock positions from (`*.csv` with a header row, `*.jsonl`).
     #[serde(default)]
     pub read_dir: Option<PathBuf>,
-    /// Snapshot file to write (`.jsonl` or `.csv`), replaced atomically on every write.
+    /// Snapshot file to write (`.jsonl` or `.csv`): writes are staged beside it and the file is
+    /// replaced atomically once per run.
     #[serde(default)]
     pub write_path: Option<PathBuf>,
     /// Ledger mode: a stock file this connector owns as the stock authority (reads stock
@@ -25,7 +26,7 @@ pub struct FileConfig {
     /// Accept negative on-hand quantities; otherwise such a record is rejected (dead letter).
     #[serde(default)]
     pub allow_negative: bool,
-    /// Writes per batch (each batch rewrites the snapshot once).
+    /// Writes per batch.
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
 }

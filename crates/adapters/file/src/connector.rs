@@ -180,8 +180,8 @@ impl Sink for FileConnector {
         _entity: EntityKind,
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let batch = batch.to_vec();
         if let Some(ledger) = self.ledger.clone() {
+            let batch = batch.to_vec();
             return tokio::task::spawn_blocking(move || ledger.apply(&batch))
                 .await
                 .map_err(|e| ConnectorError::retryable(&self.name, e.to_string()))?;
@@ -190,7 +190,29 @@ impl Sink for FileConnector {
             .snapshot
             .clone()
             .ok_or_else(|| ConnectorError::permanent(&self.name, "no write_path"))?;
-        tokio::task::spawn_blocking(move || snapshot.apply(&batch))
+        // Staging appends to a buffered spill file: brief enough to run in place, and the
+        // batch need not be copied for another thread.
+        snapshot.stage(batch)
+    }
+
+    fn stages_writes(&self) -> bool {
+        self.ledger.is_none() && self.snapshot.is_some()
+    }
+
+    async fn discard(&self, _entity: EntityKind) -> Result<(), ConnectorError> {
+        let Some(snapshot) = self.snapshot.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || snapshot.discard())
+            .await
+            .map_err(|e| ConnectorError::retryable(&self.name, e.to_string()))?
+    }
+
+    async fn finish(&self, _entity: EntityKind) -> Result<(), ConnectorError> {
+        let Some(snapshot) = self.snapshot.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || snapshot.finish())
             .await
             .map_err(|e| ConnectorError::retryable(&self.name, e.to_string()))?
     }

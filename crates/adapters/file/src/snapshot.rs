@@ -5,7 +5,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
-use syncd_core::files::replace_with;
 use syncd_core::model::StockPosition;
 use syncd_core::RecordKey;
 
@@ -56,77 +55,176 @@ pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPositio
             }
         }
         SnapshotFormat::Csv => {
-            let mut reader = csv::Reader::from_reader(file);
-            let headers = reader
-                .headers()
-                .map_err(|e| invalid(1, e.to_string()))?
-                .clone();
-            for (i, row) in reader.records().enumerate() {
-                let row = row.map_err(|e| invalid(i + 2, e.to_string()))?;
-                let attributes = headers
-                    .iter()
-                    .position(|h| h == "attributes")
-                    .and_then(|i| row.get(i));
-                let mut p = rows::from_csv(&headers, &row).map_err(|e| invalid(i + 2, e))?;
-                p.attributes.remove("attributes");
-                if let Some(text) = attributes.filter(|t| !t.is_empty()) {
-                    p.attributes =
-                        serde_json::from_str(text).map_err(|e| invalid(i + 2, e.to_string()))?;
-                }
+            for_each_csv_position(path, file, |p| {
                 out.insert(p.key(), p);
-            }
+                Ok(())
+            })?;
         }
     }
     Ok(out)
 }
 
-/// Replaces the snapshot at `path` with `positions` (see [`replace_file`]).
+/// The CSV snapshot's columns.
+const CSV_COLUMNS: [&str; 6] = [
+    "sku",
+    "location",
+    "on_hand",
+    "allocated",
+    "status",
+    "attributes",
+];
+
+/// Writes the CSV snapshot's header line.
+pub fn write_csv_header(out: &mut impl Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_COLUMNS)?;
+    w.flush()
+}
+
+/// Appends `p` as one line of the snapshot (newline included) to `out`.
+pub fn render(format: SnapshotFormat, p: &StockPosition, out: &mut Vec<u8>) -> io::Result<()> {
+    match format {
+        SnapshotFormat::JsonLines => {
+            serde_json::to_writer(&mut *out, p)?;
+            out.push(b'\n');
+        }
+        SnapshotFormat::Csv => {
+            let status = match p.status {
+                syncd_core::model::StockStatus::Active => "active",
+                syncd_core::model::StockStatus::Inactive => "inactive",
+            };
+            let attributes = if p.attributes.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string(&p.attributes)?
+            };
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *out);
+            w.write_record([
+                p.sku.as_str(),
+                p.location.as_str(),
+                &p.on_hand.to_string(),
+                &p.allocated.to_string(),
+                status,
+                &attributes,
+            ])?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the snapshot at `path` with `positions`, in key order.
+#[cfg(test)]
 pub fn write_snapshot(
     path: &Path,
     positions: &BTreeMap<RecordKey, StockPosition>,
 ) -> io::Result<()> {
-    replace_with(path, |out| {
-        match SnapshotFormat::of(path) {
-            SnapshotFormat::JsonLines => {
-                for p in positions.values() {
-                    serde_json::to_writer(&mut *out, p)?;
-                    out.write_all(b"\n")?;
-                }
-            }
-            SnapshotFormat::Csv => {
-                let mut w = csv::Writer::from_writer(&mut *out);
-                w.write_record([
-                    "sku",
-                    "location",
-                    "on_hand",
-                    "allocated",
-                    "status",
-                    "attributes",
-                ])?;
-                for p in positions.values() {
-                    let status = match p.status {
-                        syncd_core::model::StockStatus::Active => "active",
-                        syncd_core::model::StockStatus::Inactive => "inactive",
-                    };
-                    let attributes = if p.attributes.is_empty() {
-                        String::new()
-                    } else {
-                        serde_json::to_string(&p.attributes)?
-                    };
-                    w.write_record([
-                        p.sku.as_str(),
-                        p.location.as_str(),
-                        &p.on_hand.to_string(),
-                        &p.allocated.to_string(),
-                        status,
-                        &attributes,
-                    ])?;
-                }
-                w.flush()?;
-            }
+    let format = SnapshotFormat::of(path);
+    syncd_core::files::replace_with(path, |out| {
+        if format == SnapshotFormat::Csv {
+            write_csv_header(out)?;
+        }
+        let mut line = Vec::with_capacity(128);
+        for p in positions.values() {
+            line.clear();
+            render(format, p, &mut line)?;
+            out.write_all(&line)?;
         }
         Ok(())
     })
+}
+
+/// Just a JSON line's identity, borrowed: enough to know which key a held line is for.
+#[derive(serde::Deserialize)]
+struct Identity<'a> {
+    #[serde(borrow)]
+    sku: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    location: std::borrow::Cow<'a, str>,
+}
+
+/// Calls `visit` with each held line of the snapshot at `path` (newline included) and its key's
+/// hash, in file order; a missing file holds nothing.
+pub fn for_each_held_line(
+    path: &Path,
+    mut visit: impl FnMut(u128, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let invalid = |line: usize, e: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}:{line}: {e}", path.display()),
+        )
+    };
+    match SnapshotFormat::of(path) {
+        SnapshotFormat::JsonLines => {
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut line = Vec::with_capacity(256);
+            let mut number = 0;
+            loop {
+                line.clear();
+                if reader.read_until(b'\n', &mut line)? == 0 {
+                    return Ok(());
+                }
+                number += 1;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if line.last() != Some(&b'\n') {
+                    line.push(b'\n');
+                }
+                let id: Identity<'_> =
+                    serde_json::from_slice(&line).map_err(|e| invalid(number, e.to_string()))?;
+                visit(RecordKey::hash_parts(&[&id.sku, &id.location]), &line)?;
+            }
+        }
+        SnapshotFormat::Csv => {
+            let mut line = Vec::with_capacity(256);
+            for_each_csv_position(path, file, |p| {
+                line.clear();
+                render(SnapshotFormat::Csv, &p, &mut line)?;
+                visit(p.key().hash128(), &line)
+            })
+        }
+    }
+}
+
+fn for_each_csv_position(
+    path: &Path,
+    file: File,
+    mut visit: impl FnMut(StockPosition) -> io::Result<()>,
+) -> io::Result<()> {
+    let invalid = |line: usize, e: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}:{line}: {e}", path.display()),
+        )
+    };
+    let mut reader = csv::Reader::from_reader(BufReader::new(file));
+    let headers = reader
+        .headers()
+        .map_err(|e| invalid(1, e.to_string()))?
+        .clone();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| invalid(i + 2, e.to_string()))?;
+        let attributes = headers
+            .iter()
+            .position(|h| h == "attributes")
+            .and_then(|i| row.get(i));
+        let mut p = rows::from_csv(&headers, &row).map_err(|e| invalid(i + 2, e))?;
+        p.attributes.remove("attributes");
+        if let Some(text) = attributes.filter(|t| !t.is_empty()) {
+            p.attributes = serde_json::from_str(text).map_err(|e| invalid(i + 2, e.to_string()))?;
+        }
+        visit(p)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,94 @@
+//! The run context: everything one run carries from phase to phase.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use syncd_core::{Record, RecordKey};
+use syncd_store::{ShadowIndex, ShadowPage, StateStore, WriteBatch};
+use tokio_util::sync::CancellationToken;
+
+use crate::checkpoint::OpenPages;
+use crate::outbox_book::OutboxBook;
+use crate::planner::{LinkView, Planner};
+use crate::report::RunReport;
+
+use super::Pipeline;
+
+/// What a run diffs against, kept in memory and updated as writes are acknowledged: the
+/// target's shadow, and on a link the target's live records.
+pub(crate) struct Indexes {
+    pub target: ShadowIndex,
+    pub live: Option<HashMap<RecordKey, Record>>,
+}
+
+/// A staging sink's acknowledgements, held until its `finish`.
+#[derive(Default)]
+pub(crate) struct Staged {
+    /// Shadow entries not yet appended (as pending pages).
+    pub page: ShadowPage,
+    /// What to commit with the cursor once the sink finished (outbox calls it settled).
+    pub deferred: WriteBatch,
+}
+
+/// One run of one pipeline.
+pub(crate) struct RunCtx<'p> {
+    pub p: &'p Pipeline,
+    pub store: Arc<dyn StateStore>,
+    pub stop: CancellationToken,
+    pub report: RunReport,
+    pub indexes: Indexes,
+    pub book: OutboxBook,
+    /// `Some` when the target stages its writes.
+    pub staged: Option<Staged>,
+    pub open: OpenPages,
+}
+
+impl<'p> RunCtx<'p> {
+    /// A run of `p` that has done nothing yet.
+    pub fn new(p: &'p Pipeline, store: Arc<dyn StateStore>, stop: CancellationToken) -> Self {
+        RunCtx {
+            p,
+            store,
+            stop,
+            report: RunReport::start(&p.config.name),
+            indexes: Indexes {
+                target: ShadowIndex::default(),
+                live: None,
+            },
+            book: OutboxBook::new(&p.config.name),
+            staged: p.staging.then(Staged::default),
+            open: OpenPages::default(),
+        }
+    }
+
+    /// The report, once the run is over.
+    pub fn into_report(self) -> RunReport {
+        self.report
+    }
+
+    /// The planner of this run.
+    pub fn planner(&self) -> Planner<'_> {
+        self.p.planner(self.store.as_ref())
+    }
+
+    /// What a link pipeline merges against, if it is one.
+    pub fn link_view(&self) -> Option<LinkView<'_>> {
+        self.p.link_view(&self.indexes)
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn planner<'a>(&'a self, store: &'a dyn StateStore) -> Planner<'a> {
+        Planner {
+            config: &self.config,
+            store,
+        }
+    }
+
+    pub(crate) fn link_view<'a>(&'a self, indexes: &'a Indexes) -> Option<LinkView<'a>> {
+        match (&self.policy, &indexes.live) {
+            (Some(policy), Some(live)) => Some(LinkView { policy, live }),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! A webhook-fed source: its events are read from the daemon's durable inbox, and the events
+//! the saved cursor has moved past are pruned.
+
+use syncd_core::{Cursor, Page};
+use syncd_store::{cursors, inbox, StateStore, WriteBatch};
+
+use crate::error::RunError;
+
+use super::Pipeline;
+
+impl Pipeline {
+    /// Deletes the inbox events the saved cursor has moved past, in `cleanup`.
+    pub(crate) fn prune_inbox(
+        &self,
+        store: &dyn StateStore,
+        cleanup: &mut WriteBatch,
+    ) -> Result<(), RunError> {
+        let Some(after) = cursors::get(store, &self.config.name)?.and_then(|c| inbox_after(&c))
+        else {
+            return Ok(());
+        };
+        for (id, _) in inbox::list(store, self.source.name())? {
+            if id > after {
+                break;
+            }
+            inbox::delete(cleanup, self.source.name(), id);
+        }
+        Ok(())
+    }
+
+    /// A page of the source's inbox after `cursor`, each event decoded by its connector.
+    pub(crate) fn read_inbox(
+        &self,
+        store: &dyn StateStore,
+        cursor: Option<Cursor>,
+    ) -> Result<Page, RunError> {
+        let receiver = self
+            .source
+            .connector
+            .webhooks()
+            .expect("checked when the pipeline was built");
+        // Inbox ids start at 0: no cursor (or an empty one) means from the first event.
+        let after = cursor.as_ref().and_then(inbox_after);
+        let name = self.source.name();
+        let mut items = Vec::new();
+        for (id, payload) in inbox::list(store, name)? {
+            if after.is_some_and(|after| id <= after) {
+                continue;
+            }
+            if items.len() == self.config.page_size {
+                break;
+            }
+            let origin = format!("inbox:{name}:{id}");
+            let record = serde_json::from_slice::<syncd_core::InboundEvent>(&payload)
+                .map_err(|e| e.to_string())
+                .and_then(|event| receiver.decode(&event))
+                .map_err(|error| syncd_core::RejectedRow {
+                    origin,
+                    raw: String::from_utf8_lossy(&payload).into_owned(),
+                    error,
+                });
+            items.push(syncd_core::ReadItem {
+                position: id,
+                record,
+            });
+        }
+        let next = match (items.last(), after) {
+            (Some(item), _) => inbox_cursor(item.position),
+            (None, Some(after)) => inbox_cursor(after),
+            (None, None) => Cursor(serde_json::json!({})),
+        };
+        let done = items.len() < self.config.page_size;
+        Ok(Page::new(items, next, done, inbox_cursor))
+    }
+}
+
+fn inbox_cursor(after: u64) -> Cursor {
+    Cursor(serde_json::json!({ "inbox_after": after }))
+}
+
+fn inbox_after(cursor: &Cursor) -> Option<u64> {
+    cursor
+        .0
+        .get("inbox_after")
+        .and_then(serde_json::Value::as_u64)
+}
