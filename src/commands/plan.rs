@@ -21,7 +21,9 @@ pub async fn run(path: &Path, name: &str, json: bool) -> anyhow::Result<ExitCode
             return Ok(ExitCode::from(2));
         }
     };
-    let store = SledStore::open(&config.state_dir()).context("opening the state store")?;
+    let store: std::sync::Arc<dyn syncd_store::StateStore> = std::sync::Arc::new(
+        SledStore::open(&config.state_dir()).context("opening the state store")?,
+    );
     let plan = pipeline.plan(&store).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&plan)?);

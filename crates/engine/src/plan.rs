@@ -1,6 +1,7 @@
 //! Dry runs: the exact writes a run would make now, without making them or changing state.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 use syncd_core::WriteOp;
@@ -32,14 +33,15 @@ pub struct Plan {
 
 impl Pipeline {
     /// Plans a run from the saved cursor without writing anything or touching the state.
-    pub async fn plan(&self, store: &dyn StateStore) -> Result<Plan, RunError> {
+    pub async fn plan(&self, shared: &Arc<dyn StateStore>) -> Result<Plan, RunError> {
+        let store = shared.as_ref();
         let replay = outbox::list(store, self.name())?
             .into_iter()
             .flat_map(|(_, entries)| entries.into_iter().map(|e| e.op))
             .collect();
         let mut scratch = RunReport::start(self.name());
         let never = CancellationToken::new();
-        let mut indexes = self.load_indexes(store, &mut scratch, &never).await?;
+        let mut indexes = self.load_indexes(shared, &mut scratch, &never).await?;
         let mut plan = Plan {
             pipeline: self.name().to_string(),
             replay,

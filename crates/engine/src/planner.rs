@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use syncd_core::model::{FulfillmentEvent, FulfillmentEventKind};
 use syncd_core::{Fingerprint, ReadItem, Record, RecordKey, WriteOp};
+use syncd_store::shadow::HashKeyed;
 use syncd_store::{
     dead_letters, link_base, logical, DeadLetter, ShadowIndex, Stage, Stamp, StampKind, StateStore,
     StoreError,
@@ -131,7 +132,8 @@ impl Planner<'_> {
         link: Option<&LinkView<'_>>,
     ) -> Result<PagePlan, StoreError> {
         let mut plan = PagePlan::default();
-        let mut by_key: HashMap<u128, usize> = HashMap::new();
+        // 1. In order: unreadable rows, stamps, expansion, maps; what is left is to diff.
+        let mut candidates: Vec<(usize, Record)> = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
             plan.read += 1;
             let record = match item.record {
@@ -191,33 +193,36 @@ impl Planner<'_> {
                 continue;
             }
             for record in records {
-                self.plan_record(&mut plan, &mut by_key, index, record, target_index, link)?;
+                if let Some(record) = self.map_record(&mut plan, index, record) {
+                    candidates.push((index, record));
+                }
             }
+        }
+        // 2. Key hashes, fingerprints and what the target holds: the costly part, on every
+        //    core for a large page.
+        let facts = facts_of(&candidates, target_index);
+        // 3. In order again: a later row of a key wins; diff or merge.
+        let mut by_key: HashKeyed<usize> = HashKeyed::default();
+        for ((index, record), facts) in candidates.into_iter().zip(facts) {
+            self.plan_record(&mut plan, &mut by_key, index, record, facts, link)?;
         }
         Ok(plan)
     }
 
-    /// Plans one record of page item `index`: map, merge, diff.
-    fn plan_record(
-        &self,
-        plan: &mut PagePlan,
-        by_key: &mut HashMap<u128, usize>,
-        index: usize,
-        record: Record,
-        target_index: &ShadowIndex,
-        link: Option<&LinkView<'_>>,
-    ) -> Result<(), StoreError> {
+    /// Applies the maps to one record of page item `index`; `None` when it was skipped or
+    /// dead-lettered.
+    fn map_record(&self, plan: &mut PagePlan, index: usize, record: Record) -> Option<Record> {
         // The record as read goes into a dead letter if a map refuses it: keep it only then.
         let maps = &self.config.maps;
         let original = ((!maps.sku.is_empty() || !maps.location.is_empty())
             && maps.unmapped == crate::config::Unmapped::DeadLetter)
             .then(|| record.clone());
-        let record = match mapping::apply(maps, record) {
-            Mapped::Record(r) => r,
+        match mapping::apply(maps, record) {
+            Mapped::Record(r) => Some(r),
             Mapped::Skipped => {
                 plan.skipped += 1;
                 plan.settled.push(index);
-                return Ok(());
+                None
             }
             Mapped::Unmapped(why) => {
                 let record = original.expect("kept when a map can refuse");
@@ -227,10 +232,22 @@ impl Planner<'_> {
                 dl.key = Some(key.to_string());
                 dl.record = Some(record);
                 plan.dead.push((index, dl));
-                return Ok(());
+                None
             }
-        };
-        let hash = record.key_hash();
+        }
+    }
+
+    /// Plans one mapped record of page item `index`: merge, diff.
+    fn plan_record(
+        &self,
+        plan: &mut PagePlan,
+        by_key: &mut HashKeyed<usize>,
+        index: usize,
+        record: Record,
+        facts: Facts,
+        link: Option<&LinkView<'_>>,
+    ) -> Result<(), StoreError> {
+        let hash = facts.hash;
         plan.seen.push(hash);
         let (to_write, link_base) = match link {
             Some(view) => {
@@ -246,7 +263,7 @@ impl Planner<'_> {
                 if !by_key.contains_key(&hash) && live.map(Record::fingerprint) == Some(merged_fp) {
                     // Both sides agree already; an unchanged source record is an echo of
                     // the last sync (or of our own write).
-                    if base.as_ref().map(|b| b.fingerprint) == Some(record.fingerprint()) {
+                    if base.as_ref().map(|b| b.fingerprint) == Some(facts.fingerprint) {
                         plan.echoes += 1;
                     } else {
                         plan.unchanged += 1;
@@ -261,7 +278,10 @@ impl Planner<'_> {
             }
             None => (record, None),
         };
-        let fingerprint = to_write.fingerprint();
+        let fingerprint = match link {
+            Some(_) => to_write.fingerprint(),
+            None => facts.fingerprint,
+        };
         let planned = Planned {
             op: WriteOp::Upsert { record: to_write },
             fingerprint: Some(fingerprint),
@@ -278,7 +298,7 @@ impl Planner<'_> {
             plan.writes[at] = Planned { items, ..planned };
             return Ok(());
         }
-        if link.is_none() && target_index.get_hashed(hash) == Some(fingerprint) {
+        if link.is_none() && facts.held == Some(fingerprint) {
             plan.unchanged += 1;
             plan.settled.push(index);
             return Ok(());
@@ -329,4 +349,47 @@ impl Planner<'_> {
         plan.stamps.push((event.location.clone(), ts, stamp));
         Ok(())
     }
+}
+
+/// What diffing one record needs, computed ahead of the in-order pass.
+#[derive(Clone, Copy)]
+struct Facts {
+    hash: u128,
+    fingerprint: Fingerprint,
+    /// What the target's shadow holds at the key.
+    held: Option<Fingerprint>,
+}
+
+/// Below this many records a page is not worth splitting across threads.
+const PARALLEL_FROM: usize = 2_048;
+
+fn facts_of(records: &[(usize, Record)], index: &ShadowIndex) -> Vec<Facts> {
+    let compute = |chunk: &[(usize, Record)]| -> Vec<Facts> {
+        chunk
+            .iter()
+            .map(|(_, r)| {
+                let hash = r.key_hash();
+                Facts {
+                    hash,
+                    fingerprint: r.fingerprint(),
+                    held: index.get_hashed(hash),
+                }
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if records.len() < PARALLEL_FROM || threads < 2 {
+        return compute(records);
+    }
+    let size = records.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = records
+            .chunks(size)
+            .map(|chunk| scope.spawn(move || compute(chunk)))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("computing facts does not panic"))
+            .collect()
+    })
 }

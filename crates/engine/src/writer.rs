@@ -63,15 +63,19 @@ impl<'a> Writer<'a> {
         stop: &'a CancellationToken,
     ) -> Self {
         let mut queue = VecDeque::new();
-        let mut rest = planned;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(max_batch.max(1)));
+        // Each write moves once into its chunk (splitting off tails would move the rest again
+        // for every chunk).
+        let mut writes = planned.into_iter();
+        loop {
+            let items: Vec<Planned> = writes.by_ref().take(max_batch.max(1)).collect();
+            if items.is_empty() {
+                break;
+            }
             queue.push_back(Chunk {
-                items: rest,
+                items,
                 attempts: 0,
                 wait: None,
             });
-            rest = tail;
         }
         Writer {
             target,

@@ -282,7 +282,7 @@ async fn a_dry_run_plans_exactly_the_writes_of_the_run_and_changes_nothing() {
         "sku,location,on_hand\nA,W,1\nB,W,2\nC,W,-1\n",
     );
     let p = f.drop_to_snapshot(Mode::Incremental, false);
-    let plan = p.plan(f.store.as_ref()).await.unwrap();
+    let plan = p.plan(&f.store).await.unwrap();
     assert_eq!(plan.writes.len(), 3);
     assert!(
         cursors::get(f.store.as_ref(), "erp-to-shop")

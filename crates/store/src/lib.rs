@@ -6,6 +6,7 @@ pub mod batch;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;
+mod fingerprint_table;
 pub mod inbox;
 pub mod keys;
 pub mod link_base;

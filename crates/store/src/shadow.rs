@@ -15,6 +15,7 @@ use syncd_core::{EntityKind, Fingerprint, RecordKey};
 
 use crate::batch::WriteBatch;
 use crate::error::StoreError;
+use crate::fingerprint_table::FingerprintTable;
 use crate::keys;
 use crate::store::{StateStore, Tree};
 
@@ -25,6 +26,9 @@ pub const PAGE_ENTRIES: usize = 16_384;
 pub fn key_hash(key: &RecordKey) -> u128 {
     key.hash128()
 }
+
+/// A map keyed by key hashes, hashed by passing them through.
+pub type HashKeyed<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
 
 /// Passes a key hash through: it is already uniformly distributed.
 #[derive(Default)]
@@ -48,18 +52,23 @@ impl Hasher for KeyHasher {
     }
 }
 
-type HashKeyed<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
-
 /// Fingerprints by key hash: all the engine needs to tell changed from unchanged.
 ///
 /// Keyed by a 128-bit hash of the record key rather than the key itself, so that a look-up in a
 /// million-entry index touches one slot instead of a slot and a heap string.
 #[derive(Clone, Debug, Default)]
 pub struct ShadowIndex {
-    map: HashKeyed<Fingerprint>,
+    table: FingerprintTable,
 }
 
 impl ShadowIndex {
+    /// An index that holds `n` keys without growing.
+    pub fn with_capacity(n: usize) -> Self {
+        ShadowIndex {
+            table: FingerprintTable::with_capacity(n),
+        }
+    }
+
     /// The fingerprint held for `key`.
     pub fn get(&self, key: &RecordKey) -> Option<Fingerprint> {
         self.get_hashed(key_hash(key))
@@ -67,7 +76,7 @@ impl ShadowIndex {
 
     /// The fingerprint held for the key with hash `hash` (see `Record::key_hash`).
     pub fn get_hashed(&self, hash: u128) -> Option<Fingerprint> {
-        self.map.get(&hash).copied()
+        self.table.get(hash).map(Fingerprint)
     }
 
     /// Records that `key` now holds content `fp`.
@@ -77,27 +86,27 @@ impl ShadowIndex {
 
     /// Records that the key with hash `hash` now holds content `fp`.
     pub fn insert_hashed(&mut self, hash: u128, fp: Fingerprint) {
-        self.map.insert(hash, fp);
+        self.table.insert(hash, fp.0);
     }
 
     /// Records that `key` is gone.
     pub fn remove(&mut self, key: &RecordKey) {
-        self.map.remove(&key_hash(key));
+        self.table.remove(key_hash(key));
     }
 
     /// How many keys are held.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.len() == 0
     }
 
     /// The key hashes held.
     pub fn hashes(&self) -> impl Iterator<Item = u128> + '_ {
-        self.map.keys().copied()
+        self.table.hashes()
     }
 }
 
@@ -164,7 +173,9 @@ impl ShadowPage {
     pub fn into_bytes(mut self) -> Vec<u8> {
         // Stable: of two entries for one key, the later one stays later and wins on load.
         self.entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = Vec::with_capacity(self.entries.len() * 24);
+        let mut out = Vec::with_capacity(4 + self.entries.len() * 24);
+        // The count first: a reader sizes its index before it decodes anything.
+        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
         let mut previous: &[u8] = &[];
         for (key, fp) in &self.entries {
             let key = key.as_bytes();
@@ -177,6 +188,13 @@ impl ShadowPage {
         }
         out
     }
+}
+
+/// How many entries a stored page says it holds.
+fn entry_count(bytes: &[u8]) -> usize {
+    bytes.get(..4).map_or(0, |b| {
+        u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize
+    })
 }
 
 /// One decoded entry of a page.
@@ -195,7 +213,10 @@ fn for_each_entry(
 ) -> Result<(), StoreError> {
     let damaged = || corrupt(page_key, "page ends inside an entry");
     let mut key: Vec<u8> = Vec::with_capacity(64);
-    let mut at = 0;
+    let mut at = 4;
+    if bytes.len() < at {
+        return Err(corrupt(page_key, "page has no entry count"));
+    }
     while at < bytes.len() {
         let shared = get_varint(bytes, &mut at).ok_or_else(damaged)?;
         let suffix = get_varint(bytes, &mut at).ok_or_else(damaged)?;
@@ -296,16 +317,22 @@ pub fn load_index(
     connector: &str,
     entity: EntityKind,
 ) -> Result<ShadowIndex, StoreError> {
-    let mut index = ShadowIndex::default();
+    let mut pages = Vec::new();
     for_each_page(store, connector, entity, |k, v| {
+        pages.push((k.to_vec(), v.to_vec()));
+        Ok(())
+    })?;
+    let stored: usize = pages.iter().map(|(_, v)| entry_count(v)).sum();
+    let mut index = ShadowIndex::with_capacity(stored);
+    for (k, v) in &pages {
         for_each_entry(k, v, |entry| {
             match entry.fp {
-                Some(fp) => index.map.insert(entry.hash, fp),
-                None => index.map.remove(&entry.hash),
+                Some(fp) => index.insert_hashed(entry.hash, fp),
+                None => index.table.remove(entry.hash),
             };
             Ok(())
-        })
-    })?;
+        })?;
+    }
     Ok(index)
 }
 
@@ -466,10 +493,7 @@ pub fn compact(
     let mut old = Vec::new();
     for_each_page(store, connector, entity, |k, v| {
         size.pages += 1;
-        for_each_entry(k, v, |_| {
-            size.stored += 1;
-            Ok(())
-        })?;
+        size.stored += entry_count(v);
         old.push(k.to_vec());
         Ok(())
     })?;

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use syncd_core::model::{StockPosition, StockStatus};
 
-/// CSV columns that map to position fields; every other non-empty column becomes an attribute.
-pub const CORE_COLUMNS: [&str; 5] = ["sku", "location", "on_hand", "allocated", "status"];
-
 /// Parses a status as written by common exports.
 pub fn parse_status(text: &str) -> Result<StockStatus, String> {
+    if text.is_empty() {
+        return Ok(StockStatus::Active);
+    }
     match text.trim().to_ascii_lowercase().as_str() {
         "" | "active" | "1" | "true" | "in_stock" => Ok(StockStatus::Active),
         "inactive" | "0" | "false" | "out_of_stock" => Ok(StockStatus::Inactive),
@@ -34,43 +34,83 @@ fn check_identity(p: &StockPosition) -> Result<(), String> {
     Ok(())
 }
 
+/// Where a CSV file's columns are: worked out once from its header, used for every row.
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
+    sku: Option<usize>,
+    location: Option<usize>,
+    on_hand: Option<usize>,
+    allocated: Option<usize>,
+    status: Option<usize>,
+    /// Every other named column: an attribute when the row has a value there.
+    attributes: Vec<(usize, String)>,
+}
+
+impl Columns {
+    /// The layout of a file with this header row.
+    pub fn of(headers: &csv::StringRecord) -> Self {
+        let mut columns = Columns::default();
+        for (i, name) in headers.iter().enumerate() {
+            let slot = match name.trim() {
+                "sku" => &mut columns.sku,
+                "location" => &mut columns.location,
+                "on_hand" => &mut columns.on_hand,
+                "allocated" => &mut columns.allocated,
+                "status" => &mut columns.status,
+                "" => continue,
+                other => {
+                    columns.attributes.push((i, other.to_string()));
+                    continue;
+                }
+            };
+            // As a map of the header would: the last column of a name wins.
+            *slot = Some(i);
+        }
+        columns
+    }
+
+    /// Builds a position from one row of the file.
+    pub fn position(&self, row: &csv::StringRecord) -> Result<StockPosition, String> {
+        let get = |at: Option<usize>| at.map(|i| row.get(i).unwrap_or(""));
+        let sku = get(self.sku).ok_or("missing column `sku`")?;
+        let location = get(self.location).ok_or("missing column `location`")?;
+        let on_hand = parse_quantity(
+            "on_hand",
+            get(self.on_hand).ok_or("missing column `on_hand`")?,
+        )?;
+        let allocated = match get(self.allocated) {
+            Some(t) if !t.trim().is_empty() => parse_quantity("allocated", t)?,
+            _ => 0,
+        };
+        let status = parse_status(get(self.status).unwrap_or(""))?;
+        let mut attributes = BTreeMap::new();
+        for (i, name) in &self.attributes {
+            match row.get(*i) {
+                Some(value) if !value.is_empty() => {
+                    attributes.insert(name.clone(), serde_json::Value::String(value.to_string()));
+                }
+                _ => {}
+            }
+        }
+        let position = StockPosition {
+            sku: sku.trim().to_string(),
+            location: location.trim().to_string(),
+            on_hand,
+            allocated,
+            status,
+            attributes,
+        };
+        check_identity(&position)?;
+        Ok(position)
+    }
+}
+
 /// Builds a position from a CSV row, given the header.
 pub fn from_csv(
     headers: &csv::StringRecord,
     row: &csv::StringRecord,
 ) -> Result<StockPosition, String> {
-    let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut attributes = BTreeMap::new();
-    for (name, value) in headers.iter().zip(row.iter()) {
-        let name = name.trim();
-        if CORE_COLUMNS.contains(&name) {
-            fields.insert(name, value);
-        } else if !value.is_empty() && !name.is_empty() {
-            attributes.insert(
-                name.to_string(),
-                serde_json::Value::String(value.to_string()),
-            );
-        }
-    }
-    let get = |c: &str| fields.get(c).copied();
-    let sku = get("sku").ok_or("missing column `sku`")?;
-    let location = get("location").ok_or("missing column `location`")?;
-    let on_hand = parse_quantity("on_hand", get("on_hand").ok_or("missing column `on_hand`")?)?;
-    let allocated = match get("allocated") {
-        Some(t) if !t.trim().is_empty() => parse_quantity("allocated", t)?,
-        _ => 0,
-    };
-    let status = parse_status(get("status").unwrap_or(""))?;
-    let position = StockPosition {
-        sku: sku.trim().to_string(),
-        location: location.trim().to_string(),
-        on_hand,
-        allocated,
-        status,
-        attributes,
-    };
-    check_identity(&position)?;
-    Ok(position)
+    Columns::of(headers).position(row)
 }
 
 /// Builds a position from a JSON line in the canonical shape

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use syncd_core::files::replace_with;
 use syncd_core::model::StockPosition;
-use syncd_core::{ConnectorError, Record, WriteOp, WriteOutcome};
+use syncd_core::{ConnectorError, Record, RecordKey, WriteOp, WriteOutcome};
 
 use crate::snapshot::{self, SnapshotFormat};
 
@@ -116,7 +116,7 @@ impl SnapshotFile {
                     line.clear();
                     snapshot::render(format, p, &mut line)
                         .map_err(|e| ConnectorError::io(self.context(), &e))?;
-                    (p.key().hash128(), false)
+                    (RecordKey::hash_parts(&[&p.sku, &p.location]), false)
                 }
                 WriteOp::Upsert { record } => {
                     outcomes.push(WriteOutcome::Failed(ConnectorError::permanent(

@@ -148,6 +148,7 @@ fn read_csv(
     let mut items = Vec::new();
     let mut ends = Vec::new();
     let mut row = csv::StringRecord::new();
+    let columns = rows::Columns::of(&headers);
     loop {
         if items.len() >= max {
             return Ok((items, ends, false));
@@ -158,7 +159,8 @@ fn read_csv(
             Ok(false) => return Ok((items, ends, true)),
             Ok(true) => {
                 let at = row.position().map(|p| p.line()).unwrap_or(0);
-                let parsed = rows::from_csv(&headers, &row)
+                let parsed = columns
+                    .position(&row)
                     .map(Record::StockPosition)
                     .map_err(|error| RejectedRow {
                         origin: origin(path, at),

@@ -12,7 +12,7 @@ use crate::outbox_book::OutboxBook;
 use crate::planner::{LinkView, Planner};
 use crate::report::RunReport;
 
-use super::Pipeline;
+use super::{PageReader, Pipeline};
 
 /// What a run diffs against, kept in memory and updated as writes are acknowledged: the
 /// target's shadow, and on a link the target's live records.
@@ -41,6 +41,9 @@ pub(crate) struct RunCtx<'p> {
     /// `Some` when the target stages its writes.
     pub staged: Option<Staged>,
     pub open: OpenPages,
+    pub reader: PageReader,
+    /// Where the reader started.
+    pub start: Option<syncd_core::Cursor>,
 }
 
 impl<'p> RunCtx<'p> {
@@ -49,7 +52,6 @@ impl<'p> RunCtx<'p> {
         RunCtx {
             p,
             store,
-            stop,
             report: RunReport::start(&p.config.name),
             indexes: Indexes {
                 target: ShadowIndex::default(),
@@ -58,7 +60,17 @@ impl<'p> RunCtx<'p> {
             book: OutboxBook::new(&p.config.name),
             staged: p.staging.then(Staged::default),
             open: OpenPages::default(),
+            reader: PageReader::new(p, &stop),
+            start: None,
+            stop,
         }
+    }
+
+    /// Starts reading the source from the saved cursor.
+    pub fn start_reading(&mut self) -> Result<(), crate::error::RunError> {
+        self.start = self.p.start_cursor(self.store.as_ref())?;
+        self.reader.start(self.start.clone());
+        Ok(())
     }
 
     /// The report, once the run is over.

@@ -29,7 +29,7 @@ impl RunCtx<'_> {
             commit(&self.store, batch, Durability::Buffered).await?;
         }
         self.indexes = p
-            .load_indexes(self.store.as_ref(), &mut self.report, &self.stop)
+            .load_indexes(&self.store, &mut self.report, &self.stop)
             .await?;
         Ok(())
     }

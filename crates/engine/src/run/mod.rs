@@ -147,6 +147,14 @@ impl Pipeline {
         self.config.write_as.unwrap_or(self.config.entity)
     }
 
+    /// True when the target removes allocations by logical-timestamp range.
+    fn removes_allocations(&self) -> bool {
+        self.target
+            .connector
+            .sink()
+            .is_some_and(|s| s.allocation_ranges().is_some())
+    }
+
     /// The target connector's name (its shadow's namespace).
     pub fn target_name(&self) -> &str {
         self.target.name()
@@ -216,9 +224,18 @@ impl Pipeline {
 impl RunCtx<'_> {
     /// The run, phase by phase.
     async fn execute(&mut self, progress: &dyn Progress) -> Result<(), RunError> {
+        // The source is read from the start, alongside the rest of the preparation, unless the
+        // target takes allocation ranges: those must be computed before anything is read.
+        let early = !self.p.removes_allocations();
+        if early {
+            self.start_reading()?;
+        }
         self.prepare().await?;
         self.replay_outbox().await?;
         let mut ranges = self.before_read().await?;
+        if !early {
+            self.start_reading()?;
+        }
         let seen = self.read_plan_write(progress, &mut ranges).await?;
         self.delete_missing(seen).await?;
         self.finish().await

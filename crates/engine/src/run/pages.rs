@@ -13,7 +13,7 @@ use crate::progress::Progress;
 use crate::state::commit;
 
 use super::write::Origin;
-use super::{PageReader, RunCtx};
+use super::RunCtx;
 
 impl RunCtx<'_> {
     /// Reads the source to its end, writing as batches fill; gives the key hashes seen when
@@ -26,8 +26,7 @@ impl RunCtx<'_> {
         let p = self.p;
         let track_seen = p.config.mode == Mode::Full && p.config.delete_missing;
         let mut seen = track_seen.then(HashSet::new);
-        let mut reader = PageReader::new(p, &self.stop);
-        let mut cursor = p.start_cursor(self.store.as_ref())?;
+        let mut cursor = self.start.clone();
         // Writes waiting to fill a batch: batches are cut across pages so that small source
         // pages still make full write calls.
         let mut waiting: Vec<Planned> = Vec::new();
@@ -35,7 +34,8 @@ impl RunCtx<'_> {
             if self.stop.is_cancelled() {
                 return Err(RunError::Stopped);
             }
-            let page = reader
+            let page = self
+                .reader
                 .read(p, self.store.as_ref(), cursor.clone(), &mut self.report)
                 .await?;
             let last = page.done || page.items.is_empty();

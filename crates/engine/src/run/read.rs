@@ -2,6 +2,7 @@
 //! page read ahead on another core while the current one is planned and written.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use syncd_core::{Cursor, ErrorClass, Page, ReadMode, ReadRequest, Record, RecordKey};
 use syncd_store::{cursors, shadow, StateStore};
@@ -28,18 +29,23 @@ struct ReadSpec {
     stop: CancellationToken,
 }
 
-type Ahead = (Cursor, JoinHandle<(Result<Page, RunError>, u64)>);
+/// Pages read ahead of the one being planned: enough to keep a core busy reading while the
+/// other plans and writes, few enough to bound memory.
+const READ_AHEAD: usize = 4;
 
-/// Reads a pipeline's pages in order, one page ahead.
+type Ahead = tokio::sync::mpsc::Receiver<(Result<Page, RunError>, u64)>;
+
+/// Reads a pipeline's pages in order, up to [`READ_AHEAD`] pages ahead, in a task of its own.
 pub(crate) struct PageReader {
     spec: ReadSpec,
     from_inbox: bool,
-    ahead: Option<Ahead>,
+    /// The cursor the read-ahead will deliver next, and its channel.
+    ahead: Option<(Option<Cursor>, Ahead, JoinHandle<()>)>,
 }
 
 impl Drop for PageReader {
     fn drop(&mut self) {
-        if let Some((_, task)) = self.ahead.take() {
+        if let Some((_, _, task)) = self.ahead.take() {
             task.abort();
         }
     }
@@ -66,7 +72,38 @@ impl PageReader {
         }
     }
 
-    /// The page at `cursor`; starts reading the one after it.
+    /// Starts reading from `cursor` in the background (a webhook inbox is read in place).
+    pub fn start(&mut self, cursor: Option<Cursor>) {
+        if self.from_inbox {
+            return;
+        }
+        if let Some((_, _, task)) = self.ahead.take() {
+            task.abort();
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let spec = self.spec.clone();
+        let first = cursor.clone();
+        let task = tokio::spawn(async move {
+            let mut cursor = first;
+            loop {
+                let (page, retries) = read_with_retry(spec.clone(), cursor).await;
+                let next = match &page {
+                    Ok(p) if !p.done && !p.items.is_empty() => Some(p.next.clone()),
+                    _ => None,
+                };
+                if tx.send((page, retries)).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => return,
+                }
+            }
+        });
+        self.ahead = Some((cursor, rx, task));
+    }
+
+    /// The page at `cursor`.
     pub async fn read(
         &mut self,
         pipeline: &Pipeline,
@@ -77,27 +114,16 @@ impl PageReader {
         if self.from_inbox {
             return pipeline.read_inbox(store, cursor);
         }
-        let page = match self.ahead.take() {
-            Some((at, task)) if Some(&at) == cursor.as_ref() => {
-                let (page, retries) = task.await.map_err(|e| RunError::Join(e.to_string()))?;
-                report.retries += retries;
-                page?
-            }
-            other => {
-                if let Some((_, task)) = other {
-                    task.abort();
-                }
-                let (page, retries) = read_with_retry(self.spec.clone(), cursor).await;
-                report.retries += retries;
-                page?
-            }
-        };
-        if !page.done && !page.items.is_empty() {
-            let next = page.next.clone();
-            let spec = self.spec.clone();
-            let task = tokio::spawn(read_with_retry(spec, Some(next.clone())));
-            self.ahead = Some((next, task));
+        if self.ahead.as_ref().map(|(at, _, _)| at) != Some(&cursor) {
+            self.start(cursor.clone());
         }
+        let (expected, rx, _) = self.ahead.as_mut().expect("started above");
+        let Some((page, retries)) = rx.recv().await else {
+            return Err(RunError::Join("the page reader ended early".into()));
+        };
+        report.retries += retries;
+        let page = page?;
+        *expected = (!page.done && !page.items.is_empty()).then(|| page.next.clone());
         Ok(page)
     }
 }
@@ -114,7 +140,7 @@ impl Pipeline {
     /// The target's shadow index and, on a link, its live records.
     pub(crate) async fn load_indexes(
         &self,
-        store: &dyn StateStore,
+        store: &Arc<dyn StateStore>,
         report: &mut RunReport,
         stop: &CancellationToken,
     ) -> Result<Indexes, RunError> {
@@ -122,10 +148,14 @@ impl Pipeline {
             Some(_) => Some(self.read_target_snapshot(report, stop).await?),
             None => None,
         };
-        Ok(Indexes {
-            target: shadow::load_index(store, self.target.name(), self.written_entity())?,
-            live,
+        let (target, entity) = (self.target.name().to_string(), self.written_entity());
+        let store = Arc::clone(store);
+        let target = tokio::task::spawn_blocking(move || {
+            shadow::load_index(store.as_ref(), &target, entity)
         })
+        .await
+        .map_err(|e| RunError::Join(e.to_string()))??;
+        Ok(Indexes { target, live })
     }
 
     /// Reads everything the target holds now: a link merges with live values, not remembered ones.
