@@ -69,7 +69,7 @@ pub struct PagePlan {
     pub dead: Vec<(usize, DeadLetter)>,
     /// Items settled already (unchanged, echoes, skipped).
     pub settled: Vec<usize>,
-    /// Hashes of the keys the page contained (for deletes after a full snapshot).
+    /// Hashes of the keys the page contained, when a full snapshot deletes what it lacks.
     pub seen: Vec<u128>,
     /// Items read.
     pub read: u64,
@@ -201,6 +201,7 @@ impl Planner<'_> {
         // 2. Key hashes, fingerprints and what the target holds: the costly part, on every
         //    core for a large page.
         let facts = facts_of(&candidates, target_index);
+        plan.writes.reserve(candidates.len());
         // 3. In order again: a later row of a key wins; diff or merge.
         let mut by_key: HashKeyed<usize> = HashKeyed::default();
         for ((index, record), facts) in candidates.into_iter().zip(facts) {
@@ -248,7 +249,9 @@ impl Planner<'_> {
         link: Option<&LinkView<'_>>,
     ) -> Result<(), StoreError> {
         let hash = facts.hash;
-        plan.seen.push(hash);
+        if self.config.delete_missing && self.config.mode == crate::config::Mode::Full {
+            plan.seen.push(hash);
+        }
         let (to_write, link_base) = match link {
             Some(view) => {
                 let namespace = view.policy.base_namespace();
