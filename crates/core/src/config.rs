@@ -144,6 +144,29 @@ impl ConfigSection {
         ConfigError::new(self.origin.clone(), full, message)
     }
 
+    /// A problem at `key` unless `url` is an http:// or https:// URL.
+    pub fn check_url(&self, key: &str, url: &str) -> Option<ConfigError> {
+        (!(url.starts_with("http://") || url.starts_with("https://")))
+            .then(|| self.error(key, "must be an http:// or https:// URL"))
+    }
+
+    /// A problem at `key` unless `n` is a count from 1 to `limit` (with what the limit is, for
+    /// the message; `None` when there is no upper limit).
+    pub fn check_count(
+        &self,
+        key: &str,
+        n: usize,
+        limit: Option<(usize, &str)>,
+    ) -> Option<ConfigError> {
+        match limit {
+            Some((limit, what)) if n == 0 || n > limit => {
+                Some(self.error(key, format!("must be between 1 and {limit} ({what})")))
+            }
+            None if n == 0 => Some(self.error(key, "must be at least 1")),
+            _ => None,
+        }
+    }
+
     /// Deserializes the section into a component's typed config; errors carry the full key path.
     pub fn extract<T: DeserializeOwned>(&self) -> Result<T, Vec<ConfigError>> {
         let figment = Figment::from(figment::providers::Serialized::defaults(&self.value));

@@ -4,6 +4,7 @@
 pub mod allocations;
 pub mod checkpoint;
 pub mod config;
+pub mod crash;
 pub mod diff;
 pub mod error;
 pub mod handle;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod requeue;
 pub mod retry;
 pub mod run;
+pub mod stamps;
 pub mod state;
 pub mod transform;
 pub mod writer;

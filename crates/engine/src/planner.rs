@@ -3,12 +3,10 @@
 
 use std::collections::HashMap;
 
-use syncd_core::model::{FulfillmentEvent, FulfillmentEventKind};
 use syncd_core::{Fingerprint, ReadItem, Record, RecordKey, WriteOp};
 use syncd_store::shadow::HashKeyed;
 use syncd_store::{
-    dead_letters, link_base, logical, DeadLetter, ShadowIndex, Stage, Stamp, StampKind, StateStore,
-    StoreError,
+    dead_letters, link_base, DeadLetter, ShadowIndex, Stage, Stamp, StateStore, StoreError,
 };
 
 use crate::config::PipelineConfig;
@@ -310,48 +308,6 @@ impl Planner<'_> {
         plan.writes.push(planned);
         Ok(())
     }
-
-    /// Records the logical timestamp of a fulfillment event (merged with what earlier
-    /// deliveries said), under the source connector and the event's own location.
-    fn stamp(&self, plan: &mut PagePlan, event: &FulfillmentEvent) -> Result<(), StoreError> {
-        let seen = Stamp {
-            kind: match event.kind {
-                FulfillmentEventKind::Assigned => StampKind::Assigned,
-                FulfillmentEventKind::ItemsCompleted => StampKind::Completed,
-                FulfillmentEventKind::ItemsFailed => StampKind::Failed,
-            },
-            adjustments: transform::adjustments_of(event)
-                .into_iter()
-                .map(|a| a.key().to_string())
-                .collect(),
-            assigned_items: match event.kind {
-                FulfillmentEventKind::Assigned => {
-                    event.items.iter().map(|i| i.id.clone()).collect()
-                }
-                _ => Vec::new(),
-            },
-            done_items: match event.kind {
-                FulfillmentEventKind::Assigned => Vec::new(),
-                _ => event.items.iter().map(|i| i.id.clone()).collect(),
-            },
-            first_seen_ms: chrono::Utc::now().timestamp_millis(),
-        };
-        let ts = event.logical_timestamp;
-        let earlier = plan
-            .stamps
-            .iter()
-            .position(|(l, t, _)| l == &event.location && *t == ts);
-        let known = match earlier {
-            Some(at) => Some(plan.stamps.remove(at).2),
-            None => logical::get(self.store, &self.config.from, &event.location, ts)?,
-        };
-        let stamp = match known {
-            Some(known) => known.merged(seen),
-            None => seen,
-        };
-        plan.stamps.push((event.location.clone(), ts, stamp));
-        Ok(())
-    }
 }
 
 /// What diffing one record needs, computed ahead of the in-order pass.
@@ -368,15 +324,16 @@ const PARALLEL_FROM: usize = 2_048;
 
 fn facts_of(records: &[(usize, Record)], index: &ShadowIndex) -> Vec<Facts> {
     let compute = |chunk: &[(usize, Record)]| -> Vec<Facts> {
+        let hashes: Vec<u128> = chunk.iter().map(|(_, r)| r.key_hash()).collect();
+        let held = index.get_many(&hashes);
         chunk
             .iter()
-            .map(|(_, r)| {
-                let hash = r.key_hash();
-                Facts {
-                    hash,
-                    fingerprint: r.fingerprint(),
-                    held: index.get_hashed(hash),
-                }
+            .zip(hashes)
+            .zip(held)
+            .map(|(((_, r), hash), held)| Facts {
+                hash,
+                fingerprint: r.fingerprint(),
+                held,
             })
             .collect()
     };

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use syncd_core::ConnectorError;
 
+mod bearer;
+
+pub use bearer::{call_json, BearerTokens};
+
 /// Where vendors put their message in an error body, most specific first: Fluent's
 /// `errors[0].message`, problem+json's `detail`, OAuth's `error_description`.
 const MESSAGE_FIELDS: [&str; 4] = ["detail", "message", "error_description", "error"];

@@ -76,9 +76,7 @@ impl FileConfig {
                 ));
             }
         }
-        if self.max_batch == 0 {
-            errors.push(section.error("max_batch", "must be at least 1"));
-        }
+        errors.extend(section.check_count("max_batch", self.max_batch, None));
         if !errors.is_empty() {
             return Err(errors);
         }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use syncd_core::ConnectorError;
-use syncd_http::{transport, HttpFailure};
+use syncd_http::{call_json, BearerTokens};
 
 use crate::auth::Tokens;
 use crate::config::FluentConfig;
@@ -44,30 +44,28 @@ impl FluentClient {
     ) -> Result<T, ConnectorError> {
         let context = format!("fluent {method} {path}");
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
-        for renewed in [false, true] {
-            let token = self.tokens.get(&self.http, &self.config).await?;
-            let mut request = self
+        call_json(self, &[401], &context, |token| {
+            let request = self
                 .http
                 .request(method.clone(), &url)
                 .bearer_auth(token)
                 .header("fluent.account", &self.config.account);
-            if let Some(body) = body {
-                request = request.json(body);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
             }
-            let response = request.send().await.map_err(|e| transport(&context, e))?;
-            if response.status().as_u16() == 401 && !renewed {
-                tracing::debug!(%context, "access token refused: renewing it");
-                self.tokens.invalidate().await;
-                continue;
-            }
-            if !response.status().is_success() {
-                return Err(HttpFailure::read(response).await.classify(&context));
-            }
-            let bytes = response.bytes().await.map_err(|e| transport(&context, e))?;
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                ConnectorError::retryable(&context, format!("unexpected answer: {e}"))
-            });
-        }
-        unreachable!("the second pass returns")
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl BearerTokens for FluentClient {
+    async fn token(&self) -> Result<String, ConnectorError> {
+        self.tokens.get(&self.http, &self.config).await
+    }
+
+    async fn invalidate(&self) {
+        self.tokens.invalidate().await;
     }
 }

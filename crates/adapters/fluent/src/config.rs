@@ -91,19 +91,18 @@ impl FluentConfig {
     /// Reads and checks the section.
     pub fn from_section(section: &ConfigSection) -> Result<Self, Vec<ConfigError>> {
         let config: FluentConfig = section.extract()?;
-        let mut errors = Vec::new();
-        if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
-            errors.push(section.error("base_url", "must be an http:// or https:// URL"));
-        }
-        if config.batch_size == 0 || config.batch_size > FLUENT_BATCH_LIMIT {
-            errors.push(section.error(
+        let errors: Vec<ConfigError> = [
+            section.check_url("base_url", &config.base_url),
+            section.check_count(
                 "batch_size",
-                format!("must be between 1 and {FLUENT_BATCH_LIMIT} (Fluent's batch limit)"),
-            ));
-        }
-        if config.read_page_size == 0 {
-            errors.push(section.error("read_page_size", "must be at least 1"));
-        }
+                config.batch_size,
+                Some((FLUENT_BATCH_LIMIT, "Fluent's batch limit")),
+            ),
+            section.check_count("read_page_size", config.read_page_size, None),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if errors.is_empty() {
             Ok(config)
         } else {

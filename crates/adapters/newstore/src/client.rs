@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use syncd_core::ConnectorError;
-use syncd_http::{transport, HttpFailure};
+use syncd_http::{call_json, transport, BearerTokens, HttpFailure};
 use tokio::sync::Mutex;
 
 use crate::config::NewStoreConfig;
@@ -91,25 +91,25 @@ impl NewStoreClient {
             path.split('?').next().unwrap_or(path)
         );
         let url = format!("{}{path}", self.config.api_base());
-        for renewed in [false, true] {
-            let token = self.token().await?;
-            let mut request = self.http.request(method.clone(), &url).bearer_auth(token);
-            if let Some(body) = body {
-                request = request.json(body);
+        // NewStore answers 403 as well as 401 for an expired token.
+        call_json(self, &[401, 403], &context, |token| {
+            let request = self.http.request(method.clone(), &url).bearer_auth(token);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
             }
-            let response = request.send().await.map_err(|e| transport(&context, e))?;
-            let status = response.status().as_u16();
-            if (status == 401 || status == 403) && !renewed {
-                *self.token.lock().await = None;
-                continue;
-            }
-            if !response.status().is_success() {
-                return Err(HttpFailure::read(response).await.classify(&context));
-            }
-            return response.json().await.map_err(|e| {
-                ConnectorError::retryable(&context, format!("unexpected answer: {e}"))
-            });
-        }
-        unreachable!("the second pass returns")
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl BearerTokens for NewStoreClient {
+    async fn token(&self) -> Result<String, ConnectorError> {
+        NewStoreClient::token(self).await
+    }
+
+    async fn invalidate(&self) {
+        *self.token.lock().await = None;
     }
 }

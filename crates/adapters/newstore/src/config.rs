@@ -103,16 +103,12 @@ impl NewStoreConfig {
             ("token_url", config.token_url.as_deref()),
             ("public_base_url", config.public_base_url.as_deref()),
         ] {
-            if url.is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
-                errors.push(section.error(key, "must be an http:// or https:// URL"));
-            }
+            errors.extend(url.and_then(|u| section.check_url(key, u)));
         }
         if config.file_listen.parse::<std::net::SocketAddr>().is_err() {
             errors.push(section.error("file_listen", "must be an address like 0.0.0.0:9182"));
         }
-        if config.max_batch == 0 {
-            errors.push(section.error("max_batch", "must be at least 1"));
-        }
+        errors.extend(section.check_count("max_batch", config.max_batch, None));
         if config.webhook_api_key.expose().len() < 16 {
             errors.push(section.error("webhook_api_key", "must be at least 16 characters"));
         }

@@ -77,6 +77,7 @@ impl RunCtx<'_> {
         let name = &p.config.name;
         let mut batch = WriteBatch::new();
         let mut page = ShadowPage::default();
+        let mut changes = Vec::with_capacity(settled.applied.len());
         for planned in settled.applied {
             match &planned.op {
                 WriteOp::Upsert { record } => {
@@ -86,7 +87,7 @@ impl RunCtx<'_> {
                     if let Some(namespace) = &planned.link_base {
                         link_base::put(&mut batch, namespace, record, fp);
                     }
-                    self.indexes.target.insert(&key, fp);
+                    changes.push((key.hash128(), Some(fp.0)));
                     if let Some(live) = self.indexes.live.as_mut() {
                         live.insert(key, record.clone());
                     }
@@ -108,7 +109,7 @@ impl RunCtx<'_> {
                 }
                 WriteOp::Delete { key, .. } => {
                     page.delete(key);
-                    self.indexes.target.remove(key);
+                    changes.push((key.hash128(), None));
                     if let Some(live) = self.indexes.live.as_mut() {
                         live.remove(key);
                     }
@@ -123,6 +124,7 @@ impl RunCtx<'_> {
                     .for_each(|&i| self.open.settle(planned.page, i));
             }
         }
+        self.indexes.target.apply_many(&changes);
         for (planned, error, attempts) in settled.rejected {
             let key = planned.op.key();
             let mut letter = self.planner().dead_letter(
