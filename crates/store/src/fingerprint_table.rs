@@ -242,7 +242,7 @@ mod tests {
                 u128::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
             };
             match step % 5 {
-                0 | 1 | 2 => {
+                0..=2 => {
                     table.insert(hash, u128::from(step) + 1);
                     model.insert(stored(hash), u128::from(step) + 1);
                 }
