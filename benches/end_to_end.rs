@@ -201,6 +201,22 @@ fn main() {
         p.state_bytes = sqlite_bytes(&py_state);
     }
 
+    // Growth: the same cold run on a fifth of the positions, so that the cost per position
+    // at full size shows (linear work grows 5x; anything worse shows here).
+    let fifth = (positions / 5).max(1);
+    eprintln!("syncd cold at {} positions, for growth…", size_label(fifth));
+    let small = inputs.join("small.csv");
+    generate(&generator, &baselines, fifth, &small, 0);
+    let sd_small = work.join("syncd-small");
+    for sub in ["drop", "out"] {
+        fs::create_dir_all(sd_small.join(sub)).expect("creating the small run's dirs");
+    }
+    let small_config = sd_small.join("adapters.toml");
+    fs::write(&small_config, FILE_CONFIG).expect("writing the small run's adapters.toml");
+    copy(&small, &sd_small.join("drop/1-stock.csv"));
+    let small_run = run_syncd(&syncd, &small_config, &[], &logs, "syncd-small");
+    let growth = (fifth, small_run.secs);
+
     let (fluent_s, batch_calls) = fluent_cold(&syncd, &generator, &baselines, work, &logs);
 
     print_report(
@@ -209,8 +225,8 @@ fn main() {
         &generator,
         &s,
         python.is_some().then_some(&p),
-        fluent_s,
-        batch_calls,
+        (fluent_s, batch_calls),
+        growth,
     );
 }
 
@@ -614,8 +630,8 @@ fn print_report(
     generator: &Generator,
     s: &Side,
     p: Option<&Side>,
-    fluent_s: f64,
-    batch_calls: u64,
+    (fluent_s, batch_calls): (f64, u64),
+    growth: (usize, f64),
 ) {
     let label = size_label(positions);
     let na = "n/a (no python3)".to_string();
@@ -663,6 +679,18 @@ fn print_report(
             )
         }),
         share(s.state_bytes, p.map(|x| x.state_bytes)),
+    ]);
+    let (fifth, fifth_s) = growth;
+    rows.push([
+        format!("cold growth, {} → {label}", size_label(fifth)),
+        format!(
+            "{fifth_s:.2} s → {:.2} s = {:.1}x the time for {:.0}x the data",
+            s.secs[0],
+            s.secs[0] / fifth_s,
+            positions as f64 / fifth as f64
+        ),
+        "—".into(),
+        "—".into(),
     ]);
     let fluent_figure = format!(
         "{} into the Fluent simulator, cold",
@@ -721,6 +749,13 @@ fn print_report(
         ("syncd_s", json!(fluent_s)),
         ("batch_calls", json!(batch_calls)),
         ("minimum_batch_calls", json!(fluent_minimum)),
+    ]);
+    json_line(&[
+        ("figure", json!("cold growth")),
+        ("positions", json!(positions)),
+        ("fifth_positions", json!(fifth)),
+        ("syncd_fifth_s", json!(fifth_s)),
+        ("syncd_s", json!(s.secs[0])),
     ]);
 }
 

@@ -84,6 +84,23 @@ pub fn write_csv_header(out: &mut impl Write) -> io::Result<()> {
 /// Appends `p` as one line of the snapshot (newline included) to `out`.
 pub fn render(format: SnapshotFormat, p: &StockPosition, out: &mut Vec<u8>) -> io::Result<()> {
     match format {
+        SnapshotFormat::JsonLines if p.attributes.is_empty() => {
+            // What serde_json writes for a position without attributes, without its
+            // machinery: the snapshot of a cold run renders a million of these.
+            let mut number = itoa::Buffer::new();
+            out.extend_from_slice(b"{\"sku\":");
+            json_string(out, &p.sku)?;
+            out.extend_from_slice(b",\"location\":");
+            json_string(out, &p.location)?;
+            out.extend_from_slice(b",\"on_hand\":");
+            out.extend_from_slice(number.format(p.on_hand).as_bytes());
+            out.extend_from_slice(b",\"allocated\":");
+            out.extend_from_slice(number.format(p.allocated).as_bytes());
+            out.extend_from_slice(match p.status {
+                syncd_core::model::StockStatus::Active => b",\"status\":\"active\"}\n",
+                syncd_core::model::StockStatus::Inactive => b",\"status\":\"inactive\"}\n",
+            });
+        }
         SnapshotFormat::JsonLines => {
             serde_json::to_writer(&mut *out, p)?;
             out.push(b'\n');
@@ -113,6 +130,18 @@ pub fn render(format: SnapshotFormat, p: &StockPosition, out: &mut Vec<u8>) -> i
         }
     }
     Ok(())
+}
+
+/// Appends `s` as a JSON string; one that needs no escape is copied as it is.
+fn json_string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        Ok(serde_json::to_writer(&mut *out, s)?)
+    }
 }
 
 /// Replaces the snapshot at `path` with `positions`, in key order.
@@ -230,6 +259,23 @@ fn for_each_csv_position(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rendered_json_line_is_what_serde_json_writes() {
+        let mut tricky = StockPosition::new("A\"1\\é\u{1}", "WH \n1", -3);
+        tricky.allocated = 7;
+        tricky.status = syncd_core::model::StockStatus::Inactive;
+        for p in [StockPosition::new("SKU-1", "LOC-1", 5), tricky] {
+            let mut line = Vec::new();
+            render(SnapshotFormat::JsonLines, &p, &mut line).unwrap();
+            let mut expected = serde_json::to_vec(&p).unwrap();
+            expected.push(b'\n');
+            assert_eq!(
+                String::from_utf8(line).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn both_formats_round_trip_with_attributes() {
