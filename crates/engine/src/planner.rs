@@ -167,24 +167,23 @@ impl Planner<'_> {
             if let Record::FulfillmentEvent(event) = &record {
                 self.stamp(&mut plan, event)?;
             }
-            let records = match self.config.write_as {
-                Some(kind) => {
-                    let key = record.key();
-                    match transform::expand(record, kind) {
-                        Ok(records) => records,
-                        Err(why) => {
-                            let mut dl = self.dead_letter(
-                                Stage::Map,
-                                dead_letters::record_id(key.as_str()),
-                                why,
-                            );
-                            dl.key = Some(key.to_string());
-                            plan.dead.push((index, dl));
-                            continue;
-                        }
-                    }
+            let Some(kind) = self.config.write_as else {
+                // The common case: one record as read, no expansion to allocate for.
+                if let Some(record) = self.map_record(&mut plan, index, record) {
+                    candidates.push((index, record));
                 }
-                None => vec![record],
+                continue;
+            };
+            let key = record.key();
+            let records = match transform::expand(record, kind) {
+                Ok(records) => records,
+                Err(why) => {
+                    let mut dl =
+                        self.dead_letter(Stage::Map, dead_letters::record_id(key.as_str()), why);
+                    dl.key = Some(key.to_string());
+                    plan.dead.push((index, dl));
+                    continue;
+                }
             };
             if records.is_empty() {
                 plan.settled.push(index);
@@ -211,8 +210,11 @@ impl Planner<'_> {
     /// Applies the maps to one record of page item `index`; `None` when it was skipped or
     /// dead-lettered.
     fn map_record(&self, plan: &mut PagePlan, index: usize, record: Record) -> Option<Record> {
-        // The record as read goes into a dead letter if a map refuses it: keep it only then.
         let maps = &self.config.maps;
+        if maps.sku.is_empty() && maps.location.is_empty() {
+            return Some(record);
+        }
+        // The record as read goes into a dead letter if a map refuses it: keep it only then.
         let original = ((!maps.sku.is_empty() || !maps.location.is_empty())
             && maps.unmapped == crate::config::Unmapped::DeadLetter)
             .then(|| record.clone());
@@ -283,6 +285,14 @@ impl Planner<'_> {
             Some(_) => to_write.fingerprint(),
             None => facts.fingerprint,
         };
+        let earlier = by_key.get(&hash).copied();
+        // Unchanged, and no earlier row of the page planned a write for the key: nothing to
+        // build (most records of a re-export end here).
+        if earlier.is_none() && link.is_none() && facts.held == Some(fingerprint) {
+            plan.unchanged += 1;
+            plan.settled.push(index);
+            return Ok(());
+        }
         let planned = Planned {
             op: WriteOp::Upsert { record: to_write },
             fingerprint: Some(fingerprint),
@@ -293,15 +303,10 @@ impl Planner<'_> {
         };
         // A later row for a key already planned in this page wins, even if it equals the
         // shadow: the earlier row's write must not be what the target ends up with.
-        if let Some(&at) = by_key.get(&hash) {
+        if let Some(at) = earlier {
             let mut items = std::mem::take(&mut plan.writes[at].items);
             items.push(index);
             plan.writes[at] = Planned { items, ..planned };
-            return Ok(());
-        }
-        if link.is_none() && facts.held == Some(fingerprint) {
-            plan.unchanged += 1;
-            plan.settled.push(index);
             return Ok(());
         }
         by_key.insert(hash, plan.writes.len());
