@@ -407,16 +407,7 @@ pub fn append(
     entity: EntityKind,
     page: ShadowPage,
 ) -> Result<(), StoreError> {
-    if page.is_empty() {
-        return Ok(());
-    }
-    let seq = store.next_id()?;
-    batch.put(
-        Tree::Shadow,
-        page_key(connector, entity, seq),
-        page.into_bytes(),
-    );
-    Ok(())
+    put_page(store, batch, connector, entity, page, false)
 }
 
 /// Appends `page` as pending: ignored until [`promote_pending`].
@@ -427,15 +418,28 @@ pub fn append_pending(
     entity: EntityKind,
     page: ShadowPage,
 ) -> Result<(), StoreError> {
+    put_page(store, batch, connector, entity, page, true)
+}
+
+fn put_page(
+    store: &dyn StateStore,
+    batch: &mut WriteBatch,
+    connector: &str,
+    entity: EntityKind,
+    page: ShadowPage,
+    pending: bool,
+) -> Result<(), StoreError> {
     if page.is_empty() {
         return Ok(());
     }
     let seq = store.next_id()?;
-    batch.put(
-        Tree::Shadow,
-        pending_key(connector, entity, seq),
-        Vec::new(),
-    );
+    if pending {
+        batch.put(
+            Tree::Shadow,
+            pending_key(connector, entity, seq),
+            Vec::new(),
+        );
+    }
     batch.put(
         Tree::Shadow,
         page_key(connector, entity, seq),

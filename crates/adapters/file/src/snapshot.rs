@@ -37,12 +37,7 @@ pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPositio
         Err(e) => return Err(e),
     };
     let mut out = BTreeMap::new();
-    let invalid = |line: usize, e: String| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}:{line}: {e}", path.display()),
-        )
-    };
+    let invalid = |line: usize, e: String| invalid_at(path, line, e);
     match SnapshotFormat::of(path) {
         SnapshotFormat::JsonLines => {
             for (i, line) in BufReader::new(file).lines().enumerate() {
@@ -62,6 +57,14 @@ pub fn read_snapshot(path: &Path) -> io::Result<BTreeMap<RecordKey, StockPositio
         }
     }
     Ok(out)
+}
+
+/// A snapshot line that cannot be read, named by file and line.
+fn invalid_at(path: &Path, line: usize, e: String) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{}:{line}: {e}", path.display()),
+    )
 }
 
 /// The CSV snapshot's columns.
@@ -185,12 +188,7 @@ pub fn for_each_held_line(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let invalid = |line: usize, e: String| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}:{line}: {e}", path.display()),
-        )
-    };
+    let invalid = |line: usize, e: String| invalid_at(path, line, e);
     match SnapshotFormat::of(path) {
         SnapshotFormat::JsonLines => {
             let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -229,12 +227,7 @@ fn for_each_csv_position(
     file: File,
     mut visit: impl FnMut(StockPosition) -> io::Result<()>,
 ) -> io::Result<()> {
-    let invalid = |line: usize, e: String| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}:{line}: {e}", path.display()),
-        )
-    };
+    let invalid = |line: usize, e: String| invalid_at(path, line, e);
     let mut reader = csv::Reader::from_reader(BufReader::new(file));
     let headers = reader
         .headers()
