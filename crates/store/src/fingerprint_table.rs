@@ -193,13 +193,23 @@ fn slots_for(n: usize) -> usize {
     (n + n * 3 / 5 + 1).next_power_of_two().max(16)
 }
 
-/// `n` empty slots, asking for huge pages before the memory is first touched.
+/// `n` empty slots, asking for huge pages before the memory is first touched. An empty slot is
+/// all zero bytes, so zeroed memory is an empty table: fresh memory from the kernel needs no
+/// second pass to clear it.
 fn allocate(n: usize) -> Vec<Slot> {
-    let mut slots: Vec<Slot> = Vec::with_capacity(n);
-    #[cfg(target_os = "linux")]
-    advise_huge_pages(slots.as_ptr() as usize, n * std::mem::size_of::<Slot>());
-    slots.resize(n, (EMPTY, 0));
-    slots
+    let layout = std::alloc::Layout::array::<Slot>(n).expect("a table fits in memory");
+    // SAFETY: the layout is non-zero-sized (n ≥ 16); an all-zero `(u128, u128)` is a valid
+    // value; the pointer comes from the global allocator with exactly this layout, as
+    // `Vec::from_raw_parts` requires, and holds `n` initialised slots.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<Slot>();
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        #[cfg(target_os = "linux")]
+        advise_huge_pages(ptr as usize, layout.size());
+        Vec::from_raw_parts(ptr, n, n)
+    }
 }
 
 #[cfg(target_os = "linux")]
