@@ -308,6 +308,27 @@ fn pending(
         .collect()
 }
 
+/// A stored page: its key and its packed bytes.
+type StoredPage = (Vec<u8>, Vec<u8>);
+
+/// Every live page of a shadow, in the order it was written.
+fn live_pages(
+    store: &dyn StateStore,
+    connector: &str,
+    entity: EntityKind,
+) -> Result<Vec<StoredPage>, StoreError> {
+    let skip = pending(store, connector, entity)?;
+    let prefix = base(connector, entity);
+    let mut pages = Vec::new();
+    for pair in store.scan_prefix(Tree::Shadow, &prefix) {
+        let (k, v) = pair?;
+        if !skip.contains(&seq_of(&k, &prefix)?) {
+            pages.push((k, v));
+        }
+    }
+    Ok(pages)
+}
+
 /// Visits every live page of a shadow in the order it was written.
 fn for_each_page(
     store: &dyn StateStore,
@@ -315,13 +336,8 @@ fn for_each_page(
     entity: EntityKind,
     mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let skip = pending(store, connector, entity)?;
-    let prefix = base(connector, entity);
-    for pair in store.scan_prefix(Tree::Shadow, &prefix) {
-        let (k, v) = pair?;
-        if !skip.contains(&seq_of(&k, &prefix)?) {
-            visit(&k, &v)?;
-        }
+    for (k, v) in live_pages(store, connector, entity)? {
+        visit(&k, &v)?;
     }
     Ok(())
 }
@@ -332,11 +348,17 @@ pub fn load_index(
     connector: &str,
     entity: EntityKind,
 ) -> Result<ShadowIndex, StoreError> {
-    let mut pages = Vec::new();
-    for_each_page(store, connector, entity, |k, v| {
-        pages.push((k.to_vec(), v.to_vec()));
-        Ok(())
-    })?;
+    load_index_and_size(store, connector, entity).map(|(index, _)| index)
+}
+
+/// [`load_index`], and the size of what it read: what [`compact`] decides on, without reading
+/// the shadow again.
+pub fn load_index_and_size(
+    store: &dyn StateStore,
+    connector: &str,
+    entity: EntityKind,
+) -> Result<(ShadowIndex, ShadowSize), StoreError> {
+    let pages = live_pages(store, connector, entity)?;
     let stored: usize = pages.iter().map(|(_, v)| entry_count(v)).sum();
     let mut index = ShadowIndex::with_capacity(stored);
     let mut changes = Vec::with_capacity(PAGE_ENTRIES);
@@ -348,7 +370,12 @@ pub fn load_index(
         })?;
         index.table.apply_many(&changes);
     }
-    Ok(index)
+    let size = ShadowSize {
+        pages: pages.len(),
+        stored,
+        held: index.len(),
+    };
+    Ok((index, size))
 }
 
 /// The fingerprint `connector` holds for `record_key`, if any (a scan: for a few look-ups, load
@@ -488,6 +515,14 @@ pub struct ShadowSize {
 }
 
 impl ShadowSize {
+    /// Counts one more page of `entries` appended.
+    pub fn grown(&mut self, entries: usize) {
+        if entries > 0 {
+            self.pages += 1;
+            self.stored += entries;
+        }
+    }
+
     /// True when rewriting would save enough to be worth it: many small pages, or a third of
     /// the entries superseded.
     pub fn worth_compacting(&self) -> bool {
@@ -496,33 +531,24 @@ impl ShadowSize {
     }
 }
 
-/// Rewrites the shadow as the fewest pages that hold what it holds, if
-/// [`ShadowSize::worth_compacting`]; returns the size it found. One atomic commit in `batch`.
+/// Rewrites the shadow as the fewest pages that hold what it holds, in `batch` (one atomic
+/// commit), when `size` (kept up to date by the caller since [`load_index_and_size`]) says it
+/// is [`ShadowSize::worth_compacting`]; otherwise reads nothing. True when it rewrote.
 pub fn compact(
     store: &dyn StateStore,
     batch: &mut WriteBatch,
     connector: &str,
     entity: EntityKind,
-    index: &ShadowIndex,
-) -> Result<ShadowSize, StoreError> {
-    let mut size = ShadowSize {
-        held: index.len(),
-        ..ShadowSize::default()
-    };
-    let mut old = Vec::new();
-    for_each_page(store, connector, entity, |k, v| {
-        size.pages += 1;
-        size.stored += entry_count(v);
-        old.push(k.to_vec());
-        Ok(())
-    })?;
+    size: ShadowSize,
+) -> Result<bool, StoreError> {
     if !size.worth_compacting() {
-        return Ok(size);
+        return Ok(false);
     }
+    let pages = live_pages(store, connector, entity)?;
     // Keep the last entry per hash, in one pass that holds only live keys.
     let mut live: HashKeyed<(u128, Box<str>)> = HashKeyed::default();
-    live.reserve(index.len());
-    for_each_page(store, connector, entity, |k, v| {
+    live.reserve(size.held);
+    for (k, v) in &pages {
         for_each_entry(k, v, |entry| {
             match entry.fp {
                 Some(fp) => {
@@ -535,9 +561,9 @@ pub fn compact(
                 }
             }
             Ok(())
-        })
-    })?;
-    for k in old {
+        })?;
+    }
+    for (k, _) in pages {
         batch.delete(Tree::Shadow, k);
     }
     // Key order across pages too: front coding then shares the most.
@@ -551,5 +577,5 @@ pub fn compact(
         }
     }
     append(store, batch, connector, entity, page)?;
-    Ok(size)
+    Ok(true)
 }

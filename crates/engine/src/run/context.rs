@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use syncd_core::{Record, RecordKey};
-use syncd_store::{ShadowIndex, ShadowPage, StateStore, WriteBatch};
+use syncd_store::shadow::{self, ShadowSize};
+use syncd_store::{ShadowIndex, ShadowPage, StateStore, StoreError, WriteBatch};
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::OpenPages;
@@ -18,6 +19,8 @@ use super::{PageReader, Pipeline};
 /// target's shadow, and on a link the target's live records.
 pub(crate) struct Indexes {
     pub target: ShadowIndex,
+    /// The size of the target's stored shadow, as loaded and grown by this run's pages.
+    pub size: ShadowSize,
     pub live: Option<HashMap<RecordKey, Record>>,
 }
 
@@ -55,6 +58,7 @@ impl<'p> RunCtx<'p> {
             report: RunReport::start(&p.config.name),
             indexes: Indexes {
                 target: ShadowIndex::default(),
+                size: ShadowSize::default(),
                 live: None,
             },
             book: OutboxBook::new(&p.config.name),
@@ -76,6 +80,21 @@ impl<'p> RunCtx<'p> {
     /// The report, once the run is over.
     pub fn into_report(self) -> RunReport {
         self.report
+    }
+
+    /// Appends `page` to the target's shadow in `batch` (as pending for a staging sink, to be
+    /// made live with the cursor), and counts it for compaction.
+    pub fn append_shadow(
+        &mut self,
+        batch: &mut WriteBatch,
+        page: ShadowPage,
+    ) -> Result<(), StoreError> {
+        let (target, entity) = (self.p.target.name(), self.p.written_entity());
+        self.indexes.size.grown(page.len());
+        match self.staged.is_some() {
+            true => shadow::append_pending(self.store.as_ref(), batch, target, entity, page),
+            false => shadow::append(self.store.as_ref(), batch, target, entity, page),
+        }
     }
 
     /// The planner of this run.

@@ -39,41 +39,35 @@ impl RunCtx<'_> {
     pub async fn finish(&mut self) -> Result<(), RunError> {
         let p = self.p;
         let entity = p.written_entity();
-        if let Some(staged) = self.staged.take() {
+        if let Some(staged) = self.staged.as_mut() {
             let mut batch = WriteBatch::new();
-            shadow::append_pending(
-                self.store.as_ref(),
-                &mut batch,
-                p.target.name(),
-                entity,
-                staged.page,
-            )?;
+            let page = std::mem::take(&mut staged.page);
+            let deferred = std::mem::take(&mut staged.deferred);
+            self.append_shadow(&mut batch, page)?;
             // Durable before the artifact changes: a crash after `finish` finds the pending
             // pages, discards them, and the next run stages the same writes again.
             commit(&self.store, batch, Durability::Flushed).await?;
             crate::crash::point("staged");
             self.finish_sink().await?;
             crate::crash::point("finished");
-            let mut batch = staged.deferred;
+            let mut batch = deferred;
             shadow::promote_pending(self.store.as_ref(), &mut batch, p.target.name(), entity)?;
-            if let Some(next) = self.open.release() {
-                if p.config.mode == crate::config::Mode::Incremental {
-                    syncd_store::cursors::put(&mut batch, &p.config.name, &next);
-                }
-            }
+            self.cursor_into(&mut batch);
             commit(&self.store, batch, Durability::Flushed).await?;
+            self.staged = None;
         } else {
             commit(&self.store, WriteBatch::new(), Durability::Flushed).await?;
         }
+        let mut size = self.indexes.size;
+        size.held = self.indexes.target.len();
         let mut batch = WriteBatch::new();
-        let size = shadow::compact(
+        if shadow::compact(
             self.store.as_ref(),
             &mut batch,
             p.target.name(),
             entity,
-            &self.indexes.target,
-        )?;
-        if !batch.is_empty() {
+            size,
+        )? {
             tracing::info!(pipeline = %p.config.name, pages = size.pages, stored = size.stored, held = size.held, "compacting the target's shadow");
             commit(&self.store, batch, Durability::Flushed).await?;
         }

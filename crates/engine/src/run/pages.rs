@@ -114,14 +114,22 @@ impl RunCtx<'_> {
 
     /// Commits (flushed) the cursor over what is accounted for, if it moved.
     pub async fn commit_cursor(&mut self) -> Result<(), RunError> {
-        let Some(next) = self.open.release() else {
-            return Ok(());
-        };
-        if self.p.config.mode == Mode::Incremental {
-            let mut batch = WriteBatch::new();
-            cursors::put(&mut batch, &self.p.config.name, &next);
+        let mut batch = WriteBatch::new();
+        if self.cursor_into(&mut batch) {
             commit(&self.store, batch, Durability::Flushed).await?;
         }
         Ok(())
+    }
+
+    /// Puts the cursor over what is accounted for in `batch`, if it moved and the pipeline
+    /// keeps one (a full snapshot starts from the beginning every run).
+    pub fn cursor_into(&mut self, batch: &mut WriteBatch) -> bool {
+        match self.open.release() {
+            Some(next) if self.p.config.mode == Mode::Incremental => {
+                cursors::put(batch, &self.p.config.name, &next);
+                true
+            }
+            _ => false,
+        }
     }
 }

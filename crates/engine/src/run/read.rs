@@ -33,6 +33,26 @@ struct ReadSpec {
 /// other plans and writes, few enough to bound memory.
 const READ_AHEAD: usize = 4;
 
+impl ReadSpec {
+    /// Reads of `pipeline`'s entity from `handle` (its source, or on a link its target).
+    fn new(
+        pipeline: &Pipeline,
+        handle: &ConnectorHandle,
+        mode: ReadMode,
+        stop: &CancellationToken,
+    ) -> Self {
+        ReadSpec {
+            pipeline: pipeline.config.name.clone(),
+            handle: handle.clone(),
+            entity: pipeline.config.entity,
+            mode,
+            page_size: pipeline.config.page_size,
+            retry: pipeline.config.retry.clone(),
+            stop: stop.clone(),
+        }
+    }
+}
+
 type Ahead = tokio::sync::mpsc::Receiver<(Result<Page, RunError>, u64)>;
 
 /// Reads a pipeline's pages in order, up to [`READ_AHEAD`] pages ahead, in a task of its own.
@@ -54,19 +74,12 @@ impl Drop for PageReader {
 impl PageReader {
     /// A reader of `pipeline`'s source.
     pub fn new(pipeline: &Pipeline, stop: &CancellationToken) -> Self {
+        let mode = match pipeline.config.mode {
+            Mode::Incremental => ReadMode::Incremental,
+            Mode::Full => ReadMode::Full,
+        };
         PageReader {
-            spec: ReadSpec {
-                pipeline: pipeline.config.name.clone(),
-                handle: pipeline.source.clone(),
-                entity: pipeline.config.entity,
-                mode: match pipeline.config.mode {
-                    Mode::Incremental => ReadMode::Incremental,
-                    Mode::Full => ReadMode::Full,
-                },
-                page_size: pipeline.config.page_size,
-                retry: pipeline.config.retry.clone(),
-                stop: stop.clone(),
-            },
+            spec: ReadSpec::new(pipeline, &pipeline.source, mode, stop),
             from_inbox: pipeline.from_inbox,
             ahead: None,
         }
@@ -150,12 +163,12 @@ impl Pipeline {
         };
         let (target, entity) = (self.target.name().to_string(), self.written_entity());
         let store = Arc::clone(store);
-        let target = tokio::task::spawn_blocking(move || {
-            shadow::load_index(store.as_ref(), &target, entity)
+        let (target, size) = tokio::task::spawn_blocking(move || {
+            shadow::load_index_and_size(store.as_ref(), &target, entity)
         })
         .await
         .map_err(|e| RunError::Join(e.to_string()))??;
-        Ok(Indexes { target, live })
+        Ok(Indexes { target, size, live })
     }
 
     /// Reads everything the target holds now: a link merges with live values, not remembered ones.
@@ -164,15 +177,7 @@ impl Pipeline {
         report: &mut RunReport,
         stop: &CancellationToken,
     ) -> Result<HashMap<RecordKey, Record>, RunError> {
-        let spec = ReadSpec {
-            pipeline: self.config.name.clone(),
-            handle: self.target.clone(),
-            entity: self.config.entity,
-            mode: ReadMode::Full,
-            page_size: self.config.page_size,
-            retry: self.config.retry.clone(),
-            stop: stop.clone(),
-        };
+        let spec = ReadSpec::new(self, &self.target, ReadMode::Full, stop);
         let mut live = HashMap::new();
         let mut cursor = None;
         loop {

@@ -148,30 +148,17 @@ impl RunCtx<'_> {
             self.report.dead_lettered += 1;
             tracing::warn!(pipeline = %name, key = %key, error = %error, "dead-lettered");
         }
-        let entity = p.written_entity();
         match self.staged.as_mut() {
             None => {
                 self.book.write_changed(&mut batch);
-                shadow::append(
-                    self.store.as_ref(),
-                    &mut batch,
-                    p.target.name(),
-                    entity,
-                    page,
-                )?;
+                self.append_shadow(&mut batch, page)?;
             }
             Some(staged) => {
                 self.book.write_changed(&mut staged.deferred);
                 staged.page.append(page);
                 if staged.page.len() >= shadow::PAGE_ENTRIES {
                     let full = std::mem::take(&mut staged.page);
-                    shadow::append_pending(
-                        self.store.as_ref(),
-                        &mut batch,
-                        p.target.name(),
-                        entity,
-                        full,
-                    )?;
+                    self.append_shadow(&mut batch, full)?;
                 }
             }
         }
