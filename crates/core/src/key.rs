@@ -20,7 +20,7 @@ impl RecordKey {
     /// never give the same key.
     pub fn compose(parts: &[&str]) -> Self {
         let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-        compose_into(parts, &mut out);
+        Self::compose_into(parts, &mut out);
         RecordKey(String::from_utf8(out).expect("parts are UTF-8 and escapes are ASCII"))
     }
 
@@ -33,9 +33,14 @@ impl RecordKey {
         BUFFER.with(|cell| {
             let mut buf = cell.borrow_mut();
             buf.clear();
-            compose_into(parts, &mut buf);
+            Self::compose_into(parts, &mut buf);
             xxh3_128(&buf)
         })
+    }
+
+    /// The 128-bit hash of a composed key's bytes (equal to [`RecordKey::hash128`] of that key).
+    pub fn hash_bytes(composed: &[u8]) -> u128 {
+        xxh3_128(composed)
     }
 
     /// The 128-bit hash of this key (equal to [`RecordKey::hash_parts`] of its parts).
@@ -54,22 +59,25 @@ impl RecordKey {
     }
 }
 
-fn compose_into(parts: &[&str], out: &mut Vec<u8>) {
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(b'|');
-        }
-        // A byte scan: a char-set pattern search costs more than the copy it guards.
-        if part.bytes().any(|b| b == b'%' || b == b'|') {
-            for b in part.bytes() {
-                match b {
-                    b'%' => out.extend_from_slice(b"%25"),
-                    b'|' => out.extend_from_slice(b"%7C"),
-                    b => out.push(b),
-                }
+impl RecordKey {
+    /// Appends the key [`RecordKey::compose`] would build from `parts` to `out`.
+    pub fn compose_into(parts: &[&str], out: &mut Vec<u8>) {
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push(b'|');
             }
-        } else {
-            out.extend_from_slice(part.as_bytes());
+            // A byte scan: a char-set pattern search costs more than the copy it guards.
+            if part.bytes().any(|b| b == b'%' || b == b'|') {
+                for b in part.bytes() {
+                    match b {
+                        b'%' => out.extend_from_slice(b"%25"),
+                        b'|' => out.extend_from_slice(b"%7C"),
+                        b => out.push(b),
+                    }
+                }
+            } else {
+                out.extend_from_slice(part.as_bytes());
+            }
         }
     }
 }

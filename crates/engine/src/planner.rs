@@ -25,8 +25,10 @@ pub struct Planned {
     pub link_base: Option<String>,
     /// The run's sequence number of the page the write comes from.
     pub page: u64,
+    /// The 128-bit hash of the written key (what the target's shadow index is keyed by).
+    pub key_hash: u128,
     /// Indices of the page items this write settles (several when a key repeats in a page).
-    pub items: Vec<usize>,
+    pub items: Items,
     /// The outbox call that holds this write, once it is about to go out.
     pub call: Option<Call>,
 }
@@ -40,6 +42,36 @@ pub struct Call {
     pub uid: u64,
 }
 
+/// The page items one write settles: nearly always one, so the first needs no allocation.
+#[derive(Clone, Debug, Default)]
+pub struct Items {
+    first: Option<usize>,
+    more: Vec<usize>,
+}
+
+impl Items {
+    /// One page item.
+    pub fn one(item: usize) -> Self {
+        Items {
+            first: Some(item),
+            more: Vec::new(),
+        }
+    }
+
+    /// Adds a page item.
+    pub fn push(&mut self, item: usize) {
+        match self.first {
+            None => self.first = Some(item),
+            Some(_) => self.more.push(item),
+        }
+    }
+
+    /// The page items, in the order added.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
+
 impl Planned {
     /// A write that settles no page item (replays, deletes, ranges).
     pub fn unattached(op: WriteOp) -> Self {
@@ -48,11 +80,12 @@ impl Planned {
             WriteOp::Delete { .. } | WriteOp::RemoveAllocations { .. } => None,
         };
         Planned {
+            key_hash: op.key().hash128(),
             op,
             fingerprint,
             link_base: None,
             page: 0,
-            items: Vec::new(),
+            items: Items::default(),
             call: None,
         }
     }
@@ -298,7 +331,8 @@ impl Planner<'_> {
             fingerprint: Some(fingerprint),
             link_base,
             page: 0,
-            items: vec![index],
+            key_hash: hash,
+            items: Items::one(index),
             call: None,
         };
         // A later row for a key already planned in this page wins, even if it equals the

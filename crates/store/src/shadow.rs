@@ -130,7 +130,10 @@ impl ShadowIndex {
 /// stock position. The key hash is not stored: it is the key's XXH3, recomputed on load.
 #[derive(Clone, Debug, Default)]
 pub struct ShadowPage {
-    entries: Vec<(Box<str>, u128)>,
+    /// Every entry's key, back to back: one buffer, not one allocation a key.
+    keys: Vec<u8>,
+    /// Each entry's key (start and length in `keys`) and fingerprint, in the order recorded.
+    entries: Vec<(u32, u32, u128)>,
 }
 
 const TOMBSTONE: u128 = 0;
@@ -159,19 +162,46 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> Option<usize> {
 impl ShadowPage {
     /// Records that the target holds `key` with content `fp`.
     pub fn upsert(&mut self, key: &RecordKey, fp: Fingerprint) {
+        self.upsert_with(|out| out.extend_from_slice(key.as_str().as_bytes()), fp);
+    }
+
+    /// Records that the target holds the record `write_key` appends the key of, with content
+    /// `fp` (the key goes straight into the page's buffer).
+    pub fn upsert_with(&mut self, write_key: impl FnOnce(&mut Vec<u8>), fp: Fingerprint) {
         // A real fingerprint of zero would read as a tombstone: 2^-128, but make it impossible.
         let fp = if fp.0 == TOMBSTONE { 1 } else { fp.0 };
-        self.entries.push((key.as_str().into(), fp));
+        self.push_with(write_key, fp);
     }
 
     /// Records that the target no longer holds `key`.
     pub fn delete(&mut self, key: &RecordKey) {
-        self.entries.push((key.as_str().into(), TOMBSTONE));
+        self.push_with(
+            |out| out.extend_from_slice(key.as_str().as_bytes()),
+            TOMBSTONE,
+        );
+    }
+
+    fn push_with(&mut self, write_key: impl FnOnce(&mut Vec<u8>), fp: u128) {
+        let start = self.keys.len();
+        write_key(&mut self.keys);
+        let len = self.keys.len() - start;
+        self.entries.push((
+            u32::try_from(start).expect("a page's keys fit in 4 GiB"),
+            u32::try_from(len).expect("a key fits in 4 GiB"),
+            fp,
+        ));
     }
 
     /// Moves `other`'s entries to the end of this page (they win over this page's).
     pub fn append(&mut self, other: ShadowPage) {
-        self.entries.extend(other.entries);
+        let base = u32::try_from(self.keys.len()).expect("a page's keys fit in 4 GiB");
+        self.keys.extend_from_slice(&other.keys);
+        self.entries.extend(
+            other
+                .entries
+                .into_iter()
+                .map(|(start, len, fp)| (start + base, len, fp)),
+        );
     }
 
     /// How many entries the page holds.
@@ -185,20 +215,22 @@ impl ShadowPage {
     }
 
     /// The packed bytes, as stored.
-    pub fn into_bytes(mut self) -> Vec<u8> {
+    pub fn into_bytes(self) -> Vec<u8> {
+        let ShadowPage { keys, mut entries } = self;
+        let key = |e: &(u32, u32, u128)| &keys[e.0 as usize..(e.0 + e.1) as usize];
         // Stable: of two entries for one key, the later one stays later and wins on load.
-        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = Vec::with_capacity(4 + self.entries.len() * 24);
+        entries.sort_by(|a, b| key(a).cmp(key(b)));
+        let mut out = Vec::with_capacity(4 + entries.len() * 24);
         // The count first: a reader sizes its index before it decodes anything.
-        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
         let mut previous: &[u8] = &[];
-        for (key, fp) in &self.entries {
-            let key = key.as_bytes();
+        for entry in &entries {
+            let key = key(entry);
             let shared = previous.iter().zip(key).take_while(|(a, b)| a == b).count();
             put_varint(&mut out, shared);
             put_varint(&mut out, key.len() - shared);
             out.extend_from_slice(&key[shared..]);
-            out.extend_from_slice(&fp.to_le_bytes());
+            out.extend_from_slice(&entry.2.to_le_bytes());
             previous = key;
         }
         out
@@ -361,15 +393,36 @@ pub fn load_index_and_size(
     let pages = live_pages(store, connector, entity)?;
     let stored: usize = pages.iter().map(|(_, v)| entry_count(v)).sum();
     let mut index = ShadowIndex::with_capacity(stored);
-    let mut changes = Vec::with_capacity(PAGE_ENTRIES);
-    for (k, v) in &pages {
-        changes.clear();
-        for_each_entry(k, v, |entry| {
-            changes.push((entry.hash, entry.fp.map(|fp| fp.0)));
+    // Decoding (front coding, key hashes) on one thread, inserting on this one: the two halves of
+    // loading take about as long as each other.
+    let (decoded, decoded_rx) = std::sync::mpsc::sync_channel::<Vec<(u128, Option<u128>)>>(4);
+    let (spare, spare_rx) = std::sync::mpsc::channel::<Vec<(u128, Option<u128>)>>();
+    let pages = &pages;
+    std::thread::scope(|scope| {
+        let decoder = scope.spawn(move || -> Result<(), StoreError> {
+            for (k, v) in pages {
+                let mut changes = spare_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(PAGE_ENTRIES));
+                changes.clear();
+                for_each_entry(k, v, |entry| {
+                    changes.push((entry.hash, entry.fp.map(|fp| fp.0)));
+                    Ok(())
+                })?;
+                if decoded.send(changes).is_err() {
+                    break;
+                }
+            }
             Ok(())
-        })?;
-        index.table.apply_many(&changes);
-    }
+        });
+        for changes in decoded_rx {
+            index.table.apply_many(&changes);
+            let _ = spare.send(changes);
+        }
+        decoder
+            .join()
+            .expect("decoding a shadow page does not panic")
+    })?;
     let size = ShadowSize {
         pages: pages.len(),
         stored,
@@ -570,8 +623,8 @@ pub fn compact(
     let mut held: Vec<(Box<str>, u128)> = live.into_values().map(|(fp, key)| (key, fp)).collect();
     held.sort_unstable();
     let mut page = ShadowPage::default();
-    for entry in held {
-        page.entries.push(entry);
+    for (key, fp) in held {
+        page.push_with(|out| out.extend_from_slice(key.as_bytes()), fp);
         if page.len() == PAGE_ENTRIES {
             append(store, batch, connector, entity, std::mem::take(&mut page))?;
         }

@@ -112,6 +112,9 @@ fn origin(path: &Path, line: u64) -> String {
     format!("{}:{line}", path.display())
 }
 
+/// The most page items room is made for before any is read (a page size can be huge).
+const PREALLOCATE_AT_MOST: usize = 65_536;
+
 fn read_csv(
     path: &Path,
     offset: u64,
@@ -145,8 +148,9 @@ fn read_csv(
             .seek(pos)
             .map_err(|e| io::Error::other(e.to_string()))?;
     }
-    let mut items = Vec::new();
-    let mut ends = Vec::new();
+    // A page is read whole: room for it up front spares the copies of a growing vector.
+    let mut items = Vec::with_capacity(max.min(PREALLOCATE_AT_MOST));
+    let mut ends = Vec::with_capacity(max.min(PREALLOCATE_AT_MOST));
     let mut row = csv::StringRecord::new();
     let columns = rows::Columns::of(&headers);
     loop {
@@ -199,8 +203,9 @@ fn read_json_lines(
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut reader = BufReader::new(file);
-    let mut items = Vec::new();
-    let mut ends = Vec::new();
+    // A page is read whole: room for it up front spares the copies of a growing vector.
+    let mut items = Vec::with_capacity(max.min(PREALLOCATE_AT_MOST));
+    let mut ends = Vec::with_capacity(max.min(PREALLOCATE_AT_MOST));
     let (mut at_byte, mut at_line) = (offset, line);
     let mut buf = Vec::new();
     loop {

@@ -16,6 +16,17 @@ pub enum FulfillmentEventKind {
     ItemsFailed,
 }
 
+impl FulfillmentEventKind {
+    /// The kind as it appears in a record key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FulfillmentEventKind::Assigned => "assigned",
+            FulfillmentEventKind::ItemsCompleted => "items_completed",
+            FulfillmentEventKind::ItemsFailed => "items_failed",
+        }
+    }
+}
+
 /// One item of a fulfillment request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfillmentItem {
@@ -46,11 +57,7 @@ pub struct FulfillmentEvent {
 impl FulfillmentEvent {
     /// `request id|kind|logical timestamp`: the same event delivered twice has the same key.
     pub fn key(&self) -> RecordKey {
-        let kind = match self.kind {
-            FulfillmentEventKind::Assigned => "assigned",
-            FulfillmentEventKind::ItemsCompleted => "items_completed",
-            FulfillmentEventKind::ItemsFailed => "items_failed",
-        };
-        RecordKey::compose(&[&self.id, kind, &self.logical_timestamp.to_string()])
+        let timestamp = self.logical_timestamp.to_string();
+        RecordKey::compose(&[&self.id, self.kind.as_str(), &timestamp])
     }
 }

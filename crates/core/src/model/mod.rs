@@ -142,34 +142,44 @@ impl Record {
 
     /// The stable key of this record within its entity kind.
     pub fn key(&self) -> RecordKey {
-        match self {
-            Record::StockPosition(r) => r.key(),
-            Record::StockAdjustment(r) => r.key(),
-            Record::FulfillmentEvent(r) => r.key(),
-            Record::Product(r) => RecordKey::single(&r.sku),
-            Record::Attribute(r) => RecordKey::single(&r.code),
-            Record::Category(r) => RecordKey::single(&r.code),
-            Record::InventorySource(r) => RecordKey::single(&r.code),
-            Record::InventoryStock(r) => RecordKey::single(&r.stock_id),
-            Record::SourceStockLink(r) => RecordKey::compose(&[&r.stock_id, &r.source_code]),
-            Record::StockSalesChannel(r) => {
-                RecordKey::compose(&[&r.stock_id, &r.channel_type, &r.code])
+        let mut out = Vec::with_capacity(32);
+        self.key_into(&mut out);
+        RecordKey::from_raw(String::from_utf8(out).expect("keys are UTF-8"))
+    }
+
+    /// Appends the bytes of [`Record::key`] to `out`, without allocating a key of its own (the
+    /// hot paths build thousands of keys into one buffer).
+    pub fn key_into(&self, out: &mut Vec<u8>) {
+        let timestamp;
+        let parts: &[&str] = match self {
+            Record::StockPosition(r) => &[&r.sku, &r.location],
+            Record::StockAdjustment(r) => &[&r.id],
+            Record::FulfillmentEvent(r) => {
+                timestamp = r.logical_timestamp.to_string();
+                &[&r.id, r.kind.as_str(), &timestamp]
             }
-        }
+            Record::Product(r) => &[&r.sku],
+            Record::Attribute(r) => &[&r.code],
+            Record::Category(r) => &[&r.code],
+            Record::InventorySource(r) => &[&r.code],
+            Record::InventoryStock(r) => &[&r.stock_id],
+            Record::SourceStockLink(r) => &[&r.stock_id, &r.source_code],
+            Record::StockSalesChannel(r) => &[&r.stock_id, &r.channel_type, &r.code],
+        };
+        RecordKey::compose_into(parts, out);
     }
 
     /// The 128-bit hash of [`Record::key`], computed without building the key.
     pub fn key_hash(&self) -> u128 {
-        match self {
-            Record::StockPosition(r) => RecordKey::hash_parts(&[&r.sku, &r.location]),
-            Record::Product(r) => RecordKey::hash_parts(&[&r.sku]),
-            Record::Attribute(r) => RecordKey::hash_parts(&[&r.code]),
-            Record::Category(r) => RecordKey::hash_parts(&[&r.code]),
-            Record::InventorySource(r) => RecordKey::hash_parts(&[&r.code]),
-            Record::InventoryStock(r) => RecordKey::hash_parts(&[&r.stock_id]),
-            Record::SourceStockLink(r) => RecordKey::hash_parts(&[&r.stock_id, &r.source_code]),
-            other => other.key().hash128(),
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        BUFFER.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            buf.clear();
+            self.key_into(&mut buf);
+            RecordKey::hash_bytes(&buf)
+        })
     }
 
     /// The content fingerprint: a stable hash of the canonical serialization.

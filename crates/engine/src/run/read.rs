@@ -31,7 +31,7 @@ struct ReadSpec {
 
 /// Pages read ahead of the one being planned: enough to keep a core busy reading while the
 /// other plans and writes, few enough to bound memory.
-const READ_AHEAD: usize = 4;
+const READ_AHEAD: usize = 16;
 
 impl ReadSpec {
     /// Reads of `pipeline`'s entity from `handle` (its source, or on a link its target).

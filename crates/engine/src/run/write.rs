@@ -78,18 +78,17 @@ impl RunCtx<'_> {
         let mut batch = WriteBatch::new();
         let mut page = ShadowPage::default();
         let mut changes = Vec::with_capacity(settled.applied.len());
-        for planned in settled.applied {
+        for planned in &settled.applied {
             match &planned.op {
                 WriteOp::Upsert { record } => {
                     let fp = planned.fingerprint.unwrap_or_else(|| record.fingerprint());
-                    let key = record.key();
-                    page.upsert(&key, fp);
+                    page.upsert_with(|out| record.key_into(out), fp);
                     if let Some(namespace) = &planned.link_base {
                         link_base::put(&mut batch, namespace, record, fp);
                     }
-                    changes.push((key.hash128(), Some(fp.0)));
+                    changes.push((planned.key_hash, Some(fp.0)));
                     if let Some(live) = self.indexes.live.as_mut() {
-                        live.insert(key, record.clone());
+                        live.insert(record.key(), record.clone());
                     }
                     match origin {
                         Origin::Replay => self.report.replayed += 1,
@@ -109,21 +108,22 @@ impl RunCtx<'_> {
                 }
                 WriteOp::Delete { key, .. } => {
                     page.delete(key);
-                    changes.push((key.hash128(), None));
+                    changes.push((planned.key_hash, None));
                     if let Some(live) = self.indexes.live.as_mut() {
                         live.remove(key);
                     }
                     self.report.deleted += 1;
                 }
             }
-            self.book.settle(&planned);
+            self.book.settle(planned);
             if origin == Origin::Pages {
                 planned
                     .items
                     .iter()
-                    .for_each(|&i| self.open.settle(planned.page, i));
+                    .for_each(|i| self.open.settle(planned.page, i));
             }
         }
+        drop_aside(settled.applied);
         self.indexes.target.apply_many(&changes);
         for (planned, error, attempts) in settled.rejected {
             let key = planned.op.key();
@@ -139,7 +139,7 @@ impl RunCtx<'_> {
                 planned
                     .items
                     .iter()
-                    .for_each(|&i| self.open.settle(planned.page, i));
+                    .for_each(|i| self.open.settle(planned.page, i));
             }
             if let WriteOp::Upsert { record } = planned.op {
                 letter.record = Some(record);
@@ -148,6 +148,13 @@ impl RunCtx<'_> {
             self.report.dead_lettered += 1;
             tracing::warn!(pipeline = %name, key = %key, error = %error, "dead-lettered");
         }
+        // Acknowledged calls are flushed: a buffered ack lost to a crash would leave the call in
+        // the outbox, and the restart would send it again. A staging sink's acks wait for
+        // `finish` anyway: buffered is enough until then.
+        let durability = match self.staged.is_some() {
+            true => Durability::Buffered,
+            false => Durability::Flushed,
+        };
         match self.staged.as_mut() {
             None => {
                 self.book.write_changed(&mut batch);
@@ -162,6 +169,20 @@ impl RunCtx<'_> {
                 }
             }
         }
-        commit(&self.store, batch, Durability::Buffered).await
+        commit(&self.store, batch, durability).await
     }
+}
+
+/// From this many written records up, freeing them is left to a thread of its own: the run's
+/// sequential path has better things to do than return thousands of strings to the allocator.
+const DROP_ASIDE_FROM: usize = 4_096;
+
+fn drop_aside(applied: Vec<Planned>) {
+    if applied.len() < DROP_ASIDE_FROM {
+        return;
+    }
+    // If no thread can be had, the records are freed here when the closure is dropped.
+    let _ = std::thread::Builder::new()
+        .name("syncd-free".into())
+        .spawn(move || drop(applied));
 }
