@@ -17,8 +17,12 @@
 //! `../shared/baselines/gen_positions.py` when `python3` is on PATH, otherwise from an in-Rust
 //! generator of the same shape (and the Python column reads "n/a (no python3)").
 //!
+//! Every timed figure but the Fluent one is the median of three rounds, each from empty state:
+//! a shared machine's stall then moves no figure.
+//!
 //! Rerun at another size: `cargo bench --bench end_to_end -- --positions 200000`
-//! (or `E2E_POSITIONS=200000 cargo bench --bench end_to_end`).
+//! (or `E2E_POSITIONS=200000 cargo bench --bench end_to_end`); `--rounds N` (`E2E_ROUNDS`)
+//! sets the rounds.
 
 use std::ffi::OsString;
 use std::fs;
@@ -33,6 +37,9 @@ use syncd_sandbox::fluent::{FluentSim, FluentSimConfig};
 
 /// Positions per export unless `--positions` or `E2E_POSITIONS` says otherwise.
 const DEFAULT_POSITIONS: usize = 1_000_000;
+/// Rounds of every timed figure unless `--rounds` or `E2E_ROUNDS` says otherwise: the table
+/// shows each figure's median, so one stall of a shared machine does not make the figure.
+const DEFAULT_ROUNDS: usize = 3;
 /// Positions reconciled into the Fluent simulator.
 const FLUENT_POSITIONS: usize = 100_000;
 /// Entities per Fluent batch: the floor for batch calls is ⌈positions / this⌉.
@@ -97,7 +104,7 @@ struct Counts {
 }
 
 fn main() {
-    let Some(positions) = positions_from_args() else {
+    let Some((positions, rounds)) = options_from_args() else {
         return;
     };
     assert!(positions > 0, "--positions must be at least 1");
@@ -131,34 +138,131 @@ fn main() {
     eprintln!("generating {label} positions with {changed} changed…");
     generate(&generator, &baselines, positions, &file3, changed);
 
+    let python = match &generator {
+        Generator::Python(interpreter) => Some(interpreter.clone()),
+        Generator::Rust => None,
+    };
+    let mut s_rounds = Vec::with_capacity(rounds);
+    let mut p_rounds = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        eprintln!("round {round} of {rounds}");
+        let exports = Exports {
+            files: [&file1, &file2, &file3],
+            positions,
+            changed,
+        };
+        let dir = work.join(format!("round-{round}"));
+        let tools = Tools {
+            syncd: &syncd,
+            python: python.as_deref(),
+            baselines: &baselines,
+            logs: &logs,
+        };
+        let (s, p) = export_round(&tools, &dir, &exports, round);
+        s_rounds.push(s);
+        p_rounds.push(p);
+    }
+    let s = Side::median(&s_rounds);
+    let p = Side::median(&p_rounds);
+
+    // Growth: the same cold run on a fifth of the positions, so that the cost per position
+    // at full size shows (linear work grows 5x; anything worse shows here).
+    let fifth = (positions / 5).max(1);
+    eprintln!("syncd cold at {} positions, for growth…", size_label(fifth));
+    let small = inputs.join("small.csv");
+    generate(&generator, &baselines, fifth, &small, 0);
+    let mut small_secs = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        let sd_small = work.join(format!("syncd-small-{round}"));
+        for sub in ["drop", "out"] {
+            fs::create_dir_all(sd_small.join(sub)).expect("creating the small run's dirs");
+        }
+        let small_config = sd_small.join("adapters.toml");
+        fs::write(&small_config, FILE_CONFIG).expect("writing the small run's adapters.toml");
+        copy(&small, &sd_small.join("drop/1-stock.csv"));
+        let small_run = run_syncd(
+            &syncd,
+            &small_config,
+            &[],
+            &logs,
+            &format!("syncd-small-{round}"),
+        );
+        small_secs.push(small_run.secs);
+    }
+    let growth = (fifth, median(small_secs));
+
+    let (fluent_s, batch_calls) = fluent_cold(&syncd, &generator, &baselines, work, &logs);
+
+    print_report(
+        Shape {
+            positions,
+            changed,
+            rounds,
+        },
+        &generator,
+        &s,
+        python.is_some().then_some(&p),
+        (fluent_s, batch_calls),
+        growth,
+    );
+}
+
+/// The three exports one round runs: cold, unchanged, 1% changed.
+struct Exports<'a> {
+    files: [&'a Path; 3],
+    positions: usize,
+    changed: usize,
+}
+
+/// What runs the exports and where its logs go.
+struct Tools<'a> {
+    syncd: &'a Path,
+    python: Option<&'a Path>,
+    baselines: &'a Path,
+    logs: &'a Path,
+}
+
+/// The size of what was measured.
+struct Shape {
+    positions: usize,
+    changed: usize,
+    rounds: usize,
+}
+
+/// One round: both sides from empty state in `dir`, through the three exports.
+fn export_round(
+    tools: &Tools<'_>,
+    dir: &Path,
+    exports: &Exports<'_>,
+    round: usize,
+) -> (Side, Side) {
+    let (positions, changed) = (exports.positions, exports.changed);
     // syncd's working dir: config, drop folder, snapshot, state.
-    let sd = work.join("syncd");
+    let sd = dir.join("syncd");
     for sub in ["drop", "out"] {
         fs::create_dir_all(sd.join(sub)).expect("creating syncd's drop and out dirs");
     }
     let sd_config = sd.join("adapters.toml");
     fs::write(&sd_config, FILE_CONFIG).expect("writing syncd's adapters.toml");
-    let py = work.join("python");
+    let py = dir.join("python");
     fs::create_dir_all(&py).expect("creating Python's dir");
     let py_state = py.join("state.sqlite");
     let py_target = py.join("target.csv");
 
     let mut s = Side::default();
     let mut p = Side::default();
-    let python = match &generator {
-        Generator::Python(interpreter) => Some(interpreter.clone()),
-        Generator::Rust => None,
-    };
+    let [file1, file2, file3] = exports.files;
     let steps = [
-        ("cold", &file1, positions as u64),
-        ("unchanged re-export", &file2, 0),
-        ("1% changed", &file3, changed as u64),
+        ("cold", file1, positions as u64),
+        ("unchanged re-export", file2, 0),
+        ("1% changed", file3, changed as u64),
     ];
     for (step, (what, source, expect_written)) in steps.into_iter().enumerate() {
         eprintln!("syncd {what}…");
         let name = source.file_name().expect("input files have names");
         copy(source, &sd.join("drop").join(name));
-        let run = run_syncd(&syncd, &sd_config, &[], &logs, &format!("syncd-{step}"));
+        let log = format!("syncd-{round}-{step}");
+        let run = run_syncd(tools.syncd, &sd_config, &[], tools.logs, &log);
         let counts = once_counts(&run.stdout, "erp-to-shop");
         assert_eq!(
             counts.written, expect_written,
@@ -181,12 +285,12 @@ fn main() {
         s.secs[step] = run.secs;
         s.peak_rss_kib = s.peak_rss_kib.max(run.max_rss_kib);
 
-        if let Some(python) = &python {
+        if let Some(python) = tools.python {
             eprintln!("python {what}…");
             let mut cmd = Command::new(python);
-            cmd.arg(baselines.join("py_sync.py"))
+            cmd.arg(tools.baselines.join("py_sync.py"))
                 .args([source, &py_state, &py_target]);
-            let run = measure(&mut cmd, &logs, &format!("python-{step}"));
+            let run = measure(&mut cmd, tools.logs, &format!("python-{round}-{step}"));
             let reported = python_changed(&run.stdout);
             assert_eq!(
                 reported, expect_written,
@@ -197,42 +301,41 @@ fn main() {
         }
     }
     s.state_bytes = dir_bytes(&sd.join("state"));
-    if python.is_some() {
+    if tools.python.is_some() {
         p.state_bytes = sqlite_bytes(&py_state);
     }
+    (s, p)
+}
 
-    // Growth: the same cold run on a fifth of the positions, so that the cost per position
-    // at full size shows (linear work grows 5x; anything worse shows here).
-    let fifth = (positions / 5).max(1);
-    eprintln!("syncd cold at {} positions, for growth…", size_label(fifth));
-    let small = inputs.join("small.csv");
-    generate(&generator, &baselines, fifth, &small, 0);
-    let sd_small = work.join("syncd-small");
-    for sub in ["drop", "out"] {
-        fs::create_dir_all(sd_small.join(sub)).expect("creating the small run's dirs");
+/// The middle value (the mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
-    let small_config = sd_small.join("adapters.toml");
-    fs::write(&small_config, FILE_CONFIG).expect("writing the small run's adapters.toml");
-    copy(&small, &sd_small.join("drop/1-stock.csv"));
-    let small_run = run_syncd(&syncd, &small_config, &[], &logs, "syncd-small");
-    let growth = (fifth, small_run.secs);
+}
 
-    let (fluent_s, batch_calls) = fluent_cold(&syncd, &generator, &baselines, work, &logs);
-
-    print_report(
-        positions,
-        changed,
-        &generator,
-        &s,
-        python.is_some().then_some(&p),
-        (fluent_s, batch_calls),
-        growth,
-    );
+impl Side {
+    /// Each time's median over the rounds; the highest RSS; the last round's state bytes.
+    fn median(rounds: &[Side]) -> Side {
+        let mut secs = [0.0; 3];
+        for (step, slot) in secs.iter_mut().enumerate() {
+            *slot = median(rounds.iter().map(|r| r.secs[step]).collect());
+        }
+        Side {
+            secs,
+            peak_rss_kib: rounds.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
+            state_bytes: rounds.last().map_or(0, |r| r.state_bytes),
+        }
+    }
 }
 
 /// The positions per export from `--positions N` / `--positions=N`, `E2E_POSITIONS` or the
 /// default; `None` on `--list` (cargo asking what benches exist: nothing to print).
-fn positions_from_args() -> Option<usize> {
+fn options_from_args() -> Option<(usize, usize)> {
     let parse = |v: &str, from: &str| -> usize {
         v.replace('_', "")
             .parse()
@@ -241,6 +344,9 @@ fn positions_from_args() -> Option<usize> {
     let mut positions = std::env::var("E2E_POSITIONS")
         .ok()
         .map(|v| parse(&v, "E2E_POSITIONS"));
+    let mut rounds = std::env::var("E2E_ROUNDS")
+        .ok()
+        .map(|v| parse(&v, "E2E_ROUNDS"));
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--list" {
@@ -254,11 +360,21 @@ fn positions_from_args() -> Option<usize> {
             positions = Some(parse(&v, "--positions"));
         } else if let Some(v) = arg.strip_prefix("--positions=") {
             positions = Some(parse(v, "--positions"));
+        } else if arg == "--rounds" {
+            let v = args
+                .next()
+                .expect("--rounds needs a value, e.g. --rounds 5");
+            rounds = Some(parse(&v, "--rounds"));
+        } else if let Some(v) = arg.strip_prefix("--rounds=") {
+            rounds = Some(parse(v, "--rounds"));
         } else {
             eprintln!("end_to_end: ignoring argument `{arg}`");
         }
     }
-    Some(positions.unwrap_or(DEFAULT_POSITIONS))
+    Some((
+        positions.unwrap_or(DEFAULT_POSITIONS),
+        rounds.unwrap_or(DEFAULT_ROUNDS).max(1),
+    ))
 }
 
 /// "1M", "20k" or the plain number: the size as the table's row labels name it.
@@ -625,14 +741,18 @@ fn mib(bytes: u64) -> f64 {
 
 /// Prints the markdown table, its footnotes and the JSON lines.
 fn print_report(
-    positions: usize,
-    changed: usize,
+    shape: Shape,
     generator: &Generator,
     s: &Side,
     p: Option<&Side>,
     (fluent_s, batch_calls): (f64, u64),
     growth: (usize, f64),
 ) {
+    let Shape {
+        positions,
+        changed,
+        rounds,
+    } = shape;
     let label = size_label(positions);
     let na = "n/a (no python3)".to_string();
     let py = |f: &dyn Fn(&Side) -> String| p.map(f).unwrap_or_else(|| na.clone());
@@ -719,7 +839,7 @@ fn print_report(
         Generator::Rust => "the in-Rust generator".to_string(),
     };
     println!(
-        "{positions} positions ({changed} changed in the third export) from {source}; times are wall clock around each whole process; peak RSS is the max ru_maxrss over the three runs; syncd bytes are its state dir, Python's its SQLite file."
+        "{positions} positions ({changed} changed in the third export) from {source}; times are wall clock around each whole process, the median of {rounds} rounds each from empty state (the growth figure too; the Fluent figure is one run); peak RSS is the max ru_maxrss over every run; syncd bytes are its state dir, Python's its SQLite file."
     );
     println!();
 
