@@ -96,6 +96,7 @@ async fn accept(
         tracing::error!(connector = %connector, error = %e.1, "webhook events could not be stored");
         ApiError(StatusCode::SERVICE_UNAVAILABLE, e.1)
     })?;
+    syncd_core::crash::point("inbox_flushed");
     if count > 0 {
         daemon.metrics.webhook(&connector, "stored");
     }

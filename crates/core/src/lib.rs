@@ -1,7 +1,9 @@
 //! The canonical model, the connector SDK and the error taxonomy shared by every commerce-sync crate.
 
+pub mod clock;
 pub mod config;
 pub mod connector;
+pub mod crash;
 pub mod error;
 pub mod files;
 pub mod fingerprint;

@@ -4,7 +4,6 @@
 pub mod allocations;
 pub mod checkpoint;
 pub mod config;
-pub mod crash;
 pub mod diff;
 pub mod error;
 pub mod handle;

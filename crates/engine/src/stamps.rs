@@ -36,7 +36,7 @@ impl Planner<'_> {
                 FulfillmentEventKind::Assigned => Vec::new(),
                 _ => event.items.iter().map(|i| i.id.clone()).collect(),
             },
-            first_seen_ms: chrono::Utc::now().timestamp_millis(),
+            first_seen_ms: syncd_core::clock::now_millis(),
         };
         let ts = event.logical_timestamp;
         let earlier = plan

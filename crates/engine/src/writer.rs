@@ -128,7 +128,7 @@ impl<'a> Writer<'a> {
             if !batch.is_empty() {
                 commit(store, batch, Durability::Flushed).await?;
             }
-            crate::crash::point("before_call");
+            syncd_core::crash::point("before_call");
         }
         self.target.until_ready().await;
         report.write_calls += 1;
@@ -139,7 +139,7 @@ impl<'a> Writer<'a> {
             .map(|p| std::mem::replace(&mut p.op, placeholder(self.entity)))
             .collect();
         let answer = sink.write_batch(self.entity, &ops).await;
-        crate::crash::point("after_call");
+        syncd_core::crash::point("after_call");
         for (planned, op) in chunk.items.iter_mut().zip(ops) {
             planned.op = op;
         }

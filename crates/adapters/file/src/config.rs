@@ -23,6 +23,10 @@ pub struct FileConfig {
     /// positions; applies stock adjustments once each; takes stock positions as counts).
     #[serde(default)]
     pub ledger_path: Option<PathBuf>,
+    /// With `ledger_path`: a JSON Lines file each write the ledger receives is appended to (key,
+    /// operation, effect), after the ledger is replaced.
+    #[serde(default)]
+    pub journal_path: Option<PathBuf>,
     /// Accept negative on-hand quantities; otherwise such a record is rejected (dead letter).
     #[serde(default)]
     pub allow_negative: bool,

@@ -55,6 +55,23 @@ impl FileConfig {
                 ));
             }
         }
+        if let Some(journal) = &self.journal_path {
+            if self.ledger_path.is_none() {
+                errors.push(section.error(
+                    "journal_path",
+                    "a journal records a ledger's writes: set `ledger_path` too",
+                ));
+            } else if journal
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .is_some_and(|p| !p.is_dir())
+            {
+                errors.push(section.error(
+                    "journal_path",
+                    format!("the directory of `{}` does not exist", journal.display()),
+                ));
+            }
+        }
         if let Some(dir) = &self.read_dir {
             if !dir.is_dir() {
                 errors.push(section.error(
@@ -87,10 +104,10 @@ impl FileConfig {
                 .write_path
                 .clone()
                 .map(|p| Arc::new(SnapshotFile::new(p, self.allow_negative))),
-            ledger: self
-                .ledger_path
-                .clone()
-                .map(|p| Arc::new(Ledger::new(p, self.allow_negative))),
+            ledger: self.ledger_path.clone().map(|p| {
+                let journal = self.journal_path.clone();
+                Arc::new(Ledger::new(p, self.allow_negative, journal))
+            }),
             config: self,
         })
     }
@@ -229,6 +246,7 @@ impl ConnectorFactory for FileFactory {
         config.read_dir = config.read_dir.map(|d| ctx.resolve(&d));
         config.write_path = config.write_path.map(|p| ctx.resolve(&p));
         config.ledger_path = config.ledger_path.map(|p| ctx.resolve(&p));
+        config.journal_path = config.journal_path.map(|p| ctx.resolve(&p));
         Ok(Arc::new(config.build(&ctx.name, &ctx.section)?))
     }
 }

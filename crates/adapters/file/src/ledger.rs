@@ -2,6 +2,10 @@
 //! are applied to it atomically and once each (their ids are kept in the file with the
 //! positions); stock positions written to it set on-hand (a replenishment, a count). The file
 //! is read afresh for every call, so an operator's edit between calls is never overwritten.
+//!
+//! With a journal, every write the ledger receives is also appended to a JSON Lines file, after
+//! the ledger itself is replaced: an audit trail of what changed it, and of writes received more
+//! than once (an adjustment sent again shows as `"effect": "already_applied"`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -23,6 +27,8 @@ struct LedgerFile {
 pub struct Ledger {
     path: PathBuf,
     allow_negative: bool,
+    /// Where each received write is journaled, if anywhere.
+    journal: Option<PathBuf>,
     /// One writer at a time.
     lock: Mutex<()>,
 }
@@ -46,10 +52,11 @@ fn load(path: &Path) -> io::Result<(BTreeMap<RecordKey, StockPosition>, BTreeSet
 
 impl Ledger {
     /// The ledger at `path`.
-    pub fn new(path: PathBuf, allow_negative: bool) -> Self {
+    pub fn new(path: PathBuf, allow_negative: bool, journal: Option<PathBuf>) -> Self {
         Ledger {
             path,
             allow_negative,
+            journal,
             lock: Mutex::new(()),
         }
     }
@@ -75,7 +82,8 @@ impl Ledger {
             load(&self.path).map_err(|e| ConnectorError::io(self.context(), &e))?;
         let refuse =
             |why: String| WriteOutcome::Failed(ConnectorError::permanent(self.context(), why));
-        let outcomes = batch
+        let mut already = BTreeSet::new();
+        let outcomes: Vec<WriteOutcome> = batch
             .iter()
             .map(|op| match op {
                 WriteOp::Upsert {
@@ -95,6 +103,7 @@ impl Ledger {
                     record: Record::StockAdjustment(a),
                 } => {
                     if applied.contains(&a.id) {
+                        already.insert(a.id.clone());
                         return WriteOutcome::Applied;
                     }
                     let key = RecordKey::compose(&[&a.sku, &a.location]);
@@ -132,8 +141,55 @@ impl Ledger {
             out.write_all(b"\n")
         })
         .map_err(|e| ConnectorError::io(self.context(), &e))?;
+        if let Some(journal) = &self.journal {
+            append_journal(journal, batch, &outcomes, &already)
+                .map_err(|e| ConnectorError::io(format!("journal {}", journal.display()), &e))?;
+        }
         Ok(outcomes)
     }
+}
+
+/// Appends one line per write of `batch` to the journal, and syncs it.
+fn append_journal(
+    path: &Path,
+    batch: &[WriteOp],
+    outcomes: &[WriteOutcome],
+    already: &BTreeSet<String>,
+) -> io::Result<()> {
+    let mut lines = Vec::new();
+    for (op, outcome) in batch.iter().zip(outcomes) {
+        let (kind, entity) = match op {
+            WriteOp::Upsert { record } => ("upsert", record.entity().to_string()),
+            WriteOp::Delete { entity, .. } => ("delete", entity.to_string()),
+            WriteOp::RemoveAllocations { .. } => ("remove_allocations", String::new()),
+        };
+        let effect = match (outcome, op) {
+            (WriteOutcome::Failed(_), _) => "refused",
+            (
+                _,
+                WriteOp::Upsert {
+                    record: Record::StockAdjustment(a),
+                },
+            ) if already.contains(&a.id) => "already_applied",
+            _ => "applied",
+        };
+        serde_json::to_writer(
+            &mut lines,
+            &serde_json::json!({
+                "op": kind,
+                "entity": entity,
+                "key": op.key().as_str(),
+                "effect": effect,
+            }),
+        )?;
+        lines.push(b'\n');
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(&lines)?;
+    file.sync_data()
 }
 
 #[cfg(test)]
@@ -157,7 +213,7 @@ mod tests {
     #[test]
     fn an_adjustment_is_applied_once_however_often_it_is_written() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::new(dir.path().join("stock.json"), false);
+        let ledger = Ledger::new(dir.path().join("stock.json"), false, None);
         ledger
             .apply(&[WriteOp::Upsert {
                 record: Record::StockPosition(StockPosition::new("SKU1", "DC01", 10)),

@@ -40,7 +40,10 @@ impl Tokens {
         config: &FluentConfig,
     ) -> Result<String, ConnectorError> {
         let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref().filter(|t| Instant::now() < t.renew_at) {
+        if let Some(t) = current
+            .as_ref()
+            .filter(|t| syncd_core::clock::instant() < t.renew_at)
+        {
             return Ok(t.access.clone());
         }
         let refresh = current.as_ref().and_then(|t| t.refresh.clone());
@@ -62,7 +65,7 @@ impl Tokens {
         let token = Token {
             access: answer.access_token.clone(),
             refresh: answer.refresh_token,
-            renew_at: Instant::now()
+            renew_at: syncd_core::clock::instant()
                 + Duration::from_secs(answer.expires_in).saturating_sub(MARGIN),
         };
         *current = Some(token);
@@ -72,7 +75,7 @@ impl Tokens {
     /// Forgets the access token (the API answered 401); the refresh token is kept.
     pub async fn invalidate(&self) {
         if let Some(t) = self.current.lock().await.as_mut() {
-            t.renew_at = Instant::now();
+            t.renew_at = syncd_core::clock::instant();
         }
     }
 }

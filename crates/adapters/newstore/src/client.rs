@@ -42,7 +42,7 @@ impl NewStoreClient {
         let mut current = self.token.lock().await;
         if let Some((token, _)) = current
             .as_ref()
-            .filter(|(_, until)| Instant::now() < *until)
+            .filter(|(_, until)| syncd_core::clock::instant() < *until)
         {
             return Ok(token.clone());
         }
@@ -74,7 +74,8 @@ impl NewStoreClient {
         let answer: Answer = response.json().await.map_err(|e| {
             ConnectorError::retryable(context, format!("unreadable token answer: {e}"))
         })?;
-        let until = Instant::now() + Duration::from_secs(answer.expires_in).saturating_sub(MARGIN);
+        let until = syncd_core::clock::instant()
+            + Duration::from_secs(answer.expires_in).saturating_sub(MARGIN);
         *current = Some((answer.access_token.clone(), until));
         Ok(answer.access_token)
     }

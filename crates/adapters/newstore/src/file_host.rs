@@ -78,7 +78,7 @@ impl Server {
 async fn serve(State(files): State<Files>, Path(name): Path<String>) -> Response {
     let files = files.lock().expect("files lock");
     match files.get(&name) {
-        Some((bytes, until)) if Instant::now() < *until => {
+        Some((bytes, until)) if syncd_core::clock::instant() < *until => {
             ([(header::CONTENT_TYPE, "application/zip")], bytes.clone()).into_response()
         }
         _ => StatusCode::NOT_FOUND.into_response(),
@@ -125,7 +125,7 @@ impl FileHost {
             .unwrap_or_else(|| format!("http://{addr}"));
         let name = format!("{}.zip", unguessable()?);
         let mut files = self.server.files.lock().expect("files lock");
-        let now = Instant::now();
+        let now = syncd_core::clock::instant();
         files.retain(|_, (_, until)| now < *until);
         files.insert(name.clone(), (bytes, now + self.ttl));
         Ok(Published {

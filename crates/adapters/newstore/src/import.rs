@@ -112,7 +112,7 @@ pub async fn run(
         .map(|k| k.job)
     {
         tracing::info!(import = %job, "waiting for the NewStore import already made of this stock");
-        match wait(client, &job).await {
+        match wait(client, &job, Start::Orphaned).await {
             Ok(()) => return keep(in_flight, None),
             Err(Unfinished::Running(e)) => return Err(e),
             // Failed, or gone: import it again.
@@ -122,10 +122,12 @@ pub async fn run(
     let file = files.publish(zipped(&body)?).await?;
     let outcome = async {
         let job = create(client, &file.url).await?;
+        syncd_core::crash::point("import_created");
         // Kept before it starts: from here a crash must not lead to a second import.
         keep(in_flight, Some(&InFlight { content, job: job.clone() }))?;
+        syncd_core::crash::point("import_kept");
         tracing::info!(import = %job, positions = availabilities_len(&body), "NewStore import created");
-        wait(client, &job).await
+        wait(client, &job, Start::Ours).await
     }
     .await;
     match outcome {
@@ -175,8 +177,19 @@ async fn create(client: &NewStoreClient, uri: &str) -> Result<String, ConnectorE
     Ok(created.id)
 }
 
-/// Starts job `id` if it was only created, and polls it until it ends.
-async fn wait(client: &NewStoreClient, id: &str) -> Result<(), Unfinished> {
+/// Whether [`wait`] may start a job it finds only created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// This process published the job's file: start it.
+    Ours,
+    /// A job kept from before a restart: its file was served by the process that died, so a
+    /// start would only fail on the download. Give it up instead (it stays `received` in
+    /// NewStore and never changes stock).
+    Orphaned,
+}
+
+/// Starts job `id` if it was only created (and `start` allows), and polls it until it ends.
+async fn wait(client: &NewStoreClient, id: &str, start: Start) -> Result<(), Unfinished> {
     let config = client.config();
     let deadline = Instant::now() + Duration::from_secs(config.poll_timeout_secs);
     let mut wait = Duration::from_millis(50);
@@ -212,12 +225,19 @@ async fn wait(client: &NewStoreClient, id: &str) -> Result<(), Unfinished> {
                     format!("failed: {}", job.errors.unwrap_or_default()),
                 )))
             }
+            "received" if start == Start::Orphaned => {
+                return Err(Unfinished::Ended(ConnectorError::retryable(
+                    format!("newstore import {id}"),
+                    "created before a restart and never started; its file is gone with that process",
+                )));
+            }
             "received" => {
                 let started: Job = client
                     .call::<(), _>(Method::POST, &format!("/v0/d/import/{id}/start"), None)
                     .await
                     .map_err(Unfinished::Running)?;
                 tracing::info!(import = %id, state = %started.state, "NewStore import started");
+                syncd_core::crash::point("import_started");
             }
             _ => {}
         }

@@ -47,9 +47,9 @@ impl RunCtx<'_> {
             // Durable before the artifact changes: a crash after `finish` finds the pending
             // pages, discards them, and the next run stages the same writes again.
             commit(&self.store, batch, Durability::Flushed).await?;
-            crate::crash::point("staged");
+            syncd_core::crash::point("staged");
             self.finish_sink().await?;
-            crate::crash::point("finished");
+            syncd_core::crash::point("finished");
             let mut batch = deferred;
             shadow::promote_pending(self.store.as_ref(), &mut batch, p.target.name(), entity)?;
             self.cursor_into(&mut batch);

@@ -116,6 +116,7 @@ impl RunCtx<'_> {
     pub async fn commit_cursor(&mut self) -> Result<(), RunError> {
         let mut batch = WriteBatch::new();
         if self.cursor_into(&mut batch) {
+            syncd_core::crash::point("acked");
             commit(&self.store, batch, Durability::Flushed).await?;
         }
         Ok(())

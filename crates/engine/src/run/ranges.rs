@@ -35,7 +35,7 @@ impl RunCtx<'_> {
                 p.target.name(),
                 p.source.name(),
                 policy,
-                chrono::Utc::now().timestamp_millis(),
+                syncd_core::clock::now_millis(),
             )?;
             for (location, lts) in &found.expired {
                 logical::delete(&mut cleanup, p.target.name(), location, *lts);

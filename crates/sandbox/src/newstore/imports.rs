@@ -65,6 +65,13 @@ impl Imports {
             .filter(|j| j.state == ImportState::Finished)
             .count()
     }
+
+    pub fn failed(&self) -> usize {
+        self.jobs
+            .values()
+            .filter(|j| matches!(j.state, ImportState::Failed(_)))
+            .count()
+    }
 }
 
 #[derive(Deserialize)]

@@ -192,6 +192,11 @@ impl NewStoreSim {
         self.state.imports.lock().expect("imports lock").finished()
     }
 
+    /// Imports that reached `failed` (a file that could not be downloaded, say).
+    pub fn failed_imports(&self) -> usize {
+        self.state.imports.lock().expect("imports lock").failed()
+    }
+
     /// Posts fulfillment events to `url` with `api_key`, as NewStore's event stream does.
     pub async fn deliver(&self, url: &str, api_key: &str, deliveries: &[Delivery]) -> Vec<u16> {
         events::deliver(

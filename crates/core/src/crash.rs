@@ -1,0 +1,64 @@
+//! Named crash points, for the tests that kill the process at an exact step. In a debug build,
+//! `SYNCD_CRASH_AT=<point>` aborts the process when it reaches that point, as kill -9 would:
+//! nothing is flushed and no destructor runs. Release builds compile the check away.
+//!
+//! A small function of our own rather than a failpoint crate: the one action the tests need is
+//! an abort (the `fail` crate has none; its `return` action would need a closure at every site
+//! that aborts anyway), and the check must vanish from release builds without a feature flag
+//! that `cargo test --workspace` would have to remember.
+
+/// Every point, in the order a run (or a webhook, or a NewStore import) reaches them, with what
+/// is durable when the process dies there. The crash tests iterate over this list.
+pub const POINTS: &[(&str, &str)] = &[
+    (
+        "inbox_flushed",
+        "a webhook's events are flushed to the inbox; the vendor has no answer yet",
+    ),
+    (
+        "before_call",
+        "a write call's intent is flushed to the outbox; the call is not made",
+    ),
+    (
+        "after_call",
+        "the target answered the call; nothing is acknowledged",
+    ),
+    (
+        "acked",
+        "the call is acknowledged (outbox entry gone, shadow updated); the cursor has not moved",
+    ),
+    (
+        "staged",
+        "a staging sink holds the whole run and its pending shadow is flushed; finish not called",
+    ),
+    (
+        "finished",
+        "the staging sink replaced its artifact; nothing acknowledged, the cursor not moved",
+    ),
+    (
+        "import_created",
+        "a NewStore import was created and not yet kept as in flight; it is not started",
+    ),
+    (
+        "import_kept",
+        "a NewStore import was created and kept as in flight; it is not started",
+    ),
+    (
+        "import_started",
+        "NewStore was told to start the kept import; its end is not seen yet",
+    ),
+];
+
+/// Aborts the process here if the tests asked for this point.
+pub fn point(name: &str) {
+    debug_assert!(
+        POINTS.iter().any(|(p, _)| *p == name),
+        "crash point `{name}` is not listed in POINTS"
+    );
+    #[cfg(debug_assertions)]
+    if std::env::var("SYNCD_CRASH_AT").is_ok_and(|at| at == name) {
+        eprintln!("crash point `{name}` reached: aborting as asked by SYNCD_CRASH_AT");
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
