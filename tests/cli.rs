@@ -156,13 +156,35 @@ fn the_example_config_runs_out_of_the_box_and_a_rerun_finds_nothing_new() {
         "the run must make exactly the planned writes"
     );
     assert!(target.exists());
+    let written = std::fs::read(&target).unwrap();
 
-    let second = syncd(&["once", "--config", config], &envs);
+    let second = syncd(&["once", "--config", config, "--json"], &envs);
     assert!(second.status.success(), "{}", text(&second));
-    let table = String::from_utf8_lossy(&second.stdout);
+    let reports: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    let r = &reports[0];
+    assert_eq!(r["outcome"]["result"], "succeeded", "{r}");
+    assert_eq!(
+        (
+            r["written"].as_u64(),
+            r["deleted"].as_u64(),
+            r["dead_lettered"].as_u64(),
+            r["write_calls"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0), Some(0)),
+        "nothing new to write: {r}"
+    );
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        written,
+        "the target is untouched"
+    );
+
+    let third = syncd(&["once", "--config", config], &envs);
+    assert!(third.status.success(), "{}", text(&third));
+    let table = String::from_utf8_lossy(&third.stdout);
     assert!(
         table.contains("erp-to-shop") && table.contains("ok"),
-        "{table}"
+        "the table a person reads says the same: {table}"
     );
 }
 

@@ -1,12 +1,26 @@
-//! kill at each named step of a run (see `syncd_engine::crash`), then rerun: the target ends
-//! with every position exactly once, and a third run finds nothing to do.
+//! The real binary aborted at every named crash point (`syncd_core::crash::POINTS`), then
+//! restarted and run to the end. Each case asserts that the abort happened where asked, then
+//! that nothing was lost and nothing was doubled: the ledger target keeps a journal of every
+//! write it applied, so a write sent twice shows as two journal lines, and the NewStore
+//! simulator counts imports. The writes each point re-sends are printed.
+//!
+//! Deterministic: a failure names its point; rerun it alone with
+//! `cargo test --test crash_points -- <point>`.
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
+use support::{until, Daemon};
+use syncd_sandbox::newstore::{FulfillmentEventSpec, NewStoreSim, NewStoreSimConfig};
+
 const POSITIONS: usize = 12_000;
+/// Writes per call: a call re-sent after a crash re-sends at most this many.
+const MAX_BATCH: usize = 1_000;
 
 fn write_source(dir: &Path) -> BTreeMap<String, i64> {
     let mut expected = BTreeMap::new();
@@ -24,7 +38,7 @@ fn write_source(dir: &Path) -> BTreeMap<String, i64> {
     expected
 }
 
-fn config(dir: &Path, target: &str) -> std::path::PathBuf {
+fn file_config(dir: &Path, target: &str) -> PathBuf {
     let path = dir.join("adapters.toml");
     std::fs::write(
         &path,
@@ -40,7 +54,7 @@ read_dir = "drop"
 [connectors.shop]
 kind = "file"
 {target}
-max_batch = 1000
+max_batch = {MAX_BATCH}
 
 [[pipelines]]
 name = "erp-to-shop"
@@ -54,32 +68,33 @@ entity = "stock_position"
     path
 }
 
-/// Runs `syncd once --json`, crashing at `point` if given; the report when it ran to the end.
-fn once(config: &Path, point: Option<&str>) -> Option<serde_json::Value> {
+/// `syncd once --json`, aborting at `point` if given (asserted); the first report otherwise.
+fn once(config: &Path, point: Option<&str>, env: &[(&str, &str)]) -> Option<Value> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncd"));
     cmd.args(["once", "--json", "--config"]).arg(config);
     cmd.env_remove("SYNCD_CRASH_AT");
+    cmd.envs(env.iter().copied());
     if let Some(point) = point {
         cmd.env("SYNCD_CRASH_AT", point);
     }
     let out = cmd.output().expect("start syncd");
+    let stderr = String::from_utf8_lossy(&out.stderr);
     match point {
         Some(point) => {
             assert_eq!(
                 out.status.signal(),
                 Some(libc::SIGABRT),
-                "the run was to die at `{point}`: {}",
-                String::from_utf8_lossy(&out.stderr)
+                "the run was to abort at `{point}` and did not: {stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("crash point `{point}` reached")),
+                "aborted, but not at `{point}`: {stderr}"
             );
             None
         }
         None => {
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(out.status.success(), "{stderr}");
+            let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
             Some(reports[0].clone())
         }
     }
@@ -91,79 +106,49 @@ fn snapshot_lines(path: &Path) -> Vec<(String, i64)> {
         .unwrap_or_default()
         .lines()
         .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (
-                format!(
-                    "{}|{}",
-                    v["sku"].as_str().unwrap(),
-                    v["location"].as_str().unwrap()
-                ),
-                v["on_hand"].as_i64().unwrap(),
-            )
+            let v: Value = serde_json::from_str(l).unwrap();
+            (position_key(&v), v["on_hand"].as_i64().unwrap())
         })
         .collect()
 }
 
-fn ledger_lines(path: &Path) -> Vec<(String, i64)> {
-    let ledger: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+fn position_key(v: &Value) -> String {
+    format!(
+        "{}|{}",
+        v["sku"].as_str().unwrap(),
+        v["location"].as_str().unwrap()
+    )
+}
+
+/// The ledger's positions, by key.
+fn ledger_positions(path: &Path) -> BTreeMap<String, i64> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return BTreeMap::new();
+    };
+    let ledger: Value = serde_json::from_slice(&bytes).unwrap();
     ledger["positions"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| {
-            (
-                format!(
-                    "{}|{}",
-                    p["sku"].as_str().unwrap(),
-                    p["location"].as_str().unwrap()
-                ),
-                p["on_hand"].as_i64().unwrap(),
-            )
-        })
+        .map(|p| (position_key(p), p["on_hand"].as_i64().unwrap()))
         .collect()
 }
 
-/// Kills a run at `point`, checks what the kill left with `after_kill`, reruns, and checks
-/// that the target holds the source exactly once and that a third run has nothing to do.
-fn kill_then_rerun(
-    target: &str,
-    point: &str,
-    read: fn(&Path) -> Vec<(String, i64)>,
-    after_kill: impl Fn(&[(String, i64)]),
-) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
-    std::fs::create_dir_all(dir.path().join("out")).unwrap();
-    let expected = write_source(&dir.path().join("drop"));
-    let config = config(dir.path(), target);
-    let out = dir.path().join("out");
-    let file = std::fs::read_dir(&out)
-        .unwrap()
-        .next()
-        .map(|e| e.unwrap().path());
-    assert!(file.is_none(), "the target starts empty");
-    let target_file = if target.contains("ledger_path") {
-        out.join("ledger.json")
-    } else {
-        out.join("stock.jsonl")
-    };
+/// How many times the ledger applied a write to each key, from its journal.
+fn journal_counts(path: &Path) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        *counts
+            .entry(v["key"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    counts
+}
 
-    once(&config, Some(point));
-    after_kill(&if target_file.exists() {
-        read(&target_file)
-    } else {
-        Vec::new()
-    });
-
-    let rerun = once(&config, None).unwrap();
-    assert_eq!(rerun["dead_lettered"], 0, "{rerun}");
-    assert_eq!(rerun["pending"], 0, "{rerun}");
-    let lines = read(&target_file);
-    assert_eq!(lines.len(), expected.len(), "each position exactly once");
-    let held: BTreeMap<String, i64> = lines.into_iter().collect();
-    assert_eq!(held, expected, "the target holds the source");
-
-    let third = once(&config, None).unwrap();
+/// A third run after the recovery: the cursor is past everything.
+fn assert_nothing_left(config: &Path) {
+    let third = once(config, None, &[]).unwrap();
     assert_eq!(
         (
             third["read"].as_u64(),
@@ -175,17 +160,115 @@ fn kill_then_rerun(
     );
 }
 
-const SNAPSHOT: &str = "write_path = \"out/stock.jsonl\"";
-const LEDGER: &str = "ledger_path = \"out/ledger.json\"";
+/// File → ledger, aborted at `point`, rerun: every position exactly as the source says, and
+/// each key written once, except for at most `may_resend` writes sent again. Returns how many
+/// writes were sent again.
+fn ledger_case(point: &str, may_resend: usize, after_kill: impl Fn(&BTreeMap<String, usize>)) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    let expected = write_source(&dir.path().join("drop"));
+    let config = file_config(
+        dir.path(),
+        "ledger_path = \"out/ledger.json\"\njournal_path = \"out/journal.jsonl\"",
+    );
+    let (ledger, journal) = (
+        dir.path().join("out/ledger.json"),
+        dir.path().join("out/journal.jsonl"),
+    );
+
+    once(&config, Some(point), &[]);
+    after_kill(&journal_counts(&journal));
+
+    let rerun = once(&config, None, &[]).unwrap();
+    assert_eq!(rerun["dead_lettered"], 0, "{rerun}");
+    assert_eq!(rerun["pending"], 0, "{rerun}");
+    assert_eq!(ledger_positions(&ledger), expected, "nothing lost");
+    let counts = journal_counts(&journal);
+    assert_eq!(counts.len(), expected.len(), "every key written");
+    let resent: usize = counts.values().map(|n| n - 1).sum();
+    let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 2).collect();
+    assert!(
+        doubled.is_empty(),
+        "written three times or more: {doubled:?}"
+    );
+    println!("crash point `{point}`: {resent} writes re-sent after the restart");
+    assert!(
+        resent <= may_resend,
+        "`{point}`: {resent} writes re-sent, at most {may_resend} may be"
+    );
+    assert_nothing_left(&config);
+}
 
 #[test]
 #[cfg_attr(
     not(debug_assertions),
     ignore = "crash points exist in debug builds only"
 )]
-fn a_kill_after_staging_before_the_replace_leaves_the_snapshot_untouched_and_a_rerun_writes_it_once(
-) {
-    kill_then_rerun(SNAPSHOT, "staged", snapshot_lines, |held| {
+fn before_call_the_intent_is_flushed_and_the_rerun_sends_that_call_once() {
+    ledger_case("before_call", 0, |journal| {
+        assert!(journal.is_empty(), "the first call never went out")
+    });
+}
+
+#[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+fn after_call_the_unacknowledged_call_is_replayed_once_and_nothing_else_is_resent() {
+    ledger_case("after_call", MAX_BATCH, |journal| {
+        assert_eq!(
+            journal.len(),
+            MAX_BATCH,
+            "the first call was applied, no more"
+        )
+    });
+}
+
+#[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+fn acked_before_the_cursor_moves_the_rerun_reads_again_and_resends_nothing() {
+    ledger_case("acked", 0, |journal| {
+        assert!(
+            journal.len() >= MAX_BATCH,
+            "at least the first call was applied before its ack"
+        )
+    });
+}
+
+/// File → snapshot (a staging sink), aborted at `point`, rerun.
+fn snapshot_case(point: &str, after_kill: impl Fn(&[(String, i64)])) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    let expected = write_source(&dir.path().join("drop"));
+    let config = file_config(dir.path(), "write_path = \"out/stock.jsonl\"");
+    let target = dir.path().join("out/stock.jsonl");
+
+    once(&config, Some(point), &[]);
+    after_kill(&snapshot_lines(&target));
+
+    let rerun = once(&config, None, &[]).unwrap();
+    assert_eq!(rerun["dead_lettered"], 0, "{rerun}");
+    assert_eq!(rerun["pending"], 0, "{rerun}");
+    let lines = snapshot_lines(&target);
+    assert_eq!(lines.len(), expected.len(), "each position exactly once");
+    let held: BTreeMap<String, i64> = lines.into_iter().collect();
+    assert_eq!(held, expected, "the target holds the source");
+    assert_nothing_left(&config);
+}
+
+#[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+fn staged_before_the_replace_the_snapshot_is_untouched_and_the_rerun_writes_it_once() {
+    snapshot_case("staged", |held| {
         assert!(
             held.is_empty(),
             "nothing reaches the snapshot before finish"
@@ -198,30 +281,251 @@ fn a_kill_after_staging_before_the_replace_leaves_the_snapshot_untouched_and_a_r
     not(debug_assertions),
     ignore = "crash points exist in debug builds only"
 )]
-fn a_kill_after_the_replace_before_the_acknowledgement_is_healed_by_one_more_replace() {
-    kill_then_rerun(SNAPSHOT, "finished", snapshot_lines, |held| {
+fn finished_before_the_acknowledgement_one_more_replace_heals_it() {
+    snapshot_case("finished", |held| {
         assert_eq!(held.len(), POSITIONS, "the replace was complete")
     });
 }
 
-#[test]
+const HOOK_KEY: &str = "hook-key-0123456789abcdef";
+
+fn newstore_config(dir: &Path, sim: &NewStoreSim) {
+    std::fs::write(
+        dir.join("adapters.toml"),
+        format!(
+            r#"[daemon]
+state_dir = "state"
+admin_listen = "127.0.0.1:0"
+
+[connectors.newstore]
+kind = "newstore"
+tenant = "{tenant}"
+api_base = "{api}"
+token_url = "{token}"
+client_id = "{client}"
+client_secret = {{ env = "NS_CLIENT_SECRET" }}
+webhook_api_key = {{ env = "NS_HOOK_KEY" }}
+
+[connectors.erp]
+kind = "file"
+ledger_path = "ledger.json"
+journal_path = "journal.jsonl"
+
+[[pipelines]]
+name = "events-to-erp"
+from = "newstore"
+to = "erp"
+entity = "fulfillment_event"
+write_as = "stock_adjustment"
+
+[[pipelines]]
+name = "stock-to-newstore"
+from = "erp"
+to = "newstore"
+entity = "stock_position"
+mode = "full"
+"#,
+            tenant = sim.config().tenant,
+            api = sim.url(),
+            token = sim.token_url(),
+            client = sim.config().client_id,
+        ),
+    )
+    .unwrap();
+}
+
+fn ledger_with(dir: &Path, positions: &[(&str, &str, i64)]) {
+    let positions: Vec<Value> = positions
+        .iter()
+        .map(|(sku, location, on_hand)| {
+            serde_json::json!({"sku": sku, "location": location, "on_hand": on_hand})
+        })
+        .collect();
+    std::fs::write(
+        dir.join("ledger.json"),
+        serde_json::to_vec(&serde_json::json!({"positions": positions, "applied": []})).unwrap(),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(debug_assertions),
     ignore = "crash points exist in debug builds only"
 )]
-fn a_kill_before_a_call_goes_out_sends_it_on_the_rerun() {
-    kill_then_rerun(LEDGER, "before_call", ledger_lines, |held| {
-        assert!(held.is_empty(), "the first call never went out")
-    });
+async fn inbox_flushed_before_the_answer_the_event_survives_the_abort_and_is_applied_once() {
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    newstore_config(dir.path(), &sim);
+    ledger_with(dir.path(), &[("P1", "DC01", 10)]);
+    let env = [
+        ("NS_CLIENT_SECRET", sim.config().client_secret.as_str()),
+        ("NS_HOOK_KEY", HOOK_KEY),
+    ];
+    let mut crashing = env.to_vec();
+    crashing.push(("SYNCD_CRASH_AT", "inbox_flushed"));
+    let mut d = Daemon::start_at(dir.path(), &crashing).await;
+    let shipped = FulfillmentEventSpec {
+        name: "fulfillment_request.items_completed".into(),
+        id: "ff1".into(),
+        logical_timestamp: 10,
+        fulfillment_location_id: "DC01".into(),
+        items: vec![("item-1".into(), "P1".into())],
+    }
+    .delivery(&sim.config().tenant);
+    let codes = sim
+        .deliver(
+            &format!("{}/hooks/newstore/events", d.admin),
+            HOOK_KEY,
+            std::slice::from_ref(&shipped),
+        )
+        .await;
+    assert!(
+        codes.iter().all(|c| *c != 200),
+        "the daemon died before it could answer: {codes:?}"
+    );
+    let (status, _) = d.exit().await;
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGABRT),
+        "aborted at inbox_flushed: {}",
+        d.log()
+    );
+    assert!(d.log().contains("crash point `inbox_flushed` reached"));
+
+    // No redelivery: the event must already be durable.
+    let d = Daemon::start_at(dir.path(), &env).await;
+    d.trigger("events-to-erp");
+    until("the event was applied to the ledger", || async {
+        ledger_positions(&d.path("ledger.json")).get("P1|DC01") == Some(&9)
+    })
+    .await;
+    // The vendor, never answered, redelivers: the duplicate changes nothing.
+    let codes = sim
+        .deliver(
+            &format!("{}/hooks/newstore/events", d.admin),
+            HOOK_KEY,
+            std::slice::from_ref(&shipped),
+        )
+        .await;
+    assert_eq!(codes, [200]);
+    let before = d.runs_of("events-to-erp").await.len();
+    d.trigger("events-to-erp");
+    until("the redelivery was processed", || async {
+        d.runs_of("events-to-erp").await.len() > before
+    })
+    .await;
+    assert_eq!(
+        ledger_positions(&d.path("ledger.json"))["P1|DC01"],
+        9,
+        "one shipment, subtracted once"
+    );
+    let journal = journal_counts(&d.path("journal.jsonl"));
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert!(journal.values().all(|n| *n == 1), "{journal:?}");
+}
+
+/// File ledger → NewStore import, aborted at `point`, rerun.
+async fn import_case(point: &str, imports_created: u64) {
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    sim.set_on_hand("P1", "DC01", 4);
+    let dir = tempfile::tempdir().unwrap();
+    newstore_config(dir.path(), &sim);
+    ledger_with(dir.path(), &[("P1", "DC01", 10), ("P2", "DC01", 3)]);
+    let config = dir.path().join("adapters.toml");
+    let secret = sim.config().client_secret.clone();
+    let once_blocking = |point: Option<&'static str>| {
+        let (config, secret) = (config.clone(), secret.clone());
+        tokio::task::spawn_blocking(move || {
+            let env = [
+                ("NS_CLIENT_SECRET", secret.as_str()),
+                ("NS_HOOK_KEY", HOOK_KEY),
+            ];
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncd"));
+            cmd.args(["-v", "once", "--json", "--config"])
+                .arg(&config)
+                .arg("stock-to-newstore");
+            cmd.env_remove("SYNCD_CRASH_AT").envs(env);
+            if let Some(point) = point {
+                cmd.env("SYNCD_CRASH_AT", point);
+            }
+            cmd.output().expect("start syncd")
+        })
+    };
+    let point: &'static str = Box::leak(point.to_string().into_boxed_str());
+    let out = once_blocking(Some(point)).await.unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "aborted at `{point}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sim.log().calls("POST /v0/d/import"), 1, "created");
+    assert_eq!(
+        sim.log().calls("POST /v0/d/import/{id}/start"),
+        0,
+        "not started before the abort"
+    );
+
+    let out = once_blocking(None).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sim.log().calls("POST /v0/d/import"),
+        imports_created,
+        "imports created in all: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sim.log().calls("POST /v0/d/import/{id}/start"),
+        1,
+        "one import started: nothing imported twice"
+    );
+    assert_eq!(sim.finished_imports(), 1);
+    assert_eq!(sim.stock("P1", "DC01").on_hand, 10);
+    assert_eq!(sim.stock("P2", "DC01").on_hand, 3);
+    println!(
+        "crash point `{point}`: {} imports created for 1 started",
+        imports_created
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+async fn import_created_but_not_kept_is_never_started_and_the_rerun_imports_once() {
+    // The orphan stays `received` in NewStore: it is never started, so it changes nothing.
+    import_case("import_created", 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+async fn import_kept_before_its_start_is_given_up_and_the_rerun_imports_once() {
+    // The kept job's file was served by the process that died: starting it could only fail
+    // on the download, so the rerun leaves it `received` and imports anew.
+    import_case("import_kept", 2).await;
 }
 
 #[test]
-#[cfg_attr(
-    not(debug_assertions),
-    ignore = "crash points exist in debug builds only"
-)]
-fn a_kill_after_a_call_was_applied_replays_it_without_doubling_anything() {
-    kill_then_rerun(LEDGER, "after_call", ledger_lines, |held| {
-        assert_eq!(held.len(), 1_000, "the first call was applied, no more")
-    });
+fn every_crash_point_has_a_case() {
+    // NewStore's `import_started` is exercised in tests/newstore.rs, in its daemon story.
+    let sources = [include_str!("crash_points.rs"), include_str!("newstore.rs")];
+    for (point, _) in syncd_core::crash::POINTS {
+        assert!(
+            sources.iter().any(|s| s.contains(&format!("\"{point}\""))),
+            "crash point `{point}` has no case in tests/crash_points.rs or tests/newstore.rs"
+        );
+    }
 }

@@ -26,6 +26,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn backoff_spreads_over_the_whole_doubling_ceiling() {
+        let c = RetryConfig {
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1_000,
+            ..RetryConfig::default()
+        };
+        for attempt in 1..10 {
+            let ceiling = Duration::from_millis((100u64 << (attempt - 1)).min(1_000));
+            let draws: Vec<Duration> = (0..200).map(|_| backoff(&c, attempt, None)).collect();
+            let longest = draws.iter().max().copied().unwrap_or_default();
+            // Full jitter: uniform below the ceiling. 200 draws all in the lower half has odds
+            // of 2^-200, so a backoff that is zero, fixed or capped low fails here.
+            assert!(
+                longest >= ceiling / 2,
+                "attempt {attempt}: longest wait {longest:?} of 200, ceiling {ceiling:?}"
+            );
+            let distinct: std::collections::BTreeSet<_> = draws.iter().collect();
+            assert!(
+                distinct.len() > 10,
+                "attempt {attempt}: waits are not jittered"
+            );
+        }
+    }
+
+    #[test]
     fn backoff_stays_below_the_doubling_ceiling() {
         let c = RetryConfig {
             initial_backoff_ms: 100,

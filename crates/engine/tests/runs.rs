@@ -181,8 +181,12 @@ async fn a_later_row_for_the_same_key_in_one_page_wins() {
 }
 
 #[tokio::test]
-async fn writes_left_in_the_outbox_by_an_interrupted_run_are_replayed_first() {
+async fn writes_left_in_the_outbox_by_an_interrupted_run_are_replayed_before_the_source_is_read() {
     let f = Fixture::new();
+    // The source has moved on since the interrupted run: Z is 7 now. The outbox still holds
+    // that run's intent, Z = 42. Replayed first, the intent is overwritten by the newer read;
+    // replayed after the read, the stale 42 would be what the target ends with.
+    write(&f.path("drop/a.csv"), "sku,location,on_hand\nZ,W,7\n");
     let p = f.drop_to_snapshot(Mode::Incremental, false);
     // What a run killed between its outbox commit and its write leaves behind.
     let mut batch = WriteBatch::new();
@@ -201,8 +205,12 @@ async fn writes_left_in_the_outbox_by_an_interrupted_run_are_replayed_first() {
         .run(f.store.clone(), &NoProgress, &Default::default())
         .await;
     assert!(r.succeeded(), "{r:?}");
-    assert_eq!((r.replayed, r.pending), (1, 0), "{r:?}");
-    assert_eq!(quantities(&f.path("out/stock.jsonl"))["Z|W"], (42, 0));
+    assert_eq!((r.replayed, r.written, r.pending), (1, 1, 0), "{r:?}");
+    assert_eq!(
+        quantities(&f.path("out/stock.jsonl"))["Z|W"],
+        (7, 0),
+        "the source's newer value wins over the replayed intent"
+    );
     assert_eq!(outbox::depth(f.store.as_ref(), "erp-to-shop").unwrap(), 0);
 }
 

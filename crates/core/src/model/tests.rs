@@ -101,8 +101,23 @@ fn fulfillment_event_key_is_the_same_for_a_duplicate_delivery() {
         order_id: None,
         items: vec![],
     };
-    assert_eq!(e.key(), e.clone().key());
+    // The same event delivered twice arrives as two separately decoded bodies.
+    let body = serde_json::to_string(&Record::FulfillmentEvent(e.clone())).unwrap();
+    let again: Record = serde_json::from_str(&body).unwrap();
+    assert_eq!(again.key(), Record::FulfillmentEvent(e.clone()).key());
     assert_eq!(e.key().as_str(), "ff1|assigned|13");
+    // A later event of the same request is not a duplicate.
+    let completed = FulfillmentEvent {
+        kind: FulfillmentEventKind::ItemsCompleted,
+        logical_timestamp: 14,
+        ..e.clone()
+    };
+    assert_ne!(completed.key(), e.key());
+    let later = FulfillmentEvent {
+        logical_timestamp: 15,
+        ..e.clone()
+    };
+    assert_ne!(later.key(), e.key());
 }
 
 #[test]
