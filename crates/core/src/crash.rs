@@ -1,6 +1,7 @@
 //! Named crash points, for the tests that kill the process at an exact step. In a debug build,
-//! `SYNCD_CRASH_AT=<point>` aborts the process when it reaches that point, as kill -9 would:
-//! nothing is flushed and no destructor runs. Release builds compile the check away.
+//! `SYNCD_CRASH_AT=<point>` aborts the process when it first reaches that point, as kill -9
+//! would: nothing is flushed and no destructor runs; `SYNCD_CRASH_AT=<point>:<n>` aborts on the
+//! n-th time. Release builds compile the check away.
 //!
 //! A small function of our own rather than a failpoint crate: the one action the tests need is
 //! an abort (the `fail` crate has none; its `return` action would need a closure at every site
@@ -55,9 +56,17 @@ pub fn point(name: &str) {
         "crash point `{name}` is not listed in POINTS"
     );
     #[cfg(debug_assertions)]
-    if std::env::var("SYNCD_CRASH_AT").is_ok_and(|at| at == name) {
-        eprintln!("crash point `{name}` reached: aborting as asked by SYNCD_CRASH_AT");
-        std::process::abort();
+    if let Ok(at) = std::env::var("SYNCD_CRASH_AT") {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static REACHED: AtomicUsize = AtomicUsize::new(0);
+        let (point, nth) = match at.split_once(':') {
+            Some((point, nth)) => (point, nth.parse().unwrap_or(1)),
+            None => (at.as_str(), 1),
+        };
+        if point == name && REACHED.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+            eprintln!("crash point `{name}` reached: aborting as asked by SYNCD_CRASH_AT={at}");
+            std::process::abort();
+        }
     }
     #[cfg(not(debug_assertions))]
     let _ = name;
