@@ -16,7 +16,9 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::{until, Daemon};
+use syncd_core::{EntityKind, RecordKey};
 use syncd_sandbox::newstore::{FulfillmentEventSpec, NewStoreSim, NewStoreSimConfig};
+use syncd_store::{outbox, shadow, Durability, SledStore, StateStore, WriteBatch};
 
 const POSITIONS: usize = 12_000;
 /// Writes per call: a call re-sent after a crash re-sends at most this many.
@@ -39,6 +41,11 @@ fn write_source(dir: &Path) -> BTreeMap<String, i64> {
 }
 
 fn file_config(dir: &Path, target: &str) -> PathBuf {
+    file_config_with(dir, target, "")
+}
+
+/// [`file_config`], with more pipeline settings.
+fn file_config_with(dir: &Path, target: &str, pipeline: &str) -> PathBuf {
     let path = dir.join("adapters.toml");
     std::fs::write(
         &path,
@@ -61,6 +68,7 @@ name = "erp-to-shop"
 from = "erp"
 to = "shop"
 entity = "stock_position"
+{pipeline}
 "#
         ),
     )
@@ -86,8 +94,9 @@ fn once(config: &Path, point: Option<&str>, env: &[(&str, &str)]) -> Option<Valu
                 Some(libc::SIGABRT),
                 "the run was to abort at `{point}` and did not: {stderr}"
             );
+            let name = point.split(':').next().unwrap_or(point);
             assert!(
-                stderr.contains(&format!("crash point `{point}` reached")),
+                stderr.contains(&format!("crash point `{name}` reached")),
                 "aborted, but not at `{point}`: {stderr}"
             );
             None
@@ -287,6 +296,79 @@ fn finished_before_the_acknowledgement_one_more_replace_heals_it() {
     });
 }
 
+/// A dir with the two-file source, a ledger target with a journal, one call per page.
+fn ledger_dir() -> (tempfile::TempDir, BTreeMap<String, i64>, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    let expected = write_source(&dir.path().join("drop"));
+    let config = file_config_with(
+        dir.path(),
+        "ledger_path = \"out/ledger.json\"\njournal_path = \"out/journal.jsonl\"",
+        &format!("page_size = {MAX_BATCH}"),
+    );
+    (dir, expected, config)
+}
+
+#[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+fn the_cursor_moves_only_over_acknowledged_writes_even_with_replay_taken_away() {
+    let (dir, expected, config) = ledger_dir();
+    // The third call's intent is in the outbox; the call was never made.
+    once(&config, Some("before_call:3"), &[]);
+    // Take replay away: drop what the outbox holds, so that only the cursor decides what the
+    // rerun reads. A cursor that had moved past the third page loses its 1000 positions.
+    {
+        let store = SledStore::open(&dir.path().join("state")).unwrap();
+        let pending = outbox::list(&store, "erp-to-shop").unwrap();
+        assert_eq!(pending.len(), 1, "the interrupted call is in the outbox");
+        let mut batch = WriteBatch::new();
+        for (call, _) in pending {
+            outbox::delete_call(&mut batch, "erp-to-shop", call);
+        }
+        store.commit(batch, Durability::Flushed).unwrap();
+    }
+    let rerun = once(&config, None, &[]).unwrap();
+    assert_eq!(rerun["replayed"], 0, "{rerun}");
+    assert_eq!(
+        ledger_positions(&dir.path().join("out/ledger.json")),
+        expected,
+        "the rerun read again from before the unacknowledged page"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+fn an_acknowledgement_drops_the_outbox_call_and_records_the_shadow_together() {
+    let first_key = RecordKey::compose(&["SKU-0-00000", "WH"]);
+    let held = |dir: &Path| {
+        let store = SledStore::open(&dir.join("state")).unwrap();
+        let depth = outbox::depth(&store, "erp-to-shop").unwrap();
+        let shadowed = shadow::get(
+            &store as &dyn StateStore,
+            "shop",
+            EntityKind::StockPosition,
+            &first_key,
+        )
+        .unwrap();
+        (depth, shadowed.is_some())
+    };
+    // Applied, not acknowledged: the call is pending and the shadow does not know it yet.
+    let (before, _, config) = ledger_dir();
+    once(&config, Some("after_call"), &[]);
+    assert_eq!(held(before.path()), (MAX_BATCH, false));
+    // Acknowledged: both changed, in the one commit the cursor has not followed yet.
+    let (after, _, config) = ledger_dir();
+    once(&config, Some("acked"), &[]);
+    assert_eq!(held(after.path()), (0, true));
+}
+
 const HOOK_KEY: &str = "hook-key-0123456789abcdef";
 
 fn newstore_config(dir: &Path, sim: &NewStoreSim) {
@@ -425,6 +507,43 @@ async fn inbox_flushed_before_the_answer_the_event_survives_the_abort_and_is_app
     let journal = journal_counts(&d.path("journal.jsonl"));
     assert_eq!(journal.len(), 1, "{journal:?}");
     assert!(journal.values().all(|n| *n == 1), "{journal:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_answered_200_survives_a_kill_right_after_the_answer() {
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    newstore_config(dir.path(), &sim);
+    ledger_with(dir.path(), &[("P1", "DC01", 10)]);
+    let env = [
+        ("NS_CLIENT_SECRET", sim.config().client_secret.as_str()),
+        ("NS_HOOK_KEY", HOOK_KEY),
+    ];
+    let mut d = Daemon::start_at(dir.path(), &env).await;
+    let shipped = FulfillmentEventSpec {
+        name: "fulfillment_request.items_completed".into(),
+        id: "ff1".into(),
+        logical_timestamp: 10,
+        fulfillment_location_id: "DC01".into(),
+        items: vec![("item-1".into(), "P1".into())],
+    }
+    .delivery(&sim.config().tenant);
+    let url = format!("{}/hooks/newstore/events", d.admin);
+    assert_eq!(
+        sim.deliver(&url, HOOK_KEY, std::slice::from_ref(&shipped))
+            .await,
+        [200]
+    );
+    d.kill9();
+    let d = Daemon::start_at(dir.path(), &env).await;
+    d.trigger("events-to-erp");
+    until(
+        "the acknowledged event was applied after the kill",
+        || async { ledger_positions(&d.path("ledger.json")).get("P1|DC01") == Some(&9) },
+    )
+    .await;
 }
 
 /// File ledger → NewStore import, aborted at `point`, rerun.

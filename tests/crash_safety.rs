@@ -1,12 +1,13 @@
-//! kill -9 at random points of a 50,000-position file → file run: after restarts, the target
-//! holds exactly the source's positions and no dead letter was invented.
+//! kill -9 at random points of a 50,000-position file → ledger run: each kill lands while the run
+//! is writing (asserted), and after the restarts the ledger holds exactly the source's positions,
+//! its journal shows each write sent at most once more per kill (the call a kill interrupts), and
+//! no dead letter was invented.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use syncd_adapter_file::read_snapshot;
 use syncd_store::{dead_letters, outbox, SledStore};
 
 const POSITIONS: usize = 50_000;
@@ -87,8 +88,9 @@ read_dir = "drop"
 
 [connectors.shop]
 kind = "file"
-write_path = "out/stock.jsonl"
-max_batch = 2500
+ledger_path = "out/ledger.json"
+journal_path = "out/journal.jsonl"
+max_batch = 1000
 
 [[pipelines]]
 name = "erp-to-shop"
@@ -100,28 +102,47 @@ page_size = 4000
     )
     .unwrap();
 
+    const KILLS: usize = 6;
+    let journal = dir.path().join("out/journal.jsonl");
     let mut killed_mid_run = 0;
-    for _ in 0..6 {
+    for attempt in 0..KILLS {
+        let before = journal_lines(&journal);
         let mut child = run_once(&config);
-        std::thread::sleep(Duration::from_millis(rng.u64(50..1_500)));
+        // Kill only once this run has written something, a random moment later: a kill
+        // before the run starts, or after it ends, tests nothing.
+        let start = Instant::now();
+        while journal_lines(&journal) == before && child.try_wait().unwrap().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "attempt {attempt}: the run wrote nothing in 2 minutes"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.u64(0..150)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             killed_mid_run += 1;
         }
         child.wait().unwrap();
     }
+    assert_eq!(
+        killed_mid_run, KILLS,
+        "seed {seed:#x}: every kill must land while the run is writing"
+    );
     let mut child = run_once(&config);
     let status = wait_with_deadline(&mut child, Duration::from_secs(600));
     assert!(status.success(), "the final run failed: {status:?}");
-    // Once more: everything must already be there.
+    // Once more: everything must already be there, and nothing is written again.
+    let lines = journal_lines(&journal);
     let mut child = run_once(&config);
     assert!(wait_with_deadline(&mut child, Duration::from_secs(600)).success());
+    assert_eq!(
+        journal_lines(&journal),
+        lines,
+        "a run after the end writes nothing"
+    );
 
-    let held: BTreeMap<String, i64> = read_snapshot(&dir.path().join("out/stock.jsonl"))
-        .unwrap()
-        .into_iter()
-        .map(|(k, p)| (k.to_string(), p.on_hand))
-        .collect();
+    let held = ledger_positions(&dir.path().join("out/ledger.json"));
     assert_eq!(
         held.len(),
         expected.len(),
@@ -130,6 +151,21 @@ page_size = 4000
     assert!(
         held == expected,
         "the target's quantities differ from the source's"
+    );
+    // Writes sent twice: at most the one call each kill interrupted after it was applied.
+    let mut sent: BTreeMap<String, usize> = BTreeMap::new();
+    for line in std::fs::read_to_string(&journal).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        *sent
+            .entry(v["key"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(sent.len(), expected.len(), "every position was written");
+    let resent: usize = sent.values().map(|n| n - 1).sum();
+    eprintln!("seed {seed:#x}: {killed_mid_run} kills mid-run, {resent} writes re-sent");
+    assert!(
+        resent <= KILLS * 1_000,
+        "{resent} writes re-sent: more than one call per kill"
     );
     let store = SledStore::open(&dir.path().join("state")).unwrap();
     assert_eq!(
@@ -142,5 +178,27 @@ page_size = 4000
         0,
         "nothing may be left pending"
     );
-    eprintln!("seed {seed:#x}: killed {killed_mid_run} run(s) mid-way");
+}
+
+fn journal_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+fn ledger_positions(path: &Path) -> BTreeMap<String, i64> {
+    let ledger: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    ledger["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!(
+                    "{}|{}",
+                    p["sku"].as_str().unwrap(),
+                    p["location"].as_str().unwrap()
+                ),
+                p["on_hand"].as_i64().unwrap(),
+            )
+        })
+        .collect()
 }

@@ -137,12 +137,14 @@ async fn sighup_with_a_broken_config_keeps_the_old_one_and_a_valid_change_takes_
     let config_path = Daemon::config_path(&d.dir);
     let body = std::fs::read_to_string(&config_path).unwrap();
 
+    // A broken config that also adds a pipeline: rejected whole, the new pipeline included.
+    let broken = body.replace(
+        "write_path = \"out/shop.jsonl\"",
+        "write_path = \"out/shop.jsonl\"\nmax_batch = \"ten\"",
+    );
     std::fs::write(
         &config_path,
-        body.replace(
-            "write_path = \"out/shop.jsonl\"",
-            "write_path = \"out/shop.jsonl\"\nmax_batch = \"ten\"",
-        ),
+        format!("{broken}{}", pipeline("to-outlet", "outlet", None)),
     )
     .unwrap();
     d.signal(libc::SIGHUP);
@@ -157,6 +159,18 @@ async fn sighup_with_a_broken_config_keeps_the_old_one_and_a_valid_change_takes_
         d.runs_of("to-shop").await.len() == 1
     })
     .await;
+    let (status, answer) = d.get("/runs?pipeline=to-outlet").await;
+    assert_eq!(
+        (status, answer.contains("no pipeline named `to-outlet`")),
+        (404, true),
+        "the rejected config's pipeline is unknown to the daemon: {answer}"
+    );
+    assert!(
+        !d.log().contains("built=pipeline to-outlet"),
+        "the rejected config's pipeline was never built: {}",
+        d.log()
+    );
+    assert!(!d.path("out/outlet.jsonl").exists());
 
     std::fs::write(
         &config_path,

@@ -600,3 +600,159 @@ impl syncd_engine::Progress for StopAfterFirstPage {
         self.0.cancel();
     }
 }
+
+/// A store whose `fail_at`-th commit fails whole, as a full disk would: what a run leaves when
+/// it stops at each of its commits in turn.
+struct FailingCommit {
+    inner: Arc<dyn StateStore>,
+    fail_at: usize,
+    commits: std::sync::atomic::AtomicUsize,
+}
+
+impl StateStore for FailingCommit {
+    fn get(
+        &self,
+        tree: syncd_store::Tree,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, syncd_store::StoreError> {
+        self.inner.get(tree, key)
+    }
+
+    fn scan_prefix(
+        &self,
+        tree: syncd_store::Tree,
+        prefix: &[u8],
+    ) -> syncd_store::store::ScanIter<'_> {
+        self.inner.scan_prefix(tree, prefix)
+    }
+
+    fn commit(
+        &self,
+        batch: WriteBatch,
+        durability: Durability,
+    ) -> Result<(), syncd_store::StoreError> {
+        let n = self
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if n == self.fail_at {
+            return Err(syncd_store::StoreError::Backend {
+                dir: self.location(),
+                message: format!("commit {n} refused by the test"),
+            });
+        }
+        self.inner.commit(batch, durability)
+    }
+
+    fn flush(&self) -> Result<(), syncd_store::StoreError> {
+        self.inner.flush()
+    }
+
+    fn next_id(&self) -> Result<u64, syncd_store::StoreError> {
+        self.inner.next_id()
+    }
+
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
+
+#[tokio::test]
+async fn an_acknowledgement_is_one_commit_a_write_is_never_both_pending_and_shadowed_nor_neither() {
+    let source: String = (0..10).map(|i| format!("K{i},W,{i}\n")).collect();
+    let ledger_pipeline = |f: &Fixture| {
+        std::fs::create_dir_all(f.path("drop/x")).unwrap();
+        f.path("out/ledger.json");
+        Pipeline::new(
+            config("erp-to-shop", "erp", "shop", Mode::Incremental, false),
+            f.connector("erp", "read_dir = 'drop'"),
+            f.connector(
+                "shop",
+                "ledger_path = 'out/ledger.json'\njournal_path = 'out/journal.jsonl'\nmax_batch = 3",
+            ),
+            &[],
+        )
+        .unwrap()
+    };
+    // How many commits a whole run makes.
+    let whole = {
+        let f = Fixture::new();
+        write(
+            &f.path("drop/a.csv"),
+            &format!("sku,location,on_hand\n{source}"),
+        );
+        let counting = Arc::new(FailingCommit {
+            inner: f.store.clone(),
+            fail_at: usize::MAX,
+            commits: Default::default(),
+        });
+        let r = ledger_pipeline(&f)
+            .run(counting.clone(), &NoProgress, &Default::default())
+            .await;
+        assert!(r.succeeded(), "{r:?}");
+        counting.commits.load(std::sync::atomic::Ordering::SeqCst)
+    };
+    assert!(whole >= 4, "a run of 4 calls commits at least 4 times");
+    // The last commit keeps the run's report once the work is done: its failure is logged, not
+    // the run's.
+    for fail_at in 1..whole {
+        let f = Fixture::new();
+        write(
+            &f.path("drop/a.csv"),
+            &format!("sku,location,on_hand\n{source}"),
+        );
+        let failing = Arc::new(FailingCommit {
+            inner: f.store.clone(),
+            fail_at,
+            commits: Default::default(),
+        });
+        let r = ledger_pipeline(&f)
+            .run(failing, &NoProgress, &Default::default())
+            .await;
+        assert!(
+            !r.succeeded(),
+            "commit {fail_at} failed: the run must say so"
+        );
+        // What the target applied, what the outbox holds, what the shadow holds.
+        let applied: std::collections::BTreeSet<String> =
+            std::fs::read_to_string(f.path("out/journal.jsonl"))
+                .unwrap_or_default()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["key"].to_string())
+                .map(|k| k.trim_matches('"').to_string())
+                .collect();
+        let pending: std::collections::BTreeSet<String> =
+            outbox::list(f.store.as_ref(), "erp-to-shop")
+                .unwrap()
+                .into_iter()
+                .flat_map(|(_, entries)| entries.into_iter().map(|e| e.op.key().to_string()))
+                .collect();
+        for i in 0..10 {
+            let key = format!("K{i}|W");
+            let shadowed = syncd_store::shadow::get(
+                f.store.as_ref(),
+                "shop",
+                EntityKind::StockPosition,
+                &syncd_core::RecordKey::from_raw(key.clone()),
+            )
+            .unwrap()
+            .is_some();
+            let is_pending = pending.contains(&key);
+            assert!(
+                !(shadowed && is_pending),
+                "commit {fail_at} failed: {key} is both acknowledged and pending"
+            );
+            if applied.contains(&key) {
+                assert!(
+                    shadowed || is_pending,
+                    "commit {fail_at} failed: {key} reached the target but is neither acknowledged nor pending"
+                );
+            }
+        }
+        // And the next run, on a healthy store, finishes the work.
+        let r = ledger_pipeline(&f)
+            .run(f.store.clone(), &NoProgress, &Default::default())
+            .await;
+        assert!(r.succeeded(), "after commit {fail_at} failed: {r:?}");
+    }
+}
