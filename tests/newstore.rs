@@ -168,36 +168,75 @@ async fn newstore() -> NewStoreSim {
     sim
 }
 
+/// Seed 003's worked example as data (`fixtures/seeds/003/worked_example.json`, transcribed
+/// from the seed's prose and sequence diagram, each number with the sentence it comes from).
+fn seed_example() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/seeds/003/worked_example.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Runs the worked example with `deliveries` and checks the seed's end state.
 async fn worked_example(deliveries: Vec<Delivery>) {
+    let example = seed_example();
+    let number = |v: &Value| v.as_i64().unwrap();
+    // "Let's assume your product stock is 10."
+    let initial = number(&example["initial_stock"]);
+    let completed: Vec<u64> = example["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["logical_timestamp"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        completed,
+        [10, 11, 12],
+        "ff1..ff3 as the story below plays them"
+    );
     let sim = newstore().await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &sim, 1200);
     let d = start(dir.path(), &sim).await;
-    count(&d, 10);
+    count(&d, initial);
     run(&d, "counts-to-erp").await;
-    assert_eq!(ledger_on_hand(&d), 10);
+    assert_eq!(ledger_on_hand(&d), initial);
 
     deliver(&d, &sim, &deliveries).await;
     run(&d, "events-to-erp").await;
-    assert_eq!(ledger_on_hand(&d), 7, "the authority subtracted ff1..ff3");
+    assert_eq!(
+        ledger_on_hand(&d),
+        number(&example["erp_after_sync"]["stock"]),
+        "the authority subtracted ff1..ff3"
+    );
 
-    count(&d, 17);
+    // The seed's import carries on-hand 17: stock the ERP counted since.
+    let import_on_hand = number(&example["expected_import"]["on_hand"]);
+    count(&d, import_on_hand);
     run(&d, "counts-to-erp").await;
     let import = run(&d, "stock-to-newstore").await;
     assert_eq!(import["allocation_ranges"], 1, "{import}");
 
     let stock = sim.stock(PRODUCT, NODE);
-    assert_eq!(stock.on_hand, 17);
+    assert_eq!(
+        stock.on_hand,
+        number(&example["expected_import"]["newstore_stock_after"])
+    );
     assert_eq!(
         stock.allocations.keys().copied().collect::<Vec<_>>(),
         vec![13],
         "ff1..ff3's allocations are gone, ff4's stays"
     );
+    let range = &example["expected_import"]["logical_timestamp_range"];
+    let (from, to) = (
+        range["from"].as_u64().unwrap(),
+        range["to"].as_u64().unwrap(),
+    );
     assert_eq!(
         sim.removals(),
-        [(10, 1), (11, 1), (12, 1)].into(),
-        "each removed once"
+        (from..=to).map(|lts| (lts, 1)).collect(),
+        "each timestamp of the seed's range removed once"
     );
 
     // Nothing new: the next import sends nothing at all.

@@ -7,52 +7,32 @@ use serde_json::{json, Value};
 use syncd_sandbox::fluent::{FluentSim, FluentSimConfig};
 use syncd_sandbox::{FaultPlan, FaultSpec};
 
-/// The example batch of Fluent's "attributes" page, without its `//` comments.
-const SEED_004_BATCH: &str = r#"{
- "action": "UPSERT",
- "entityType": "INVENTORY",
- "source": "SAP_ERP",
- "event" :"InventoryChanged",
- "catalogueRef": "FUTURE:2",
- "conditions": {
- "hasRelatedInventoryQuantities": [
- {"type": "SALE", "status": "ACTIVE"},
- {"type": "SALE", "status": "CREATED"},
- {"type": "CORRECTION", "status": "ACTIVE"}
- ]
- },
- "entities": [
- {
- "locationRef": "LOC_MEL",
- "skuRef": "D45",
- "qty": 350,
- "correctedQty": 0,
- "retailerId": 2,
- "type": "FUTURE",
- "ref": "24-MG02:LOC_MELB_RET2:FUTURE",
- "status": "ACTIVE",
- "attributes": {
- "expectedOn": "2024-10-31T00:00:00.00Z",
- "storageAreaRef": "LOC_MELB_RET2-SR1",
- "condition": "NEW",
- "countryOfOrigin": "China",
- "expiryDate": "2025-12-31T23:59:59.00Z",
- "supplierId": "SUP12345",
- "unitOfMeasurement": "PCS",
- "serialNumber": "SN123456789",
- "purchaseOrderNumber": "PO987654321",
- "transferFrom": "STORE01",
- "inventoryPurpose": "For Sale",
- "manufacturingBatchInfo": {
- "batchNumber": "BATCH001",
- "productionDate": "2024-01-15T00:00:00.00Z"
- }
- }
+/// A seed 004 example (`fixtures/seeds/004`, copied verbatim) as its JSON text. The seed prints
+/// each body with its line numbers in front and `// ISO 8601 format` notes after some values:
+/// both are the page's layout, not the body, and go.
+fn seed_004(name: &str) -> String {
+    let path = format!(
+        "{}/../../fixtures/seeds/004/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .map(|line| {
+            let line = line.trim_start_matches(|c: char| c.is_ascii_digit());
+            match line.find(" //") {
+                Some(at) => &line[..at],
+                None => line,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
- }
-
- ]
-}"#;
+/// The field names of a seed 004 response, to hold the simulator's answers to.
+fn seed_004_fields(name: &str) -> Vec<String> {
+    let value: Value = serde_json::from_str(&seed_004(name)).unwrap();
+    value.as_object().unwrap().keys().cloned().collect()
+}
 
 struct Client {
     http: reqwest::Client,
@@ -136,17 +116,17 @@ fn retailer_2() -> FluentSimConfig {
 async fn the_documented_example_batch_is_accepted_verbatim_and_read_back() {
     let sim = FluentSim::start(retailer_2()).await.unwrap();
     let client = Client::login(&sim).await;
-    let (status, job) = client
-        .post(
-            "/api/v4.1/job",
-            r#"{"name": "Batch Inventory Job", "retailerId": "2"}"#,
-        )
-        .await;
+    // The seed's request, its `{{retailer.id}}` template filled in.
+    let create_job = seed_004("create_job.request.txt").replace("{{retailer.id}}", "2");
+    let (status, job) = client.post("/api/v4.1/job", &create_job).await;
     assert_eq!(status, 200, "{job}");
     let job_id = job["id"].as_str().unwrap().to_string();
 
     let (status, batch) = client
-        .post(&format!("/api/v4.1/job/{job_id}/batch"), SEED_004_BATCH)
+        .post(
+            &format!("/api/v4.1/job/{job_id}/batch"),
+            &seed_004("create_batch.request.txt"),
+        )
         .await;
     assert_eq!(status, 200, "{batch}");
     let batch_id = batch["id"].as_str().unwrap().to_string();
@@ -162,12 +142,38 @@ async fn the_documented_example_batch_is_accepted_verbatim_and_read_back() {
     assert_eq!(done["batchId"], batch_id);
     assert_eq!(done["entityType"], "INVENTORY");
     assert_eq!(done["results"], json!([]));
+    let fields = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    // Every field of the seed's answer is in ours (the reference documents more: `id`,
+    // `jobId`, `action`, `lastModifiedOn`).
+    let has_all = |ours: &Value, theirs: &[String], what: &str| {
+        let missing: Vec<&String> = theirs.iter().filter(|f| ours.get(*f).is_none()).collect();
+        assert!(
+            missing.is_empty(),
+            "{what} lacks the seed's {missing:?}: {ours}"
+        );
+    };
+    has_all(
+        &done,
+        &seed_004_fields("batch_status.complete.response.txt"),
+        "a COMPLETE batch",
+    );
 
     let (_, job) = client.get(&format!("/api/v4.1/job/{job_id}")).await;
     assert_eq!(job["jobId"], job_id);
     assert_eq!(job["status"], "OPEN");
     assert_eq!(job["batch"][0]["batchId"], batch_id);
     assert_eq!(job["batch"][0]["status"], "COMPLETE");
+    has_all(
+        &job,
+        &seed_004_fields("job_status.open.response.txt"),
+        "a job",
+    );
+    let seed_job: Value = serde_json::from_str(&seed_004("job_status.open.response.txt")).unwrap();
+    has_all(
+        &job["batch"][0],
+        &fields(&seed_job["batch"][0]),
+        "a job's batch entry",
+    );
 
     let query = json!({
         "query": "query($cat: String!) { inventoryPositions(catalogue: {ref: $cat}, first: 10) { pageInfo { hasNextPage } edges { cursor node { productRef locationRef onHand quantities(type: [\"FUTURE\"]) { edges { node { ref type status quantity storageAreaRef attributes { name value } } } } } } } }",

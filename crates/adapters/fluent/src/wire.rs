@@ -216,3 +216,118 @@ impl PositionNode {
         p
     }
 }
+
+/// The seed's own examples (`fixtures/seeds/004`, copied verbatim from seed 004) against our
+/// wire types: what Fluent documents must parse, and what we send must have Fluent's shape.
+#[cfg(test)]
+mod seed_examples {
+    use super::*;
+
+    /// A seed 004 example as JSON. The seed prints each body with its line numbers in front and
+    /// `// ISO 8601 format` notes after some values: both are the page's layout, not the body.
+    fn seed(name: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../../../fixtures/seeds/004/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let body: String = text
+            .lines()
+            .map(|line| {
+                let line = line.trim_start_matches(|c: char| c.is_ascii_digit());
+                match line.find(" //") {
+                    Some(at) => &line[..at],
+                    None => line,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}\n{body}"))
+    }
+
+    fn config() -> FluentConfig {
+        serde_json::from_value(serde_json::json!({
+            "base_url": "http://127.0.0.1:1",
+            "account": "ACME",
+            "retailer_id": 2,
+            "client_id": "c",
+            "client_secret": "s",
+            "username": "u",
+            "password": "p",
+            "catalogue_ref": "FUTURE:2",
+            "inventory_type": "FUTURE",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_seeds_create_answers_give_the_job_and_batch_ids() {
+        // Seed 004, "Create Job" and "Create Batch": the response is `{"id": "..."}`.
+        let job: Created = serde_json::from_value(seed("create_job.response.txt")).unwrap();
+        let batch: Created = serde_json::from_value(seed("create_batch.response.txt")).unwrap();
+        assert_eq!((job.id.as_str(), batch.id.as_str()), ("199", "331"));
+    }
+
+    #[test]
+    fn the_seeds_complete_batch_status_reads_as_complete_with_no_failures() {
+        // Seed 004, "Get Batch Status": a COMPLETE batch with `start`, `count`, `total` and
+        // an empty `results`.
+        let status: BatchStatus =
+            serde_json::from_value(seed("batch_status.complete.response.txt")).unwrap();
+        assert_eq!(status.status, "COMPLETE");
+        assert!(status.results.is_empty());
+    }
+
+    #[test]
+    fn a_rendered_entity_has_the_fields_of_the_seeds_batch_entity() {
+        // Seed 004, "Create Batch": the request body's entity. Ours is built from a position
+        // holding the same values.
+        let request = seed("create_batch.request.txt");
+        let theirs = &request["entities"][0];
+        let attributes: BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(theirs["attributes"].clone()).unwrap();
+        let position = StockPosition {
+            sku: "D45".into(),
+            location: "LOC_MEL".into(),
+            on_hand: 350,
+            allocated: 0,
+            status: StockStatus::Active,
+            attributes,
+        };
+        let ours = serde_json::to_value(Entity::of(&position, &config())).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(&ours), keys(theirs), "the entity's field names");
+        for field in [
+            "locationRef",
+            "skuRef",
+            "qty",
+            "correctedQty",
+            "retailerId",
+            "type",
+            "status",
+            "attributes",
+        ] {
+            assert_eq!(ours[field], theirs[field], "{field}");
+        }
+    }
+
+    #[test]
+    fn a_rendered_batch_has_the_seeds_top_level_fields() {
+        let request = seed("create_batch.request.txt");
+        let config = config();
+        let ours = serde_json::to_value(NewBatch {
+            action: "UPSERT",
+            entity_type: "INVENTORY",
+            source: "SAP_ERP",
+            event: "InventoryChanged",
+            catalogue_ref: config.catalogue(),
+            entities: Vec::new(),
+        })
+        .unwrap();
+        for field in ["action", "entityType", "source", "event", "catalogueRef"] {
+            assert_eq!(ours[field], request[field], "{field}");
+        }
+    }
+}
