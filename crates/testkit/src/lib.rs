@@ -2,10 +2,12 @@
 //! the file adapter, the file system): implement [`Subject`] and call [`run_all`].
 
 mod fixture;
+mod fuzz;
 mod subject;
 mod suite;
 
 pub use fixture::FixtureSource;
+pub use fuzz::fuzz_cases;
 pub use subject::Subject;
 pub use suite::{
     a_bad_config_is_rejected_naming_the_key, a_permanent_error_becomes_a_dead_letter,

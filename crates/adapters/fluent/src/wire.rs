@@ -331,3 +331,57 @@ mod seed_examples {
         }
     }
 }
+
+/// Fluent's answers as the client reads them, fuzzed: any bytes, and the seed's COMPLETE batch
+/// with its results replaced by any entries, parse or fail with an error, never a panic; a
+/// result with a code that is not a 16-bit number is refused, not truncated.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(syncd_testkit::fuzz_cases()))]
+
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            let _ = serde_json::from_slice::<Created>(&bytes);
+            let _ = serde_json::from_slice::<BatchStatus>(&bytes);
+            let _ = serde_json::from_slice::<GraphqlAnswer>(&bytes);
+        }
+
+        #[test]
+        fn a_complete_batch_with_any_results_keeps_each_code_whole(
+            results in proptest::collection::vec(
+                (".{0,16}", any::<i64>(), ".{0,16}"),
+                0..8,
+            ),
+        ) {
+            let body = serde_json::json!({
+                "batchId": "331",
+                "entityType": "INVENTORY",
+                "status": "COMPLETE",
+                "start": 1,
+                "count": 10,
+                "total": results.len(),
+                "results": results
+                    .iter()
+                    .map(|(r, code, message)| serde_json::json!({
+                        "entityRef": r, "responseCode": code, "message": message
+                    }))
+                    .collect::<Vec<_>>(),
+                "createdOn": "2022-10-06T00:36:09.344+0000"
+            });
+            let all_fit = results.iter().all(|(_, code, _)| u16::try_from(*code).is_ok());
+            match serde_json::from_value::<BatchStatus>(body) {
+                Ok(status) => {
+                    prop_assert!(all_fit);
+                    for (parsed, (_, code, _)) in status.results.iter().zip(&results) {
+                        prop_assert_eq!(i64::from(parsed.response_code), *code);
+                    }
+                }
+                Err(_) => prop_assert!(!all_fit),
+            }
+        }
+    }
+}
