@@ -26,9 +26,8 @@ pub fn reports_table(reports: &[RunReport]) -> String {
     ]);
     for r in reports {
         let result = match &r.outcome {
-            RunOutcome::Succeeded => "ok".to_string(),
             RunOutcome::Failed(_) => "FAILED".to_string(),
-            RunOutcome::Stopped => "stopped".to_string(),
+            _ => r.outcome_label().to_string(),
         };
         table.add_row(vec![
             Cell::new(&r.pipeline),

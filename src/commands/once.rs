@@ -32,12 +32,24 @@ pub async fn run(path: &Path, names: &[String], json: bool) -> anyhow::Result<Ex
     } else {
         println!("{}", render::reports_table(&reports));
     }
-    Ok(if reports.iter().all(|r| r.succeeded()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(&reports))
 }
+
+/// 0 when every run was `ok`; 1 when one failed or stopped; 3 when all ran to the end but one
+/// dead-lettered records (`syncd dlq list` shows them).
+fn exit_code(reports: &[RunReport]) -> ExitCode {
+    if reports.iter().any(|r| !r.succeeded()) {
+        ExitCode::from(1)
+    } else if reports.iter().any(RunReport::is_partial) {
+        eprintln!("some records were dead-lettered: see `syncd dlq list`");
+        ExitCode::from(PARTIAL)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The exit status of a run that ran to the end with dead letters.
+pub const PARTIAL: u8 = 3;
 
 /// Runs `pipelines` one after the other on the config's store, then flushes it.
 pub async fn run_in_order(

@@ -85,17 +85,24 @@ impl RunReport {
         }
     }
 
-    /// The outcome as one word: `ok`, `failed` or `stopped` (a metric label, a table cell).
+    /// The outcome as one word: `ok`, `partial` (it ran to the end but dead-lettered
+    /// something), `failed` or `stopped` (a metric label, a table cell).
     pub fn outcome_label(&self) -> &'static str {
         match self.outcome {
+            RunOutcome::Succeeded if self.dead_lettered > 0 => "partial",
             RunOutcome::Succeeded => "ok",
             RunOutcome::Failed(_) => "failed",
             RunOutcome::Stopped => "stopped",
         }
     }
 
-    /// True when the run succeeded.
+    /// True when the run succeeded (ran to the end; see [`RunReport::is_partial`]).
     pub fn succeeded(&self) -> bool {
         self.outcome == RunOutcome::Succeeded
+    }
+
+    /// True when the run ran to the end but dead-lettered something: an operator must look.
+    pub fn is_partial(&self) -> bool {
+        self.succeeded() && self.dead_lettered > 0
     }
 }

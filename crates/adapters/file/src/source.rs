@@ -161,6 +161,28 @@ fn read_csv(
         let end = reader.position().byte();
         let record = match result {
             Ok(false) => return Ok((items, ends, true)),
+            Ok(true) if reader.position().line() > row.position().map_or(0, |p| p.line()) + 1 => {
+                // The record ran over more than one line: a quote that was never closed (stock
+                // exports carry no multi-line fields). Refuse that line alone and go on at the
+                // next, so that one stray quote never swallows the rows after it.
+                let start = row.position().map_or(0, |p| p.byte());
+                let at = row.position().map_or(0, |p| p.line());
+                let (text, next) = physical_line(path, start)?;
+                let mut resume = csv::Position::new();
+                resume.set_byte(next).set_line(at + 1);
+                reader
+                    .seek(resume)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                (
+                    Err(RejectedRow {
+                        origin: origin(path, at),
+                        raw: text,
+                        error: "a quoted field is not closed on its line (a stray `\"`?)".into(),
+                    }),
+                    at,
+                    next,
+                )
+            }
             Ok(true) => {
                 let at = row.position().map(|p| p.line()).unwrap_or(0);
                 let parsed = columns
@@ -171,7 +193,7 @@ fn read_csv(
                         raw: row.iter().collect::<Vec<_>>().join(","),
                         error,
                     });
-                (parsed, at)
+                (parsed, at, end)
             }
             Err(e) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
             Err(e) => {
@@ -183,6 +205,7 @@ fn read_csv(
                         error: e.to_string(),
                     }),
                     at,
+                    end,
                 )
             }
         };
@@ -190,8 +213,22 @@ fn read_csv(
             position: items.len() as u64,
             record: record.0,
         });
-        ends.push((end, record.1));
+        ends.push((record.2, record.1));
     }
+}
+
+/// The text of the physical line that starts at byte `start` of `path` (without its line
+/// break, lossily decoded) and the byte where the next line starts.
+fn physical_line(path: &Path, start: u64) -> io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut line = Vec::new();
+    let n = BufReader::new(file).read_until(b'\n', &mut line)?;
+    let text = String::from_utf8_lossy(&line);
+    Ok((
+        text.trim_end_matches(['\r', '\n']).to_string(),
+        start + n as u64,
+    ))
 }
 
 fn read_json_lines(
@@ -220,6 +257,11 @@ fn read_json_lines(
         at_byte += n as u64;
         at_line += 1;
         let text = String::from_utf8_lossy(&buf);
+        // A UTF-8 byte order mark, as spreadsheet exports write, is not part of the record.
+        let text = match offset == 0 && at_line == line + 1 {
+            true => text.trim_start_matches('\u{feff}'),
+            false => &text,
+        };
         let text = text.trim();
         if text.is_empty() {
             continue;

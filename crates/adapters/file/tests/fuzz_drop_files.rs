@@ -44,6 +44,10 @@ fn read_all(name: &str, bytes: &[u8]) -> (usize, usize) {
             match &item.record {
                 Ok(_) => records += 1,
                 Err(row) => {
+                    assert!(
+                        !row.raw.contains('\n'),
+                        "a rejected row holds more than one line: {row:?}"
+                    );
                     // Invalid UTF-8 is kept as U+FFFD: count characters, not bytes.
                     assert!(
                         row.raw.chars().count() <= bytes.len(),
