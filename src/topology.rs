@@ -75,6 +75,17 @@ impl Topology {
                 base_dir: config.base_dir.clone(),
             };
             match factory.build(ctx) {
+                Ok(connector)
+                    if connector.webhooks().is_some() && config.daemon.public_listen.is_none() =>
+                {
+                    errors.push(c.section.error(
+                        "kind",
+                        format!(
+                            "a `{}` connector takes webhooks: set `[daemon] public_listen` (the address vendors reach; the admin API serves none)",
+                            c.kind
+                        ),
+                    ));
+                }
                 Ok(connector) => {
                     rebuilt.built.push(format!("connector {name}"));
                     connectors.insert(name.clone(), ConnectorHandle::new(connector, c.rate_limit));

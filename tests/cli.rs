@@ -146,7 +146,8 @@ fn the_example_config_runs_out_of_the_box_and_a_rerun_finds_nothing_new() {
     assert!(!target.exists(), "plan must not write");
 
     let first = syncd(&["once", "--config", config, "--json"], &envs);
-    assert!(first.status.success(), "{}", text(&first));
+    // The example holds one row the shop refuses: the run ends `partial`, exit status 3.
+    assert_eq!(first.status.code(), Some(3), "{}", text(&first));
     let reports: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     let r = &reports[0];
     assert_eq!(r["outcome"]["result"], "succeeded");
@@ -231,4 +232,121 @@ fn demo_reconciles_the_sandbox_and_prints_reports_and_api_calls() {
         !config.contains("sandbox-client-secret"),
         "no secret in the file"
     );
+}
+
+/// A drop folder → snapshot config in `dir`, with `file` dropped.
+fn drop_folder_run(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    std::fs::create_dir_all(dir.join("drop")).unwrap();
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(dir.join("drop").join(name), content).unwrap();
+    write_config(
+        dir,
+        r#"
+[daemon]
+state_dir = "state"
+
+[connectors.erp]
+kind = "file"
+read_dir = "drop"
+
+[connectors.shop]
+kind = "file"
+write_path = "out/stock.jsonl"
+
+[[pipelines]]
+name = "erp-to-shop"
+from = "erp"
+to = "shop"
+entity = "stock_position"
+"#,
+    )
+}
+
+#[test]
+fn a_stray_quote_costs_its_own_line_only_and_the_run_ends_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("sku,location,on_hand,allocated\nA0,L1,5,0\n\"A1,L1,5,0\n");
+    for i in 2..5_000 {
+        csv.push_str(&format!("A{i},L1,5,0\n"));
+    }
+    let config = drop_folder_run(dir.path(), "export.csv", csv.as_bytes());
+    let out = syncd(
+        &["once", "--json", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "partial: {}", text(&out));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &reports[0];
+    assert_eq!(
+        (
+            r["read"].as_u64(),
+            r["written"].as_u64(),
+            r["dead_lettered"].as_u64()
+        ),
+        (Some(5_000), Some(4_999), Some(1)),
+        "every row after the stray quote is read: {r}"
+    );
+    let dlq = syncd(
+        &[
+            "dlq",
+            "list",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(dlq.status.success(), "{}", text(&dlq));
+    let letters: serde_json::Value = serde_json::from_slice(&dlq.stdout).unwrap();
+    assert_eq!(letters.as_array().unwrap().len(), 1, "{letters}");
+    assert_eq!(letters[0]["raw"], "\"A1,L1,5,0", "the one line, no more");
+
+    let table = syncd(&["runs", "--config", config.to_str().unwrap()], &[]);
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("partial"),
+        "{}",
+        text(&table)
+    );
+}
+
+#[test]
+fn a_json_lines_file_with_a_byte_order_mark_reads_its_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = drop_folder_run(
+        dir.path(),
+        "export.jsonl",
+        "\u{feff}{\"sku\":\"A\",\"location\":\"W\",\"on_hand\":1}\n{\"sku\":\"B\",\"location\":\"W\",\"on_hand\":2}\n"
+            .as_bytes(),
+    );
+    let out = syncd(
+        &["once", "--json", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            reports[0]["written"].as_u64(),
+            reports[0]["dead_lettered"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{}",
+        reports[0]
+    );
+}
+
+#[test]
+fn an_empty_config_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let out = syncd(&["check", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no pipeline is configured"),
+        "{}",
+        text(&out)
+    );
+    let allowed = write_config(dir.path(), "[daemon]\nallow_empty = true\n");
+    let out = syncd(&["check", "--config", allowed.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
 }

@@ -378,6 +378,7 @@ fn newstore_config(dir: &Path, sim: &NewStoreSim) {
             r#"[daemon]
 state_dir = "state"
 admin_listen = "127.0.0.1:0"
+public_listen = "127.0.0.1:0"
 
 [connectors.newstore]
 kind = "newstore"
@@ -459,7 +460,7 @@ async fn inbox_flushed_before_the_answer_the_event_survives_the_abort_and_is_app
     .delivery(&sim.config().tenant);
     let codes = sim
         .deliver(
-            &format!("{}/hooks/newstore/events", d.admin),
+            &format!("{}/hooks/newstore/events", d.public()),
             HOOK_KEY,
             std::slice::from_ref(&shipped),
         )
@@ -487,7 +488,7 @@ async fn inbox_flushed_before_the_answer_the_event_survives_the_abort_and_is_app
     // The vendor, never answered, redelivers: the duplicate changes nothing.
     let codes = sim
         .deliver(
-            &format!("{}/hooks/newstore/events", d.admin),
+            &format!("{}/hooks/newstore/events", d.public()),
             HOOK_KEY,
             std::slice::from_ref(&shipped),
         )
@@ -530,7 +531,7 @@ async fn a_webhook_answered_200_survives_a_kill_right_after_the_answer() {
         items: vec![("item-1".into(), "P1".into())],
     }
     .delivery(&sim.config().tenant);
-    let url = format!("{}/hooks/newstore/events", d.admin);
+    let url = format!("{}/hooks/newstore/events", d.public());
     assert_eq!(
         sim.deliver(&url, HOOK_KEY, std::slice::from_ref(&shipped))
             .await,

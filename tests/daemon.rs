@@ -21,7 +21,7 @@ fn write_config(dir: &Path, body: &str) {
     std::fs::write(
         Daemon::config_path(dir),
         format!(
-            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\ncheck_interval_secs = 1\n\n{body}"
+            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\npublic_listen = \"127.0.0.1:0\"\nadmin_token = {{ env = \"SYNCD_TEST_ADMIN_TOKEN\" }}\ncheck_interval_secs = 1\n\n{body}"
         ),
     )
     .unwrap();
@@ -334,7 +334,7 @@ async fn webhooks_go_only_to_connectors_that_take_them_and_bodies_are_size_limit
     ))
     .await;
     let post = |path: &str, body: Vec<u8>| {
-        let url = format!("{}{path}", d.admin);
+        let url = format!("{}{path}", d.public());
         let http = d.http.clone();
         async move {
             http.post(url)
@@ -352,6 +352,15 @@ async fn webhooks_go_only_to_connectors_that_take_them_and_bodies_are_size_limit
         post("/hooks/shop/event", vec![b'x'; 2 * 1024 * 1024]).await,
         413
     );
+    // The admin API serves no webhook: vendors reach the public listener only.
+    let on_admin = d
+        .http
+        .post(format!("{}/hooks/shop/event", d.admin))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_admin.status().as_u16(), 404);
 }
 
 #[tokio::test]
@@ -388,7 +397,7 @@ async fn operator_commands_work_through_the_running_daemon() {
     };
     let status: serde_json::Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
     assert_eq!(status[0]["pipeline"], "to-shop");
-    assert_eq!(status[0]["result"], "ok");
+    assert_eq!(status[0]["result"], "partial", "it dead-lettered B");
     assert_eq!(status[0]["dead_letters"], 1);
     assert!(status[0]["next_run"]
         .as_str()
@@ -407,6 +416,77 @@ async fn operator_commands_work_through_the_running_daemon() {
     let cursors: serde_json::Value =
         serde_json::from_str(&run(&["cursors", "list", "--json"])).unwrap();
     assert_eq!(cursors[0]["cursor"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn admin_changes_need_the_token_and_a_cursor_of_the_pipelines_shape() {
+    let d = start(&format!(
+        "{CONNECTORS}{}",
+        pipeline("to-shop", "shop", Some("0 0 3 * * *"))
+    ))
+    .await;
+    let put_cursor = |token: Option<&str>, cursor: serde_json::Value| {
+        let mut request = d
+            .http
+            .put(format!("{}/cursors/to-shop", d.admin))
+            .json(&cursor);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    // The review's repro: an inbox cursor far ahead, with no credentials.
+    let skip = serde_json::json!({"inbox_after": 999_999});
+    assert_eq!(put_cursor(None, skip.clone()).await.0, 401);
+    assert_eq!(put_cursor(Some("guess"), skip.clone()).await.0, 401);
+    let drop = d
+        .http
+        .post(format!("{}/dlq/to-shop/drop", d.admin))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drop.status().as_u16(), 401, "dropping dead letters too");
+    // With the token, a cursor of another shape is refused, naming the problem.
+    let (status, body) = put_cursor(Some(support::ADMIN_TOKEN), skip).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("inbox_after"), "{body}");
+    let (status, body) = put_cursor(
+        Some(support::ADMIN_TOKEN),
+        serde_json::json!({"taken": ["a.csv"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "a drop-folder cursor is one: {body}");
+    // Reads need no token.
+    assert_eq!(d.get("/cursors").await.0, 200);
+}
+
+#[tokio::test]
+async fn without_an_admin_token_changes_are_refused_and_the_start_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    std::fs::write(
+        Daemon::config_path(dir.path()),
+        format!(
+            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\n{CONNECTORS}{}",
+            pipeline("to-shop", "shop", None)
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir, &[]).await;
+    let answer = d
+        .http
+        .delete(format!("{}/cursors/to-shop", d.admin))
+        .bearer_auth(support::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+    assert!(d.log().contains("no [daemon] admin_token"), "{}", d.log());
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ fn write_config(dir: &Path, sim: &NewStoreSim, grace_secs: u64) {
             r#"[daemon]
 state_dir = "state"
 admin_listen = "127.0.0.1:0"
+public_listen = "127.0.0.1:0"
 
 [connectors.newstore]
 kind = "newstore"
@@ -152,7 +153,7 @@ fn seed_deliveries(tenant: &str) -> Vec<Delivery> {
 }
 
 async fn deliver(d: &Daemon, sim: &NewStoreSim, deliveries: &[Delivery]) {
-    let url = format!("{}/hooks/newstore/events", d.admin);
+    let url = format!("{}/hooks/newstore/events", d.public());
     let codes = sim.deliver(&url, HOOK_KEY, deliveries).await;
     assert!(codes.iter().all(|c| *c == 200), "{codes:?}\n{}", d.log());
 }
@@ -426,7 +427,7 @@ async fn unauthorized_and_malformed_webhooks_are_refused_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &sim, 1200);
     let d = start(dir.path(), &sim).await;
-    let url = format!("{}/hooks/newstore/events", d.admin);
+    let url = format!("{}/hooks/newstore/events", d.public());
     let good = event("fulfillment_request.items_completed", 1).delivery(&sim.config().tenant);
 
     let codes = sim

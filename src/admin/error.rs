@@ -21,6 +21,7 @@ impl From<OpError> for ApiError {
         let status = match e {
             OpError::UnknownPipeline { .. } => StatusCode::NOT_FOUND,
             OpError::Busy(_) => StatusCode::CONFLICT,
+            OpError::BadCursor(_) => StatusCode::UNPROCESSABLE_ENTITY,
             OpError::Store(_) | OpError::Run(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(status, e.to_string())

@@ -1,6 +1,9 @@
-//! The admin HTTP API (axum), on 127.0.0.1 by default: probes, metrics, run history, operator
-//! endpoints (status, cursors, dead letters) and the webhook mount `/hooks/<connector>/...`.
+//! The daemon's two HTTP listeners (axum). The admin API, on 127.0.0.1 by default: probes,
+//! metrics, run history and operator routes (status, cursors, dead letters), the mutating ones
+//! behind `[daemon] admin_token`. The public listener (`[daemon] public_listen`): what vendors
+//! call, the webhook mount `/hooks/<connector>/...`.
 
+mod auth;
 mod error;
 mod hooks;
 mod operate;
@@ -16,7 +19,17 @@ use crate::daemon::Daemon;
 
 /// The admin routes over `daemon`.
 pub fn router(daemon: Arc<Daemon>) -> Router {
-    let body_limit = daemon.current().config.daemon.max_webhook_bytes;
+    let mutating = Router::new()
+        .route(
+            "/cursors/{pipeline}",
+            put(operate::set_cursor).delete(operate::reset_cursor),
+        )
+        .route("/dlq/{pipeline}/replay", post(operate::replay))
+        .route("/dlq/{pipeline}/drop", post(operate::drop_letters))
+        .route_layer(axum::middleware::from_fn_with_state(
+            daemon.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
@@ -24,28 +37,35 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/runs", get(operate::runs))
         .route("/status", get(operate::status))
         .route("/cursors", get(operate::cursors))
-        .route(
-            "/cursors/{pipeline}",
-            put(operate::set_cursor).delete(operate::reset_cursor),
-        )
         .route("/dlq", get(operate::all_dead_letters))
         .route("/dlq/{pipeline}", get(operate::dead_letters))
-        .route("/dlq/{pipeline}/replay", post(operate::replay))
-        .route("/dlq/{pipeline}/drop", post(operate::drop_letters))
+        .merge(mutating)
+        .with_state(daemon)
+}
+
+/// The public routes over `daemon`: what vendors call.
+pub fn public_router(daemon: Arc<Daemon>) -> Router {
+    let body_limit = daemon.current().config.daemon.max_webhook_bytes;
+    Router::new()
+        .route("/healthz", get(probes::healthz))
         .route("/hooks/{connector}", post(hooks::receive_root))
         .route("/hooks/{connector}/{*path}", post(hooks::receive))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(daemon)
 }
 
-/// Serves the admin API on `listener` until the daemon stops.
-pub async fn serve(listener: tokio::net::TcpListener, daemon: Arc<Daemon>) {
+/// Serves `app` on `listener` until the daemon stops.
+pub async fn serve(
+    what: &'static str,
+    listener: tokio::net::TcpListener,
+    app: Router,
+    daemon: Arc<Daemon>,
+) {
     let stop = daemon.stop.clone();
-    let app = router(daemon);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
     {
-        tracing::error!(error = %e, "admin API stopped");
+        tracing::error!(error = %e, listener = what, "HTTP listener stopped");
     }
 }

@@ -72,6 +72,7 @@ pub async fn set_cursor(
     Json(cursor): Json<Cursor>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let loaded = daemon.current();
+    local::check_cursor(&loaded.topology, &pipeline, &cursor)?;
     let running = daemon.runner.running();
     local::set_cursor(
         &loaded.config,

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use syncd_core::secret::Secret;
 use syncd_core::ConfigError;
 
 fn default_state_dir() -> PathBuf {
@@ -37,9 +38,18 @@ pub struct DaemonSection {
     /// The sled state directory (relative paths: against the config file's directory).
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
-    /// The admin HTTP address; loopback unless you put a proxy in front of it.
+    /// The admin HTTP address (probes, metrics, operator routes); loopback unless you put a
+    /// proxy in front of it.
     #[serde(default = "default_admin_listen")]
     pub admin_listen: String,
+    /// The address vendors reach: webhooks (`/hooks/...`). None: no public listener, and no
+    /// connector may take webhooks. Put TLS in front of it with a reverse proxy.
+    #[serde(default)]
+    pub public_listen: Option<String>,
+    /// The bearer token the admin API's mutating routes (cursors, dead-letter replay and drop)
+    /// require; the operator commands send it. Without one those routes answer 403.
+    #[serde(default)]
+    pub admin_token: Option<Secret>,
     /// The IANA time zone cron schedules are read in (`Europe/Berlin`); UTC when absent.
     #[serde(default)]
     pub timezone: Option<String>,
@@ -55,6 +65,10 @@ pub struct DaemonSection {
     /// The largest webhook body accepted; larger ones get 413.
     #[serde(default = "default_max_webhook_bytes")]
     pub max_webhook_bytes: usize,
+    /// Accept a config with no pipeline (`check` and reload refuse one otherwise: an empty
+    /// file is more often a mistake than a wish to stop everything).
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 impl Default for DaemonSection {
@@ -62,11 +76,14 @@ impl Default for DaemonSection {
         DaemonSection {
             state_dir: default_state_dir(),
             admin_listen: default_admin_listen(),
+            public_listen: None,
+            admin_token: None,
             timezone: None,
             max_concurrent_runs: default_max_concurrent_runs(),
             drain_timeout_secs: default_drain_timeout_secs(),
             check_interval_secs: default_check_interval_secs(),
             max_webhook_bytes: default_max_webhook_bytes(),
+            allow_empty: false,
         }
     }
 }
@@ -78,6 +95,13 @@ impl DaemonSection {
             .as_deref()
             .and_then(|tz| tz.parse().ok())
             .unwrap_or(chrono_tz::UTC)
+    }
+
+    /// True when the admin API listens on a loopback address only.
+    pub fn admin_is_loopback(&self) -> bool {
+        self.admin_listen
+            .parse::<SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback())
     }
 
     /// Problems a type check cannot see.
@@ -92,6 +116,15 @@ impl DaemonSection {
                     self.admin_listen
                 ),
             ));
+        }
+        if let Some(public) = &self.public_listen {
+            if public.parse::<SocketAddr>().is_err() {
+                errors.push(ConfigError::new(
+                    origin,
+                    "daemon.public_listen",
+                    format!("`{public}` is not an address like 0.0.0.0:9180"),
+                ));
+            }
         }
         if let Some(tz) = &self.timezone {
             if tz.parse::<chrono_tz::Tz>().is_err() {

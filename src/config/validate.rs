@@ -37,6 +37,13 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
 pub fn cross_references(config: &Config) -> Vec<ConfigError> {
     let origin = &config.origin;
     let mut errors = Vec::new();
+    if config.pipelines.is_empty() && !config.daemon.allow_empty {
+        errors.push(ConfigError::new(
+            origin,
+            "pipelines",
+            "no pipeline is configured (an empty or truncated file?); set `[daemon] allow_empty = true` to run with none",
+        ));
+    }
     for name in config.connectors.keys() {
         if !valid_name(name) {
             errors.push(ConfigError::new(

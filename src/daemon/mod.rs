@@ -157,6 +157,12 @@ impl Daemon {
             removed = %rebuilt.removed.join(", "),
             "config reloaded"
         );
+        if !rebuilt.removed.is_empty() {
+            tracing::warn!(
+                removed = %rebuilt.removed.join(", "),
+                "config reload removed these: they no longer run"
+            );
+        }
         *self.loaded.write().expect("config lock") = Arc::new(Loaded {
             config,
             topology,
@@ -267,7 +273,27 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
             )
         })?;
     let admin_addr = listener.local_addr()?;
-    let _pid_file = pidfile::PidFile::create(&state_dir, admin_addr)
+    let public = match &config.daemon.public_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("daemon.public_listen: cannot listen on {address}"))?,
+        ),
+        None => None,
+    };
+    let public_addr = public.as_ref().map(|l| l.local_addr()).transpose()?;
+    if !config.daemon.admin_is_loopback() {
+        tracing::warn!(
+            admin = %admin_addr,
+            "the admin API listens beyond loopback: anyone who reaches it can read state; keep it behind a firewall or a proxy"
+        );
+    }
+    if config.daemon.admin_token.is_none() {
+        tracing::warn!(
+            "no [daemon] admin_token: the admin API refuses cursor and dead-letter changes"
+        );
+    }
+    let _pid_file = pidfile::PidFile::create(&state_dir, admin_addr, public_addr)
         .with_context(|| format!("writing the pid file in {}", state_dir.display()))?;
 
     let metrics = Arc::new(Metrics::default());
@@ -290,10 +316,29 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
             topology,
         })),
     });
-    let admin = tokio::spawn(crate::admin::serve(listener, daemon.clone()));
+    let admin = tokio::spawn(crate::admin::serve(
+        "admin",
+        listener,
+        crate::admin::router(daemon.clone()),
+        daemon.clone(),
+    ));
+    if let Some(public) = public {
+        tokio::spawn(crate::admin::serve(
+            "public",
+            public,
+            crate::admin::public_router(daemon.clone()),
+            daemon.clone(),
+        ));
+    }
     tokio::spawn(daemon.clone().health_loop());
 
-    tracing::info!(admin = %admin_addr, state_dir = %state_dir.display(), "syncd is running");
+    let public_shown = public_addr.map_or_else(|| "none".to_string(), |a| a.to_string());
+    tracing::info!(
+        admin = %admin_addr,
+        public = %public_shown,
+        state_dir = %state_dir.display(),
+        "syncd is running"
+    );
     notify::ready(&daemon.status_line());
     daemon.schedule_loop(&mut signals).await;
 

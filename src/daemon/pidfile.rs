@@ -16,6 +16,9 @@ pub struct RunningDaemon {
     pub pid: u32,
     /// Where its admin API listens.
     pub admin: SocketAddr,
+    /// Where its public listener (webhooks) listens, if it has one.
+    #[serde(default)]
+    pub public: Option<SocketAddr>,
 }
 
 /// The pid file of this process; removed when dropped.
@@ -25,11 +28,16 @@ pub struct PidFile {
 
 impl PidFile {
     /// Writes the pid file (atomically).
-    pub fn create(state_dir: &Path, admin: SocketAddr) -> std::io::Result<Self> {
+    pub fn create(
+        state_dir: &Path,
+        admin: SocketAddr,
+        public: Option<SocketAddr>,
+    ) -> std::io::Result<Self> {
         let path = state_dir.join(FILE_NAME);
         let me = RunningDaemon {
             pid: std::process::id(),
             admin,
+            public,
         };
         syncd_core::files::replace(&path, &serde_json::to_vec(&me).expect("serializes"))?;
         Ok(PidFile { path })
@@ -80,12 +88,13 @@ mod tests {
     fn a_pid_file_names_this_process_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let admin: SocketAddr = "127.0.0.1:9181".parse().unwrap();
-        let file = PidFile::create(dir.path(), admin).unwrap();
+        let file = PidFile::create(dir.path(), admin, None).unwrap();
         assert_eq!(
             running(dir.path()),
             Some(RunningDaemon {
                 pid: std::process::id(),
-                admin
+                admin,
+                public: None,
             })
         );
         drop(file);

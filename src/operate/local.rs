@@ -25,6 +25,9 @@ pub enum OpError {
         /// The configured names.
         known: String,
     },
+    /// The cursor is not one this pipeline can have.
+    #[error("{0}")]
+    BadCursor(String),
     /// The pipeline has a run going; changing its cursor now would race it.
     #[error("pipeline `{0}` is running: try again when its run has ended")]
     Busy(String),
@@ -34,6 +37,26 @@ pub enum OpError {
     /// Requeueing failed.
     #[error(transparent)]
     Run(#[from] RunError),
+}
+
+/// Refuses a cursor this pipeline cannot have (checked before [`set_cursor`] stores it).
+pub fn check_cursor(topology: &Topology, pipeline: &str, cursor: &Cursor) -> Result<(), OpError> {
+    let selected =
+        topology
+            .select(&[pipeline.to_string()])
+            .map_err(|_| OpError::UnknownPipeline {
+                name: pipeline.to_string(),
+                known: topology
+                    .pipelines
+                    .iter()
+                    .map(|p| p.name().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+    match selected.first() {
+        Some(p) => p.check_cursor(cursor).map_err(OpError::BadCursor),
+        None => Ok(()),
+    }
 }
 
 fn known(config: &Config, name: &str) -> Result<(), OpError> {

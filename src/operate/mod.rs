@@ -55,7 +55,8 @@ impl Access {
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let state_dir = config.state_dir();
         if let Some(daemon) = pidfile::running(&state_dir) {
-            return Ok(Access::Remote(remote::Remote::new(daemon.admin)));
+            let token = config.daemon.admin_token.as_ref().map(|t| t.expose());
+            return Ok(Access::Remote(remote::Remote::new(daemon.admin, token)));
         }
         let dir = state_dir.clone();
         let store = tokio::task::spawn_blocking(move || SledStore::open(&dir))
@@ -111,6 +112,19 @@ impl Access {
     pub async fn set_cursor(&self, pipeline: &str, cursor: Option<Cursor>) -> anyhow::Result<()> {
         match self {
             Access::Local { config, store, .. } => {
+                if let Some(cursor) = &cursor {
+                    let (topology, _) = Topology::rebuild(config, None).map_err(|errors| {
+                        anyhow::anyhow!(
+                            "building the pipelines to check the cursor: {}",
+                            errors
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    })?;
+                    local::check_cursor(&topology, pipeline, cursor)?;
+                }
                 Ok(local::set_cursor(config, store, &[], pipeline, cursor).await?)
             }
             Access::Remote(r) => match cursor {

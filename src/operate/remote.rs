@@ -14,12 +14,23 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// A client of the admin API at `addr`.
-    pub fn new(addr: SocketAddr) -> Self {
+    /// A client of the admin API at `addr`, sending `token` (`[daemon] admin_token`) as its
+    /// bearer when there is one.
+    pub fn new(addr: SocketAddr, token: Option<&str>) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = token {
+            if let Ok(mut value) =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            {
+                value.set_sensitive(true);
+                headers.insert(reqwest::header::AUTHORIZATION, value);
+            }
+        }
         Remote {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                .default_headers(headers)
                 .build()
                 .expect("a plain HTTP client builds"),
         }

@@ -10,11 +10,16 @@ use std::time::{Duration, Instant};
 
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
+/// The admin token the test configs name (`admin_token = { env = "SYNCD_TEST_ADMIN_TOKEN" }`):
+/// every `syncd` the tests start, daemon and operator commands alike, has it.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 pub fn syncd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncd"));
     cmd.env_remove("RUST_LOG")
         .env_remove("NOTIFY_SOCKET")
-        .env("SYNCD_LOG_FORMAT", "text");
+        .env("SYNCD_LOG_FORMAT", "text")
+        .env("SYNCD_TEST_ADMIN_TOKEN", ADMIN_TOKEN);
     cmd
 }
 
@@ -48,11 +53,20 @@ pub struct Daemon {
     log: Arc<Mutex<String>>,
     /// The admin API's base URL.
     pub admin: String,
+    /// The public listener's base URL (webhooks), when the config has one.
+    pub public: Option<String>,
     /// A client for it.
     pub http: reqwest::Client,
 }
 
 impl Daemon {
+    /// The public listener's base URL; panics when the config has none.
+    pub fn public(&self) -> &str {
+        self.public
+            .as_deref()
+            .expect("the config sets [daemon] public_listen")
+    }
+
     pub fn config_path(dir: &Path) -> PathBuf {
         dir.join("adapters.toml")
     }
@@ -89,14 +103,17 @@ impl Daemon {
         });
         let pid_file = dir.join("state/syncd.pid");
         let start = Instant::now();
-        let admin = loop {
+        let (admin, public) = loop {
             // A killed daemon leaves its pid file: wait for this process's own.
             let ours = std::fs::read_to_string(&pid_file)
                 .ok()
                 .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
                 .filter(|v| v["pid"].as_u64() == Some(u64::from(child.id())));
             if let Some(v) = ours {
-                break format!("http://{}", v["admin"].as_str().unwrap());
+                break (
+                    format!("http://{}", v["admin"].as_str().unwrap()),
+                    v["public"].as_str().map(|p| format!("http://{p}")),
+                );
             }
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("syncd exited early ({status}): {}", log.lock().unwrap());
@@ -114,6 +131,7 @@ impl Daemon {
             child,
             log,
             admin,
+            public,
             http: reqwest::Client::new(),
         };
         until("the admin API answers", || async {

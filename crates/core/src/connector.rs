@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::error::ConnectorError;
 use crate::model::EntityKind;
-use crate::page::{Page, ReadRequest};
+use crate::page::{Cursor, Page, ReadRequest};
 use crate::webhook::WebhookReceiver;
 
 /// How a target wants allocation-removal ranges.
@@ -66,6 +66,13 @@ pub trait Source: Send + Sync {
     /// Rows that cannot be parsed are returned as rejected items, not as an error, so that the
     /// rest of the page proceeds.
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError>;
+
+    /// Why `cursor` is not one of this source's cursors, if it is not: an operator may set a
+    /// cursor by hand, and a wrong shape would be read as "from the start" or worse. The default
+    /// accepts any cursor; a source whose cursors have a shape says so here.
+    fn check_cursor(&self, _cursor: &Cursor) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Writes batches of records into a system.

@@ -48,6 +48,9 @@ fn read_secret_file(path: &PathBuf) -> Result<Secret, String> {
     Ok(Secret::new(value))
 }
 
+/// Where systemd looks for a `LoadCredential=<name>` given without a path, in its order.
+const CREDSTORE: [&str; 3] = ["/etc/credstore", "/run/credstore", "/usr/lib/credstore"];
+
 struct SecretVisitor;
 
 impl<'de> Visitor<'de> for SecretVisitor {
@@ -90,14 +93,24 @@ impl<'de> Visitor<'de> for SecretVisitor {
                 ))),
             },
             "file" => read_secret_file(&PathBuf::from(&name)).map_err(de::Error::custom),
-            "credential" => {
-                let dir = std::env::var_os("CREDENTIALS_DIRECTORY").ok_or_else(|| {
-                    de::Error::custom(format!(
-                        "credential `{name}` requested but CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the unit)"
-                    ))
-                })?;
-                read_secret_file(&PathBuf::from(dir).join(&name)).map_err(de::Error::custom)
-            }
+            "credential" => match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) => {
+                    read_secret_file(&PathBuf::from(dir).join(&name)).map_err(de::Error::custom)
+                }
+                // Outside the service (an operator's `sudo syncd ...`), the credential store
+                // systemd itself reads `LoadCredential=<name>` from.
+                None => CREDSTORE
+                    .iter()
+                    .map(|dir| PathBuf::from(dir).join(&name))
+                    .find(|path| path.is_file())
+                    .ok_or_else(|| {
+                        de::Error::custom(format!(
+                            "credential `{name}`: CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the unit) and no {} holds it",
+                            CREDSTORE.join(", ")
+                        ))
+                    })
+                    .and_then(|path| read_secret_file(&path).map_err(de::Error::custom)),
+            },
             other => Err(de::Error::custom(format!(
                 "unknown secret source `{other}`: expected `env`, `file` or `credential`"
             ))),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use syncd_core::{
-    BuildContext, Capabilities, ConfigError, Connector, ConnectorError, ConnectorFactory,
+    BuildContext, Capabilities, ConfigError, Connector, ConnectorError, ConnectorFactory, Cursor,
     EntityKind, Page, ReadRequest, Sink, Source, WriteOp, WriteOutcome,
 };
 
@@ -156,6 +156,13 @@ impl Connector for FileConnector {
 
 #[async_trait]
 impl Source for FileConnector {
+    fn check_cursor(&self, cursor: &Cursor) -> Result<(), String> {
+        if self.ledger.is_some() {
+            return Err("a ledger is read whole every run: it keeps no cursor".into());
+        }
+        FileCursor::decode(Some(cursor)).map(|_| ())
+    }
+
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
         if let Some(ledger) = self.ledger.clone() {
             return read_ledger(ledger, request).await;

@@ -7,6 +7,7 @@ use syncd_core::Cursor;
 
 /// Where reading resumes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FileCursor {
     /// Files read to the end.
     #[serde(default)]
@@ -18,6 +19,7 @@ pub struct FileCursor {
 
 /// A partly read file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Partial {
     /// File name within the drop folder.
     pub file: String,

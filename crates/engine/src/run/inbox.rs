@@ -78,6 +78,17 @@ fn inbox_cursor(after: u64) -> Cursor {
     Cursor(serde_json::json!({ "inbox_after": after }))
 }
 
+/// An inbox cursor is `{"inbox_after": <event id>}` and nothing else.
+pub(crate) fn check_cursor(cursor: &Cursor) -> Result<(), String> {
+    match cursor.0.as_object() {
+        Some(o) if o.len() == 1 && inbox_after(cursor).is_some() => Ok(()),
+        _ => Err(format!(
+            "a webhook pipeline's cursor is {{\"inbox_after\": <event id>}}, not {}",
+            cursor.0
+        )),
+    }
+}
+
 fn inbox_after(cursor: &Cursor) -> Option<u64> {
     cursor
         .0

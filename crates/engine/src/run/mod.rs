@@ -133,6 +133,26 @@ impl Pipeline {
     }
 
     /// The pipeline's name.
+    /// Why `cursor` cannot be this pipeline's cursor, if it cannot (an operator sets one by
+    /// hand: a wrong shape would silently read from the start, or skip what it should not).
+    pub fn check_cursor(&self, cursor: &syncd_core::Cursor) -> Result<(), String> {
+        if self.config.mode == Mode::Full {
+            return Err(format!(
+                "pipeline `{}` reads full snapshots: it keeps no cursor",
+                self.config.name
+            ));
+        }
+        if self.from_inbox {
+            return inbox::check_cursor(cursor);
+        }
+        match self.source.connector.source() {
+            Some(source) => source.check_cursor(cursor).map_err(|why| {
+                format!("not a cursor of connector `{}`: {why}", self.source.name())
+            }),
+            None => Err(format!("connector `{}` is not read", self.source.name())),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.config.name
     }
