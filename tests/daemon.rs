@@ -522,3 +522,117 @@ async fn systemd_hears_ready_and_stopping_on_its_notify_socket() {
     wait_for("STOPPING=1", &mut heard);
     assert_eq!(d.exit().await.0.code(), Some(0));
 }
+
+#[tokio::test]
+async fn slow_and_silent_connections_are_cut_and_the_probes_keep_answering() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None)),
+    );
+    // Tight limits, so that the test sees them act in seconds.
+    let config = Daemon::config_path(dir.path());
+    let body = std::fs::read_to_string(&config).unwrap().replace(
+        "check_interval_secs = 1\n",
+        "check_interval_secs = 1\nhttp_header_timeout_secs = 1\nhttp_request_timeout_secs = 2\nhttp_max_connections = 8\n",
+    );
+    std::fs::write(&config, body).unwrap();
+    let d = Daemon::start_in(dir, &[]).await;
+    let address = |base: &str| base.trim_start_matches("http://").to_string();
+
+    // Three times the connection cap of silent clients on the admin API, and as many that
+    // send half their headers.
+    let mut silent = Vec::new();
+    for i in 0..24 {
+        let mut stream = tokio::net::TcpStream::connect(address(&d.admin))
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+        }
+        silent.push(stream);
+    }
+    // The probes answer all the same, once the cut connections free their places.
+    let started = Instant::now();
+    until("the probe answers past the slow clients", || async {
+        d.get("/healthz").await.0 == 200
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the probe waited {:?}",
+        started.elapsed()
+    );
+    // Every slow client was cut: its read ends.
+    for mut stream in silent {
+        let mut buf = [0u8; 512];
+        let ended = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "a silent connection stayed open");
+    }
+
+    // A body that never finishes gets 408 on the public listener.
+    let mut stream = tokio::net::TcpStream::connect(address(d.public()))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /hooks/shop/event HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "a stalled body is answered, not held: {answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_over_its_request_rate_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None)),
+    );
+    let config = Daemon::config_path(dir.path());
+    let body = std::fs::read_to_string(&config).unwrap().replace(
+        "check_interval_secs = 1\n",
+        "check_interval_secs = 1\nhttp_requests_per_client_second = 3\n",
+    );
+    std::fs::write(&config, body).unwrap();
+    let d = Daemon::start_in(dir, &[]).await;
+    let mut refused = None;
+    for _ in 0..20 {
+        let answer = d
+            .http
+            .get(format!("{}/metrics", d.admin))
+            .send()
+            .await
+            .unwrap();
+        if answer.status().as_u16() == 429 {
+            refused = Some(answer);
+            break;
+        }
+    }
+    let refused = refused.expect("20 quick requests at 3 a second: some are refused");
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After: {wait}");
+}

@@ -8,6 +8,10 @@ mod error;
 mod hooks;
 mod operate;
 mod probes;
+mod rate;
+mod server;
+
+pub use server::Limits;
 
 use std::sync::Arc;
 
@@ -54,18 +58,13 @@ pub fn public_router(daemon: Arc<Daemon>) -> Router {
         .with_state(daemon)
 }
 
-/// Serves `app` on `listener` until the daemon stops.
+/// Serves `app` on `listener` with `limits` until the daemon stops.
 pub async fn serve(
     what: &'static str,
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: Limits,
     daemon: Arc<Daemon>,
 ) {
-    let stop = daemon.stop.clone();
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
-    {
-        tracing::error!(error = %e, listener = what, "HTTP listener stopped");
-    }
+    server::serve(what, listener, app, limits, daemon.stop.clone()).await;
 }

@@ -27,6 +27,22 @@ fn default_check_interval_secs() -> u64 {
     30
 }
 
+fn default_http_header_timeout_secs() -> u64 {
+    10
+}
+
+fn default_http_request_timeout_secs() -> u64 {
+    30
+}
+
+fn default_http_max_connections() -> usize {
+    256
+}
+
+fn default_http_requests_per_client_second() -> u32 {
+    100
+}
+
 fn default_max_webhook_bytes() -> usize {
     1024 * 1024
 }
@@ -65,6 +81,19 @@ pub struct DaemonSection {
     /// The largest webhook body accepted; larger ones get 413.
     #[serde(default = "default_max_webhook_bytes")]
     pub max_webhook_bytes: usize,
+    /// Seconds a client has to send a request's headers (a new connection, or a kept-alive one
+    /// going idle); then the connection is closed. Both listeners.
+    #[serde(default = "default_http_header_timeout_secs")]
+    pub http_header_timeout_secs: u64,
+    /// Seconds from a request's headers to its answer, the body's upload included; then 408.
+    #[serde(default = "default_http_request_timeout_secs")]
+    pub http_request_timeout_secs: u64,
+    /// Connections each listener keeps open at once; more wait to be accepted.
+    #[serde(default = "default_http_max_connections")]
+    pub http_max_connections: usize,
+    /// Requests a second each client address may make to a listener, sustained; then 429.
+    #[serde(default = "default_http_requests_per_client_second")]
+    pub http_requests_per_client_second: u32,
     /// Accept a config with no pipeline (`check` and reload refuse one otherwise: an empty
     /// file is more often a mistake than a wish to stop everything).
     #[serde(default)]
@@ -83,6 +112,10 @@ impl Default for DaemonSection {
             drain_timeout_secs: default_drain_timeout_secs(),
             check_interval_secs: default_check_interval_secs(),
             max_webhook_bytes: default_max_webhook_bytes(),
+            http_header_timeout_secs: default_http_header_timeout_secs(),
+            http_request_timeout_secs: default_http_request_timeout_secs(),
+            http_max_connections: default_http_max_connections(),
+            http_requests_per_client_second: default_http_requests_per_client_second(),
             allow_empty: false,
         }
     }
@@ -95,6 +128,16 @@ impl DaemonSection {
             .as_deref()
             .and_then(|tz| tz.parse().ok())
             .unwrap_or(chrono_tz::UTC)
+    }
+
+    /// What each HTTP listener allows.
+    pub fn http_limits(&self) -> crate::admin::Limits {
+        crate::admin::Limits {
+            header_read: std::time::Duration::from_secs(self.http_header_timeout_secs),
+            request: std::time::Duration::from_secs(self.http_request_timeout_secs),
+            max_connections: self.http_max_connections,
+            per_client_per_second: self.http_requests_per_client_second,
+        }
     }
 
     /// True when the admin API listens on a loopback address only.
@@ -142,6 +185,22 @@ impl DaemonSection {
             ),
             ("daemon.check_interval_secs", self.check_interval_secs),
             ("daemon.max_webhook_bytes", self.max_webhook_bytes as u64),
+            (
+                "daemon.http_header_timeout_secs",
+                self.http_header_timeout_secs,
+            ),
+            (
+                "daemon.http_request_timeout_secs",
+                self.http_request_timeout_secs,
+            ),
+            (
+                "daemon.http_max_connections",
+                self.http_max_connections as u64,
+            ),
+            (
+                "daemon.http_requests_per_client_second",
+                u64::from(self.http_requests_per_client_second),
+            ),
         ] {
             if value == 0 {
                 errors.push(ConfigError::new(origin, key, "must be at least 1"));

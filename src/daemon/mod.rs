@@ -320,6 +320,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
         "admin",
         listener,
         crate::admin::router(daemon.clone()),
+        daemon.current().config.daemon.http_limits(),
         daemon.clone(),
     ));
     if let Some(public) = public {
@@ -327,6 +328,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
             "public",
             public,
             crate::admin::public_router(daemon.clone()),
+            daemon.current().config.daemon.http_limits(),
             daemon.clone(),
         ));
     }
