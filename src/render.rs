@@ -1,6 +1,6 @@
 //! Reports for people (tables) and machines (JSON).
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Table};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 use syncd_core::WriteOp;
 use syncd_engine::{Plan, RunOutcome, RunReport};
 use syncd_store::DeadLetter;
@@ -9,9 +9,9 @@ use crate::operate::{CursorRow, StatusRow};
 
 /// Run reports as a table, one row per pipeline.
 pub fn reports_table(reports: &[RunReport]) -> String {
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+    let mut table = table(&[
         "pipeline",
+        "started",
         "result",
         "read",
         "unchanged",
@@ -31,6 +31,7 @@ pub fn reports_table(reports: &[RunReport]) -> String {
         };
         table.add_row(vec![
             Cell::new(&r.pipeline),
+            Cell::new(when(&r.started_at)),
             Cell::new(result),
             Cell::new(r.read),
             Cell::new(r.unchanged),
@@ -55,10 +56,7 @@ pub fn reports_table(reports: &[RunReport]) -> String {
 
 /// A plan as a table of writes, with a summary line.
 pub fn plan_table(plan: &Plan) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_header(["", "key", "record"]);
+    let mut table = table(&["", "key", "record"]);
     let rows = plan
         .replay
         .iter()
@@ -91,12 +89,36 @@ pub fn plan_table(plan: &Plan) -> String {
     )
 }
 
+/// A table that fits the terminal it is printed to: long cells wrap instead of widening it.
 fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
+    if let Some(width) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        table.set_width(width);
+    }
     table
+}
+
+/// An RFC 3339 time as a person scans it: `2026-12-01 01:40:12Z`.
+fn when(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%SZ")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+/// At most `max` characters of `text`, with `…` where it was cut (the whole is in `--json`).
+fn clipped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 fn or_dash(value: Option<&str>) -> String {
@@ -162,11 +184,37 @@ pub fn dead_letters_table(letters: &[DeadLetter]) -> String {
             Cell::new(&l.id),
             Cell::new(l.stage.as_str()),
             Cell::new(l.attempts),
-            Cell::new(&l.at),
-            Cell::new(&l.error),
+            Cell::new(when(&l.at)),
+            Cell::new(clipped(&l.error, 120)),
         ]);
     }
     let mut out = t.to_string();
-    out.push_str(&format!("\n{} dead letter(s)", letters.len()));
+    out.push_str(&format!(
+        "\n{} dead letter(s); `syncd dlq show <pipeline> <id>` or `--json` for the whole error",
+        letters.len()
+    ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_cell_wraps_inside_the_width_instead_of_widening_the_table() {
+        let mut t = table(&["pipeline", "error"]);
+        t.set_width(100);
+        t.add_row(vec!["to-shop".to_string(), "x".repeat(400)]);
+        let widest = t.to_string().lines().map(|l| l.chars().count()).max();
+        assert!(widest.is_some_and(|w| w <= 100), "{widest:?}");
+    }
+
+    #[test]
+    fn long_errors_are_clipped_and_times_are_readable() {
+        assert_eq!(clipped("abcdef", 3), "abc…");
+        assert_eq!(clipped("abc", 3), "abc");
+        assert_eq!(clipped("ééé", 2), "éé…");
+        assert_eq!(when("2026-12-01T01:40:12.345Z"), "2026-12-01 01:40:12Z");
+        assert_eq!(when("not a time"), "not a time");
+    }
 }

@@ -115,6 +115,15 @@ impl ConnectorError {
     }
 }
 
+/// How an error names the connector it comes from: `kind name` (`fluent eu-shop`), or just the
+/// name when it is the kind's (`fluent`, not `fluent fluent`).
+pub fn connector_context(kind: &str, name: &str) -> String {
+    match kind == name {
+        true => name.to_string(),
+        false => format!("{kind} {name}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +137,11 @@ mod tests {
         assert_eq!(e.class(), ErrorClass::Permanent);
         assert_eq!(e.requested_wait(), None);
         assert!(e.to_string().contains("fluent /batch"));
+    }
+
+    #[test]
+    fn a_connector_named_for_its_kind_is_named_once() {
+        assert_eq!(connector_context("fluent", "fluent"), "fluent");
+        assert_eq!(connector_context("fluent", "eu-shop"), "fluent eu-shop");
     }
 }

@@ -161,7 +161,10 @@ fn read_csv(
         let end = reader.position().byte();
         let record = match result {
             Ok(false) => return Ok((items, ends, true)),
-            Ok(true) if reader.position().line() > row.position().map_or(0, |p| p.line()) + 1 => {
+            Ok(true)
+                if reader.position().line() > row.position().map_or(0, |p| p.line()) + 1
+                    || row.iter().any(|field| field.contains(['\n', '\r'])) =>
+            {
                 // The record ran over more than one line: a quote that was never closed (stock
                 // exports carry no multi-line fields). Refuse that line alone and go on at the
                 // next, so that one stray quote never swallows the rows after it.

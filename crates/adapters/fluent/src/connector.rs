@@ -167,7 +167,7 @@ impl Sink for FluentConnector {
         entity: EntityKind,
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let context = format!("fluent {}", self.name);
+        let context = syncd_core::error::connector_context("fluent", &self.name);
         if entity != EntityKind::StockPosition {
             return Err(ConnectorError::permanent(
                 &context,
@@ -272,7 +272,10 @@ impl Source for FluentConnector {
             .await?;
         if !answer.errors.is_empty() || answer.data.is_none() {
             return Err(ConnectorError::permanent(
-                format!("fluent {} POST /graphql", self.name),
+                format!(
+                    "{} POST /graphql",
+                    syncd_core::error::connector_context("fluent", &self.name)
+                ),
                 format!(
                     "GraphQL errors: {}",
                     serde_json::Value::Array(answer.errors)

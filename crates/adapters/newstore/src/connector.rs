@@ -139,7 +139,7 @@ impl Sink for NewStoreConnector {
         entity: EntityKind,
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let context = format!("newstore {}", self.name);
+        let context = syncd_core::error::connector_context("newstore", &self.name);
         if entity != EntityKind::StockPosition {
             return Err(ConnectorError::permanent(
                 &context,
@@ -243,7 +243,7 @@ impl Source for NewStoreConnector {
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
         if request.entity != EntityKind::StockPosition {
             return Err(ConnectorError::permanent(
-                format!("newstore {}", self.name),
+                syncd_core::error::connector_context("newstore", &self.name),
                 format!("{} arrives by webhook, not by reading", request.entity),
             ));
         }
