@@ -350,3 +350,29 @@ fn an_empty_config_is_refused_unless_allowed() {
     let out = syncd(&["check", "--config", allowed.to_str().unwrap()], &[]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn a_read_only_command_on_a_missing_state_dir_says_so_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = drop_folder_run(dir.path(), "export.csv", b"sku,location,on_hand\nA,W,1\n");
+    for command in [
+        &["status"][..],
+        &["runs"],
+        &["cursors", "list"],
+        &["dlq", "list"],
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--config", config.to_str().unwrap()]);
+        let out = syncd(&args, &[]);
+        assert!(!out.status.success(), "{command:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("no syncd state in"),
+            "{command:?}: {}",
+            text(&out)
+        );
+    }
+    assert!(
+        !dir.path().join("state").exists(),
+        "a read-only command created a store"
+    );
+}

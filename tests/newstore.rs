@@ -499,3 +499,80 @@ async fn unauthorized_and_malformed_webhooks_are_refused_and_store_nothing() {
     let events = run(&d, "events-to-erp").await;
     assert_eq!(events["read"], 0, "nothing was stored: {events}");
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_write_fails_readiness_and_the_daemon_exits_for_a_restart() {
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim, 1200);
+    let clock = dir.path().join("clock");
+    let env = [
+        ("NS_CLIENT_SECRET", sim.config().client_secret.as_str()),
+        ("NS_HOOK_KEY", HOOK_KEY),
+        ("SYNCD_CLOCK_FILE", clock.to_str().unwrap()),
+    ];
+    let config = dir.path().join("adapters.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "public_listen = \"127.0.0.1:0\"",
+        "public_listen = \"127.0.0.1:0\"\ncheck_interval_secs = 3\nhttp_requests_per_client_second = 100000",
+    );
+    std::fs::write(&config, text).unwrap();
+    // Files capped at 3 MiB, as a nearly full disk: webhooks fill the inbox until the store
+    // can write no more.
+    let mut d = Daemon::start_with(dir.path(), &env, Some(3 << 20)).await;
+    let url = format!("{}/hooks/newstore/events", d.public());
+    let tenant = sim.config().tenant.clone();
+    let mut stored = 0;
+    let mut refused = false;
+    for ff in 0..20_000u64 {
+        let mut e = event("fulfillment_request.items_completed", ff);
+        e.items = (0..20)
+            .map(|i| (format!("item-{ff}-{i}"), PRODUCT.into()))
+            .collect();
+        match sim.deliver(&url, HOOK_KEY, &[e.delivery(&tenant)]).await[..] {
+            [200] => stored += 1,
+            [0] => break, // the daemon is already gone
+            [503] => {
+                refused = true;
+                break;
+            }
+            ref other => panic!("a delivery answered {other:?}"),
+        }
+    }
+    assert!(refused, "the store never ran out of room ({stored} stored)");
+    // Until it has stopped, readiness names the store.
+    if let Ok(answer) = d.http.get(format!("{}/readyz", d.admin)).send().await {
+        let (status, body) = (answer.status().as_u16(), answer.text().await.unwrap());
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("cannot write"), "{body}");
+    }
+    let (status, _) = d.exit().await;
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "exits non-zero for a restart: {}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("the state store cannot write"),
+        "{}",
+        d.log()
+    );
+    // Restarted with room, it has every event it acknowledged.
+    let d = start(dir.path(), &sim).await;
+    let (ready, body) = d.get("/readyz").await;
+    assert_eq!(ready, 200, "{body}");
+    let metrics = d.get("/metrics").await.1;
+    let inbox = metrics
+        .lines()
+        .find(|l| l.starts_with("syncd_inbox_depth{connector=\"newstore\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(
+        inbox,
+        Some(stored as f64),
+        "every acknowledged event kept: {metrics}"
+    );
+}

@@ -20,10 +20,13 @@ pub async fn healthz() -> &'static str {
 /// the failing connectors.
 pub async fn readyz(State(daemon): State<Arc<Daemon>>) -> impl IntoResponse {
     let store = daemon.store.clone();
-    let store_error = blocking(move || Ok(store.get(Tree::Meta, b"schema_version")?))
-        .await
-        .err()
-        .map(|e| e.1);
+    let store_error = match daemon.store_watch.fault() {
+        Some(fault) => Some(format!("cannot write: {fault}")),
+        None => blocking(move || Ok(store.get(Tree::Meta, b"schema_version")?))
+            .await
+            .err()
+            .map(|e| e.1),
+    };
     let loaded = daemon.current();
     let names: Vec<String> = loaded.topology.connectors.keys().cloned().collect();
     let failing = daemon.health.failing(&names);

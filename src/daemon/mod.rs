@@ -11,6 +11,7 @@ pub mod pidfile;
 pub mod runner;
 pub mod schedule;
 pub mod signals;
+pub mod store_watch;
 pub mod triggers;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,8 @@ pub struct Daemon {
     pub config_path: PathBuf,
     /// The state store.
     pub store: Arc<dyn StateStore>,
+    /// The same store, watched for I/O failures.
+    pub store_watch: Arc<store_watch::StoreWatch<SledStore>>,
     loaded: RwLock<Arc<Loaded>>,
     /// Starts and tracks runs.
     pub runner: Runner,
@@ -225,6 +228,8 @@ impl Daemon {
                     Request::Shutdown => return,
                 },
                 _ = watchdog_tick.tick(), if watchdog.is_some() => notify::watchdog(),
+                // The daemon stopped itself (its store failed).
+                _ = self.stop.cancelled() => return,
             }
         }
     }
@@ -234,6 +239,14 @@ impl Daemon {
         loop {
             let loaded = self.current();
             self.health.check_all(&loaded.topology.connectors).await;
+            if let Some(fault) = self.store_watch.fault() {
+                tracing::error!(
+                    store = %fault,
+                    "the state store cannot write: stopping, to exit non-zero for systemd to restart syncd"
+                );
+                self.stop.cancel();
+                return;
+            }
             let every = Duration::from_secs(loaded.config.daemon.check_interval_secs);
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
@@ -259,11 +272,12 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     };
     let state_dir = config.state_dir();
     let dir = state_dir.clone();
-    let store: Arc<dyn StateStore> = Arc::new(
+    let watched = Arc::new(store_watch::StoreWatch::new(
         tokio::task::spawn_blocking(move || SledStore::open(&dir))
             .await?
             .context("opening the state store")?,
-    );
+    ));
+    let store: Arc<dyn StateStore> = watched.clone();
     let listener = tokio::net::TcpListener::bind(&config.daemon.admin_listen)
         .await
         .with_context(|| {
@@ -301,6 +315,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     let daemon = Arc::new(Daemon {
         config_path: path.to_path_buf(),
         store: store.clone(),
+        store_watch: watched.clone(),
         runner: Runner::new(
             store.clone(),
             metrics.clone(),
@@ -361,10 +376,13 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     let flushing = store.clone();
-    tokio::task::spawn_blocking(move || flushing.flush())
-        .await?
-        .context("flushing the state store")?;
+    let flushed = tokio::task::spawn_blocking(move || flushing.flush()).await?;
     let _ = tokio::time::timeout(Duration::from_secs(2), admin).await;
+    if let Some(fault) = watched.fault() {
+        tracing::error!(store = %fault, "stopped: the state store failed; exiting 1");
+        return Ok(ExitCode::from(1));
+    }
+    flushed.context("flushing the state store")?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -58,6 +58,13 @@ impl Access {
             let token = config.daemon.admin_token.as_ref().map(|t| t.expose());
             return Ok(Access::Remote(remote::Remote::new(daemon.admin, token)));
         }
+        // A read must never leave a new, empty store behind (under the wrong path, say).
+        if !state_dir.join("db").is_file() {
+            anyhow::bail!(
+                "no syncd state in {} and no daemon running on it: check `state_dir` in the config (under systemd, set `state_dir = \"/var/lib/syncd\"` there, so that the daemon and these commands agree)",
+                state_dir.display()
+            );
+        }
         let dir = state_dir.clone();
         let store = tokio::task::spawn_blocking(move || SledStore::open(&dir))
             .await?

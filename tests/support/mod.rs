@@ -81,7 +81,35 @@ impl Daemon {
 
     /// Starts `syncd run` in `dir`, which the caller keeps.
     pub async fn start_at(dir: &Path, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_with(dir, extra_env, None).await
+    }
+
+    /// [`Daemon::start_at`], with the files the process writes capped at `max_file_bytes`
+    /// (`RLIMIT_FSIZE`: a write past it fails as on a full disk).
+    pub async fn start_with(
+        dir: &Path,
+        extra_env: &[(&str, &str)],
+        max_file_bytes: Option<u64>,
+    ) -> Self {
         let mut cmd = syncd();
+        if let Some(limit) = max_file_bytes {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    // A write past the cap fails with EFBIG instead of killing the process.
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let cap = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &cap) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         cmd.arg("run")
             .arg("--config")
             .arg(Self::config_path(dir))
