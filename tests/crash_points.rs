@@ -417,6 +417,18 @@ mode = "full"
     .unwrap();
 }
 
+/// NewStore's event for one item of P1 shipped from DC01 (ff1, logical timestamp 10).
+fn shipped_item(sim: &NewStoreSim) -> syncd_sandbox::newstore::Delivery {
+    FulfillmentEventSpec {
+        name: "fulfillment_request.items_completed".into(),
+        id: "ff1".into(),
+        logical_timestamp: 10,
+        fulfillment_location_id: "DC01".into(),
+        items: vec![("item-1".into(), "P1".into())],
+    }
+    .delivery(&sim.config().tenant)
+}
+
 fn ledger_with(dir: &Path, positions: &[(&str, &str, i64)]) {
     let positions: Vec<Value> = positions
         .iter()
@@ -450,14 +462,7 @@ async fn inbox_flushed_before_the_answer_the_event_survives_the_abort_and_is_app
     let mut crashing = env.to_vec();
     crashing.push(("SYNCD_CRASH_AT", "inbox_flushed"));
     let mut d = Daemon::start_at(dir.path(), &crashing).await;
-    let shipped = FulfillmentEventSpec {
-        name: "fulfillment_request.items_completed".into(),
-        id: "ff1".into(),
-        logical_timestamp: 10,
-        fulfillment_location_id: "DC01".into(),
-        items: vec![("item-1".into(), "P1".into())],
-    }
-    .delivery(&sim.config().tenant);
+    let shipped = shipped_item(&sim);
     let codes = sim
         .deliver(
             &format!("{}/hooks/newstore/events", d.public()),
@@ -523,14 +528,7 @@ async fn a_webhook_answered_200_survives_a_kill_right_after_the_answer() {
         ("NS_HOOK_KEY", HOOK_KEY),
     ];
     let mut d = Daemon::start_at(dir.path(), &env).await;
-    let shipped = FulfillmentEventSpec {
-        name: "fulfillment_request.items_completed".into(),
-        id: "ff1".into(),
-        logical_timestamp: 10,
-        fulfillment_location_id: "DC01".into(),
-        items: vec![("item-1".into(), "P1".into())],
-    }
-    .delivery(&sim.config().tenant);
+    let shipped = shipped_item(&sim);
     let url = format!("{}/hooks/newstore/events", d.public());
     assert_eq!(
         sim.deliver(&url, HOOK_KEY, std::slice::from_ref(&shipped))

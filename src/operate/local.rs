@@ -39,20 +39,27 @@ pub enum OpError {
     Run(#[from] RunError),
 }
 
+/// The pipeline named `name`, as a one-element selection.
+fn pipeline_of<'t>(
+    topology: &'t Topology,
+    name: &str,
+) -> Result<Vec<&'t Arc<syncd_engine::Pipeline>>, OpError> {
+    topology
+        .select(&[name.to_string()])
+        .map_err(|_| OpError::UnknownPipeline {
+            name: name.to_string(),
+            known: topology
+                .pipelines
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
 /// Refuses a cursor this pipeline cannot have (checked before [`set_cursor`] stores it).
 pub fn check_cursor(topology: &Topology, pipeline: &str, cursor: &Cursor) -> Result<(), OpError> {
-    let selected =
-        topology
-            .select(&[pipeline.to_string()])
-            .map_err(|_| OpError::UnknownPipeline {
-                name: pipeline.to_string(),
-                known: topology
-                    .pipelines
-                    .iter()
-                    .map(|p| p.name().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+    let selected = pipeline_of(topology, pipeline)?;
     match selected.first() {
         Some(p) => p.check_cursor(cursor).map_err(OpError::BadCursor),
         None => Ok(()),
@@ -156,17 +163,7 @@ pub async fn replay(
     pipeline: &str,
     selection: &Selection,
 ) -> Result<Requeued, OpError> {
-    let p = topology
-        .select(&[pipeline.to_string()])
-        .map_err(|_| OpError::UnknownPipeline {
-            name: pipeline.to_string(),
-            known: topology
-                .pipelines
-                .iter()
-                .map(|p| p.name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+    let p = pipeline_of(topology, pipeline)?;
     Ok(p[0]
         .requeue_dead_letters(store, selection.ids.as_deref())
         .await?)

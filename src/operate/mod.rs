@@ -37,6 +37,21 @@ pub struct Selection {
     pub ids: Option<Vec<String>>,
 }
 
+/// The config's connectors and pipelines, built (they need their secrets) `why`.
+fn built(config: &Config, why: &str) -> anyhow::Result<Topology> {
+    let (topology, _) = Topology::rebuild(config, None).map_err(|errors| {
+        anyhow::anyhow!(
+            "building the pipelines {why}: {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    Ok(topology)
+}
+
 /// Where operator commands find state.
 pub enum Access {
     /// No daemon runs: the store, opened by this process.
@@ -120,16 +135,7 @@ impl Access {
         match self {
             Access::Local { config, store, .. } => {
                 if let Some(cursor) = &cursor {
-                    let (topology, _) = Topology::rebuild(config, None).map_err(|errors| {
-                        anyhow::anyhow!(
-                            "building the pipelines to check the cursor: {}",
-                            errors
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        )
-                    })?;
+                    let topology = built(config, "to check the cursor")?;
                     local::check_cursor(&topology, pipeline, cursor)?;
                 }
                 Ok(local::set_cursor(config, store, &[], pipeline, cursor).await?)
@@ -169,16 +175,7 @@ impl Access {
         match self {
             Access::Local { config, store } => {
                 // Replays map records again: only they need the connectors (and their secrets).
-                let (topology, _) = Topology::rebuild(config, None).map_err(|errors| {
-                    anyhow::anyhow!(
-                        "building the pipelines for the replay: {}",
-                        errors
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )
-                })?;
+                let topology = built(config, "for the replay")?;
                 Ok(local::replay(&topology, store, pipeline, selection).await?)
             }
             Access::Remote(r) => r.post(&format!("/dlq/{pipeline}/replay"), selection).await,

@@ -7,25 +7,9 @@ use serde_json::{json, Value};
 use syncd_sandbox::fluent::{FluentSim, FluentSimConfig};
 use syncd_sandbox::{FaultPlan, FaultSpec};
 
-/// A seed 004 example (`fixtures/seeds/004`, copied verbatim) as its JSON text. The seed prints
-/// each body with its line numbers in front and `// ISO 8601 format` notes after some values:
-/// both are the page's layout, not the body, and go.
+/// A seed 004 example (`fixtures/seeds/004`, copied verbatim) as its JSON text.
 fn seed_004(name: &str) -> String {
-    let path = format!(
-        "{}/../../fixtures/seeds/004/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines()
-        .map(|line| {
-            let line = line.trim_start_matches(|c: char| c.is_ascii_digit());
-            match line.find(" //") {
-                Some(at) => &line[..at],
-                None => line,
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    syncd_testkit::seed_example("004", name)
 }
 
 /// The field names of a seed 004 response, to hold the simulator's answers to.

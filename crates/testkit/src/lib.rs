@@ -3,11 +3,13 @@
 
 mod fixture;
 mod fuzz;
+mod seeds;
 mod subject;
 mod suite;
 
 pub use fixture::FixtureSource;
 pub use fuzz::fuzz_cases;
+pub use seeds::{seed_example, seed_json};
 pub use subject::Subject;
 pub use suite::{
     a_bad_config_is_rejected_naming_the_key, a_permanent_error_becomes_a_dead_letter,

@@ -223,26 +223,8 @@ impl PositionNode {
 mod seed_examples {
     use super::*;
 
-    /// A seed 004 example as JSON. The seed prints each body with its line numbers in front and
-    /// `// ISO 8601 format` notes after some values: both are the page's layout, not the body.
     fn seed(name: &str) -> serde_json::Value {
-        let path = format!(
-            "{}/../../../fixtures/seeds/004/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let body: String = text
-            .lines()
-            .map(|line| {
-                let line = line.trim_start_matches(|c: char| c.is_ascii_digit());
-                match line.find(" //") {
-                    Some(at) => &line[..at],
-                    None => line,
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}\n{body}"))
+        syncd_testkit::seed_json("004", name)
     }
 
     fn config() -> FluentConfig {
