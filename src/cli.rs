@@ -87,6 +87,10 @@ pub enum Command {
         /// The config file.
         #[arg(long, short, default_value = "adapters.toml")]
         config: PathBuf,
+        /// The config only: build every connector, reach none (what the unit runs before a
+        /// start or reload, so that a vendor outage stops neither; `/readyz` reports reachability).
+        #[arg(long)]
+        offline: bool,
     },
     /// Run the named pipelines (or all) once, print the report, and exit.
     Once {

@@ -376,3 +376,48 @@ fn a_read_only_command_on_a_missing_state_dir_says_so_and_creates_nothing() {
         "a read-only command created a store"
     );
 }
+
+#[test]
+fn check_offline_builds_every_connector_and_reaches_none() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    // Nothing listens on port 1: the vendor is "down".
+    let config = write_config(
+        dir.path(),
+        r#"
+[connectors.erp]
+kind = "file"
+read_dir = "drop"
+
+[connectors.fluent]
+kind = "fluent"
+base_url = "http://127.0.0.1:1"
+account = "ACME"
+retailer_id = 1
+client_id = "c"
+client_secret = { env = "CHECK_FLUENT_SECRET" }
+username = "u"
+password = { env = "CHECK_FLUENT_PASSWORD" }
+
+[[pipelines]]
+name = "erp-to-fluent"
+from = "erp"
+to = "fluent"
+entity = "stock_position"
+"#,
+    );
+    let envs = [("CHECK_FLUENT_SECRET", "s"), ("CHECK_FLUENT_PASSWORD", "p")];
+    let online = syncd(&["check", "--config", config.to_str().unwrap()], &envs);
+    assert_eq!(online.status.code(), Some(3), "{}", text(&online));
+    assert!(
+        text(&online).contains("connector `fluent`"),
+        "{}",
+        text(&online)
+    );
+    let offline = syncd(
+        &["check", "--offline", "--config", config.to_str().unwrap()],
+        &envs,
+    );
+    assert!(offline.status.success(), "{}", text(&offline));
+    assert!(text(&offline).contains("--offline"), "{}", text(&offline));
+}

@@ -30,7 +30,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => status::runs(&config, pipeline.as_deref(), limit, json).await,
         Command::Cursors { config, action } => cursors::run(&config, action).await,
         Command::Dlq { config, action } => dlq::run(&config, action).await,
-        Command::Check { config } => check::run(&config).await,
+        Command::Check { config, offline } => check::run(&config, offline).await,
         Command::Once {
             config,
             json,
