@@ -636,3 +636,60 @@ async fn a_client_over_its_request_rate_gets_429_with_retry_after() {
         .unwrap();
     assert!((1..=2).contains(&wait), "Retry-After: {wait}");
 }
+
+#[tokio::test]
+async fn a_long_run_moves_its_counters_and_logs_its_progress_before_it_ends() {
+    const N: usize = 100;
+    // One record per call, ten calls a second: a run of about 10 s, watched while it goes.
+    let config = format!(
+        "{CONNECTORS}\n[connectors.slow]\nkind = \"file\"\nledger_path = \"out/slow.json\"\nmax_batch = 1\nrate_limit = {{ per_second = 10, burst = 1 }}\n{}",
+        pipeline("to-slow", "slow", None)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &config);
+    let path = Daemon::config_path(dir.path());
+    let body = std::fs::read_to_string(&path).unwrap().replace(
+        "check_interval_secs = 1\n",
+        "check_interval_secs = 1\nprogress_log_secs = 1\n",
+    );
+    std::fs::write(&path, body).unwrap();
+    // Small pages, so that the counters move several times during the run.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("to = \"slow\"\n", "to = \"slow\"\npage_size = 10\n");
+    std::fs::write(&path, text).unwrap();
+    std::fs::write(dir.path().join("drop/a.csv"), stock_csv(N)).unwrap();
+    let d = Daemon::start_in(dir, &[]).await;
+    d.signal(libc::SIGUSR1);
+    until(
+        "records written show in /metrics while the run goes on",
+        || async { d.metric("syncd_records_written_total", "to-slow").await >= 10.0 },
+    )
+    .await;
+    assert!(
+        d.runs_of("to-slow").await.is_empty(),
+        "the run had already ended: the counters did not move before its end"
+    );
+    until("the run logs its progress", || async {
+        d.log().contains("run in progress")
+    })
+    .await;
+    assert!(
+        d.runs_of("to-slow").await.is_empty(),
+        "logged before the end"
+    );
+    // At the end the counters hold the run's totals, counted once.
+    until("the run ends", || async {
+        d.runs_of("to-slow").await.len() == 1
+    })
+    .await;
+    assert_eq!(
+        d.metric("syncd_records_written_total", "to-slow").await,
+        N as f64,
+        "each record counted once"
+    );
+    assert_eq!(
+        d.metric("syncd_records_read_total", "to-slow").await,
+        N as f64
+    );
+}

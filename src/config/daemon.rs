@@ -43,6 +43,10 @@ fn default_http_requests_per_client_second() -> u32 {
     100
 }
 
+fn default_progress_log_secs() -> u64 {
+    10
+}
+
 fn default_max_webhook_bytes() -> usize {
     1024 * 1024
 }
@@ -94,6 +98,9 @@ pub struct DaemonSection {
     /// Requests a second each client address may make to a listener, sustained; then 429.
     #[serde(default = "default_http_requests_per_client_second")]
     pub http_requests_per_client_second: u32,
+    /// How often a long run logs how far it got (its counters in `/metrics` move page by page).
+    #[serde(default = "default_progress_log_secs")]
+    pub progress_log_secs: u64,
     /// Accept a config with no pipeline (`check` and reload refuse one otherwise: an empty
     /// file is more often a mistake than a wish to stop everything).
     #[serde(default)]
@@ -116,6 +123,7 @@ impl Default for DaemonSection {
             http_request_timeout_secs: default_http_request_timeout_secs(),
             http_max_connections: default_http_max_connections(),
             http_requests_per_client_second: default_http_requests_per_client_second(),
+            progress_log_secs: default_progress_log_secs(),
             allow_empty: false,
         }
     }
@@ -185,6 +193,7 @@ impl DaemonSection {
             ),
             ("daemon.check_interval_secs", self.check_interval_secs),
             ("daemon.max_webhook_bytes", self.max_webhook_bytes as u64),
+            ("daemon.progress_log_secs", self.progress_log_secs),
             (
                 "daemon.http_header_timeout_secs",
                 self.http_header_timeout_secs,

@@ -183,9 +183,58 @@ impl Default for Metrics {
     }
 }
 
+/// What a run's pages have already added to the record counters (see `run_progress`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// Records read.
+    pub read: u64,
+    /// Records written, replayed or deleted.
+    pub written: u64,
+    /// Records dead-lettered.
+    pub dead_lettered: u64,
+    /// Write calls made.
+    pub write_calls: u64,
+}
+
+impl Counted {
+    fn of(report: &RunReport) -> Self {
+        Counted {
+            read: report.read,
+            written: report.written + report.replayed + report.deleted,
+            dead_lettered: report.dead_lettered,
+            write_calls: report.write_calls,
+        }
+    }
+}
+
 impl Metrics {
-    /// Counts a finished run.
-    pub fn run_finished(&self, report: &RunReport) {
+    /// Adds to the record counters what a running run did since `counted`; returns the new
+    /// counted totals.
+    pub fn run_progress(&self, report: &RunReport, counted: Counted) -> Counted {
+        let now = Counted::of(report);
+        let p = label(&report.pipeline);
+        self.read
+            .get_or_create(&p)
+            .inc_by(now.read.saturating_sub(counted.read));
+        self.written
+            .get_or_create(&p)
+            .inc_by(now.written.saturating_sub(counted.written));
+        self.dead_lettered
+            .get_or_create(&p)
+            .inc_by(now.dead_lettered.saturating_sub(counted.dead_lettered));
+        self.write_calls
+            .get_or_create(&p)
+            .inc_by(now.write_calls.saturating_sub(counted.write_calls));
+        Counted {
+            read: now.read.max(counted.read),
+            written: now.written.max(counted.written),
+            dead_lettered: now.dead_lettered.max(counted.dead_lettered),
+            write_calls: now.write_calls.max(counted.write_calls),
+        }
+    }
+
+    /// Counts a finished run; its record counters only for what its pages had not (`counted`).
+    pub fn run_finished(&self, report: &RunReport, counted: Counted) {
         let p = label(&report.pipeline);
         self.runs
             .get_or_create(&RunLabels {
@@ -193,16 +242,7 @@ impl Metrics {
                 outcome: report.outcome_label().to_string(),
             })
             .inc();
-        self.read.get_or_create(&p).inc_by(report.read);
-        self.written
-            .get_or_create(&p)
-            .inc_by(report.written + report.replayed + report.deleted);
-        self.dead_lettered
-            .get_or_create(&p)
-            .inc_by(report.dead_lettered);
-        self.write_calls
-            .get_or_create(&p)
-            .inc_by(report.write_calls);
+        self.run_progress(report, counted);
         self.retries.get_or_create(&p).inc_by(report.retries);
         self.rate_limit_waits
             .get_or_create(&p)

@@ -5,6 +5,7 @@
 //! the store and exits 0; a second signal exits at once, which the commit order makes safe.
 
 pub mod health;
+pub mod live_progress;
 pub mod metrics;
 pub mod notify;
 pub mod pidfile;
@@ -321,6 +322,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
             metrics.clone(),
             config.daemon.max_concurrent_runs,
             stop.clone(),
+            Duration::from_secs(config.daemon.progress_log_secs),
         ),
         health: Health::default(),
         metrics,

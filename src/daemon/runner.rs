@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use syncd_engine::{NoProgress, Pipeline};
+use syncd_engine::Pipeline;
 use syncd_store::StateStore;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,8 @@ pub struct Runner {
     running: Arc<Mutex<HashSet<String>>>,
     tracker: TaskTracker,
     stop: CancellationToken,
+    /// How often a long run logs how far it got.
+    progress_every: std::time::Duration,
 }
 
 impl Runner {
@@ -49,9 +51,11 @@ impl Runner {
         metrics: Arc<Metrics>,
         max_concurrent: usize,
         stop: CancellationToken,
+        progress_every: std::time::Duration,
     ) -> Self {
         Runner {
             stop,
+            progress_every,
             store,
             metrics,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
@@ -93,6 +97,7 @@ impl Runner {
         let slots = self.slots.clone();
         let running = self.running.clone();
         let stop = self.stop.clone();
+        let progress_every = self.progress_every;
         self.tracker.spawn(async move {
             // Clears the running mark however the run ends, even by a panic.
             struct Done(Arc<Mutex<HashSet<String>>>, String);
@@ -108,8 +113,10 @@ impl Runner {
                 return;
             };
             tracing::info!(pipeline = %name, ?reason, "run starting");
-            let report = pipeline.run(store, &NoProgress, &stop).await;
-            metrics.run_finished(&report);
+            let progress =
+                super::live_progress::LiveProgress::new(metrics.clone(), &name, progress_every);
+            let report = pipeline.run(store, &progress, &stop).await;
+            metrics.run_finished(&report, progress.counted());
         });
         Started::Yes
     }
