@@ -416,6 +416,14 @@ async fn operator_commands_work_through_the_running_daemon() {
     let cursors: serde_json::Value =
         serde_json::from_str(&run(&["cursors", "list", "--json"])).unwrap();
     assert_eq!(cursors[0]["cursor"], serde_json::Value::Null);
+
+    // The daemon holds the store: `plan` asks it. The cursor was reset, so the next run would
+    // read A again and find it unchanged, and B again and refuse it again.
+    let plan: serde_json::Value =
+        serde_json::from_str(&run(&["plan", "to-shop", "--json"])).unwrap();
+    assert_eq!(plan["pipeline"], "to-shop", "{plan}");
+    assert_eq!(plan["read"], 2, "{plan}");
+    assert_eq!(plan["unchanged"], 1, "{plan}");
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/metrics", get(probes::metrics))
         .route("/runs", get(operate::runs))
         .route("/status", get(operate::status))
+        .route("/plan/{pipeline}", get(operate::plan))
         .route("/cursors", get(operate::cursors))
         .route("/dlq", get(operate::all_dead_letters))
         .route("/dlq/{pipeline}", get(operate::dead_letters))

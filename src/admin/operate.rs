@@ -39,6 +39,24 @@ pub async fn runs(
     Ok(Json(reports))
 }
 
+/// `syncd plan`: the writes the pipeline's next run would make, made by none (while the
+/// daemon holds the store, the CLI cannot open it).
+pub async fn plan(
+    State(daemon): State<Arc<Daemon>>,
+    Path(pipeline): Path<String>,
+) -> Result<Json<syncd_engine::Plan>, ApiError> {
+    let loaded = daemon.current();
+    let selected = loaded
+        .topology
+        .select(std::slice::from_ref(&pipeline))
+        .map_err(|e| ApiError(axum::http::StatusCode::NOT_FOUND, e))?;
+    let plan = selected[0]
+        .plan(&daemon.store)
+        .await
+        .map_err(|e| ApiError(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(plan))
+}
+
 /// `syncd status`.
 pub async fn status(State(daemon): State<Arc<Daemon>>) -> Result<Json<Vec<StatusRow>>, ApiError> {
     let loaded = daemon.current();

@@ -21,10 +21,21 @@ pub async fn run(path: &Path, name: &str, json: bool) -> anyhow::Result<ExitCode
             return Ok(ExitCode::from(2));
         }
     };
-    let store: std::sync::Arc<dyn syncd_store::StateStore> = std::sync::Arc::new(
-        SledStore::open(&config.state_dir()).context("opening the state store")?,
-    );
-    let plan = pipeline.plan(&store).await?;
+    // While the daemon runs it holds the store: ask it to plan.
+    let plan = match crate::daemon::pidfile::running(&config.state_dir()) {
+        Some(daemon) => {
+            let token = config.daemon.admin_token.as_ref().map(|t| t.expose());
+            crate::operate::remote::Remote::new(daemon.admin, token)
+                .get::<syncd_engine::Plan>(&format!("/plan/{name}"))
+                .await?
+        }
+        None => {
+            let store: std::sync::Arc<dyn syncd_store::StateStore> = std::sync::Arc::new(
+                SledStore::open(&config.state_dir()).context("opening the state store")?,
+            );
+            pipeline.plan(&store).await?
+        }
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use syncd_core::WriteOp;
 use syncd_store::{outbox, DeadLetter, StateStore};
 
@@ -15,7 +15,7 @@ use crate::run::{PageReader, Pipeline};
 use tokio_util::sync::CancellationToken;
 
 /// What a run would do.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Plan {
     /// The pipeline.
     pub pipeline: String,
