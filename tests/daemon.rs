@@ -16,12 +16,17 @@ async fn start(config: &str) -> Daemon {
 }
 
 fn write_config(dir: &Path, body: &str) {
+    write_config_with(dir, "", body);
+}
+
+/// [`write_config`], with more `[daemon]` settings.
+fn write_config_with(dir: &Path, daemon: &str, body: &str) {
     std::fs::create_dir_all(dir.join("drop")).unwrap();
     std::fs::create_dir_all(dir.join("out")).unwrap();
     std::fs::write(
         Daemon::config_path(dir),
         format!(
-            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\npublic_listen = \"127.0.0.1:0\"\nadmin_token = {{ env = \"SYNCD_TEST_ADMIN_TOKEN\" }}\ncheck_interval_secs = 1\n\n{body}"
+            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\npublic_listen = \"127.0.0.1:0\"\nadmin_token = {{ env = \"SYNCD_TEST_ADMIN_TOKEN\" }}\ncheck_interval_secs = 1\n{daemon}\n\n{body}"
         ),
     )
     .unwrap();
@@ -535,17 +540,12 @@ async fn systemd_hears_ready_and_stopping_on_its_notify_socket() {
 async fn slow_and_silent_connections_are_cut_and_the_probes_keep_answering() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    write_config(
+    // Tight limits, so that the test sees them act in seconds.
+    write_config_with(
         dir.path(),
+        "http_header_timeout_secs = 1\nhttp_request_timeout_secs = 2\nhttp_max_connections = 8",
         &format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None)),
     );
-    // Tight limits, so that the test sees them act in seconds.
-    let config = Daemon::config_path(dir.path());
-    let body = std::fs::read_to_string(&config).unwrap().replace(
-        "check_interval_secs = 1\n",
-        "check_interval_secs = 1\nhttp_header_timeout_secs = 1\nhttp_request_timeout_secs = 2\nhttp_max_connections = 8\n",
-    );
-    std::fs::write(&config, body).unwrap();
     let d = Daemon::start_in(dir, &[]).await;
     let address = |base: &str| base.trim_start_matches("http://").to_string();
 
@@ -612,16 +612,11 @@ async fn slow_and_silent_connections_are_cut_and_the_probes_keep_answering() {
 #[tokio::test]
 async fn a_client_over_its_request_rate_gets_429_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(
+    write_config_with(
         dir.path(),
+        "http_requests_per_client_second = 3",
         &format!("{CONNECTORS}{}", pipeline("to-shop", "shop", None)),
     );
-    let config = Daemon::config_path(dir.path());
-    let body = std::fs::read_to_string(&config).unwrap().replace(
-        "check_interval_secs = 1\n",
-        "check_interval_secs = 1\nhttp_requests_per_client_second = 3\n",
-    );
-    std::fs::write(&config, body).unwrap();
     let d = Daemon::start_in(dir, &[]).await;
     let mut refused = None;
     for _ in 0..20 {
@@ -649,23 +644,13 @@ async fn a_client_over_its_request_rate_gets_429_with_retry_after() {
 async fn a_long_run_moves_its_counters_and_logs_its_progress_before_it_ends() {
     const N: usize = 100;
     // One record per call, ten calls a second: a run of about 10 s, watched while it goes.
+    // Small pages, so that the counters move several times during the run.
     let config = format!(
-        "{CONNECTORS}\n[connectors.slow]\nkind = \"file\"\nledger_path = \"out/slow.json\"\nmax_batch = 1\nrate_limit = {{ per_second = 10, burst = 1 }}\n{}",
+        "{CONNECTORS}\n[connectors.slow]\nkind = \"file\"\nledger_path = \"out/slow.json\"\nmax_batch = 1\nrate_limit = {{ per_second = 10, burst = 1 }}\n{}page_size = 10\n",
         pipeline("to-slow", "slow", None)
     );
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &config);
-    let path = Daemon::config_path(dir.path());
-    let body = std::fs::read_to_string(&path).unwrap().replace(
-        "check_interval_secs = 1\n",
-        "check_interval_secs = 1\nprogress_log_secs = 1\n",
-    );
-    std::fs::write(&path, body).unwrap();
-    // Small pages, so that the counters move several times during the run.
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("to = \"slow\"\n", "to = \"slow\"\npage_size = 10\n");
-    std::fs::write(&path, text).unwrap();
+    write_config_with(dir.path(), "progress_log_secs = 1", &config);
     std::fs::write(dir.path().join("drop/a.csv"), stock_csv(N)).unwrap();
     let d = Daemon::start_in(dir, &[]).await;
     d.signal(libc::SIGUSR1);
