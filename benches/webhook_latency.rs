@@ -17,7 +17,7 @@ fn config(dir: &Path, sim: &NewStoreSim) {
     std::fs::write(
         dir.join("adapters.toml"),
         format!(
-            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\n\n[connectors.newstore]\nkind = \"newstore\"\ntenant = \"sandbox\"\napi_base = \"{}\"\ntoken_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = {{ env = \"NS_SECRET\" }}\nwebhook_api_key = {{ env = \"NS_KEY\" }}\n",
+            "[daemon]\nstate_dir = \"state\"\nadmin_listen = \"127.0.0.1:0\"\npublic_listen = \"127.0.0.1:0\"\nhttp_requests_per_client_second = 100000\n# webhooks only: no pipeline reads the inbox here\nallow_empty = true\n\n[connectors.newstore]\nkind = \"newstore\"\ntenant = \"sandbox\"\napi_base = \"{}\"\ntoken_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = {{ env = \"NS_SECRET\" }}\nwebhook_api_key = {{ env = \"NS_KEY\" }}\n",
             sim.url(),
             sim.token_url(),
             sim.config().client_id
@@ -47,10 +47,11 @@ async fn main() {
         .unwrap();
     let pid_file = dir.path().join("state/syncd.pid");
     let started = Instant::now();
-    let admin = loop {
+    // Webhooks go to the public listener.
+    let public = loop {
         if let Ok(text) = std::fs::read_to_string(&pid_file) {
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            break v["admin"].as_str().unwrap().to_string();
+            break v["public"].as_str().unwrap().to_string();
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -58,14 +59,14 @@ async fn main() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let url = format!("http://{admin}/hooks/newstore/events");
+    let url = format!("http://{public}/hooks/newstore/events");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
     // Warm up the connection pool.
     for _ in 0..20 {
-        let _ = http.get(format!("http://{admin}/healthz")).send().await;
+        let _ = http.get(format!("http://{public}/healthz")).send().await;
     }
     let total = RATE * SECONDS;
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
