@@ -172,11 +172,7 @@ async fn newstore() -> NewStoreSim {
 /// Seed 003's worked example as data (`fixtures/seeds/003/worked_example.json`, transcribed
 /// from the seed's prose and sequence diagram, each number with the sentence it comes from).
 fn seed_example() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/seeds/003/worked_example.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    syncd_testkit::seed_json("003", "worked_example.json")
 }
 
 /// Runs the worked example with `deliveries` and checks the seed's end state.

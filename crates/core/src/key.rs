@@ -38,11 +38,6 @@ impl RecordKey {
         })
     }
 
-    /// The 128-bit hash of a composed key's bytes (equal to [`RecordKey::hash128`] of that key).
-    pub fn hash_bytes(composed: &[u8]) -> u128 {
-        xxh3_128(composed)
-    }
-
     /// The 128-bit hash of this key (equal to [`RecordKey::hash_parts`] of its parts).
     pub fn hash128(&self) -> u128 {
         xxh3_128(self.0.as_bytes())

@@ -150,36 +150,30 @@ impl Record {
     /// Appends the bytes of [`Record::key`] to `out`, without allocating a key of its own (the
     /// hot paths build thousands of keys into one buffer).
     pub fn key_into(&self, out: &mut Vec<u8>) {
-        let timestamp;
-        let parts: &[&str] = match self {
-            Record::StockPosition(r) => &[&r.sku, &r.location],
-            Record::StockAdjustment(r) => &[&r.id],
-            Record::FulfillmentEvent(r) => {
-                timestamp = r.logical_timestamp.to_string();
-                &[&r.id, r.kind.as_str(), &timestamp]
-            }
-            Record::Product(r) => &[&r.sku],
-            Record::Attribute(r) => &[&r.code],
-            Record::Category(r) => &[&r.code],
-            Record::InventorySource(r) => &[&r.code],
-            Record::InventoryStock(r) => &[&r.stock_id],
-            Record::SourceStockLink(r) => &[&r.stock_id, &r.source_code],
-            Record::StockSalesChannel(r) => &[&r.stock_id, &r.channel_type, &r.code],
-        };
-        RecordKey::compose_into(parts, out);
+        self.with_key_parts(|parts| RecordKey::compose_into(parts, out));
     }
 
     /// The 128-bit hash of [`Record::key`], computed without building the key.
     pub fn key_hash(&self) -> u128 {
-        thread_local! {
-            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        self.with_key_parts(RecordKey::hash_parts)
+    }
+
+    /// Calls `f` with the parts [`Record::key`] is composed of.
+    fn with_key_parts<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+        match self {
+            Record::StockPosition(r) => f(&[&r.sku, &r.location]),
+            Record::StockAdjustment(r) => f(&[&r.id]),
+            Record::FulfillmentEvent(r) => {
+                f(&[&r.id, r.kind.as_str(), &r.logical_timestamp.to_string()])
+            }
+            Record::Product(r) => f(&[&r.sku]),
+            Record::Attribute(r) => f(&[&r.code]),
+            Record::Category(r) => f(&[&r.code]),
+            Record::InventorySource(r) => f(&[&r.code]),
+            Record::InventoryStock(r) => f(&[&r.stock_id]),
+            Record::SourceStockLink(r) => f(&[&r.stock_id, &r.source_code]),
+            Record::StockSalesChannel(r) => f(&[&r.stock_id, &r.channel_type, &r.code]),
         }
-        BUFFER.with(|cell| {
-            let mut buf = cell.borrow_mut();
-            buf.clear();
-            self.key_into(&mut buf);
-            RecordKey::hash_bytes(&buf)
-        })
     }
 
     /// The content fingerprint: a stable hash of the canonical serialization.
