@@ -417,6 +417,18 @@ mode = "full"
     .unwrap();
 }
 
+/// The NewStore simulator, and a dir whose config reads its events into a ledger holding 10 of
+/// P1 at DC01.
+async fn newstore_with_ledger() -> (NewStoreSim, tempfile::TempDir) {
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    newstore_config(dir.path(), &sim);
+    ledger_with(dir.path(), &[("P1", "DC01", 10)]);
+    (sim, dir)
+}
+
 /// NewStore's event for one item of P1 shipped from DC01 (ff1, logical timestamp 10).
 fn shipped_item(sim: &NewStoreSim) -> syncd_sandbox::newstore::Delivery {
     FulfillmentEventSpec {
@@ -449,12 +461,7 @@ fn ledger_with(dir: &Path, positions: &[(&str, &str, i64)]) {
     ignore = "crash points exist in debug builds only"
 )]
 async fn inbox_flushed_before_the_answer_the_event_survives_the_abort_and_is_applied_once() {
-    let sim = NewStoreSim::start(NewStoreSimConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    newstore_config(dir.path(), &sim);
-    ledger_with(dir.path(), &[("P1", "DC01", 10)]);
+    let (sim, dir) = newstore_with_ledger().await;
     let env = [
         ("NS_CLIENT_SECRET", sim.config().client_secret.as_str()),
         ("NS_HOOK_KEY", HOOK_KEY),
@@ -517,12 +524,7 @@ async fn inbox_flushed_before_the_answer_the_event_survives_the_abort_and_is_app
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_answered_200_survives_a_kill_right_after_the_answer() {
-    let sim = NewStoreSim::start(NewStoreSimConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    newstore_config(dir.path(), &sim);
-    ledger_with(dir.path(), &[("P1", "DC01", 10)]);
+    let (sim, dir) = newstore_with_ledger().await;
     let env = [
         ("NS_CLIENT_SECRET", sim.config().client_secret.as_str()),
         ("NS_HOOK_KEY", HOOK_KEY),
