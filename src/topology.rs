@@ -148,7 +148,7 @@ impl Topology {
                 rebuilt,
             ))
         } else {
-            Err(errors)
+            Err(config.attribute(errors))
         }
     }
 

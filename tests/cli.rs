@@ -84,6 +84,127 @@ entity = "stock"
 }
 
 #[test]
+fn check_reports_every_problem_of_one_section_and_every_missing_secret_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    let config = write_config(
+        dir.path(),
+        r#"
+[daemon]
+max_concurrent_runs = "two"
+admin_listen = "everywhere"
+
+[connectors.erp]
+kind = "file"
+read_dir = "drop"
+
+[connectors.fluent]
+kind = "fluent"
+base_url = "ftp://fluent.example"
+account = "ACME"
+retailer_id = "one"
+client_id = "syncd"
+client_secret = { env = "SYNCD_TEST_UNSET_CLIENT_SECRET" }
+username = "api"
+password = { env = "SYNCD_TEST_UNSET_PASSWORD" }
+preprocessing = "sometimes"
+batch_size = 9000
+bach_size = 10
+rate_limit = { per_second = "fast" }
+
+[[pipelines]]
+name = "p"
+from = "erp"
+to = "fluent"
+entity = "stock_position"
+"#,
+    );
+    let out = syncd(
+        &["check", "--offline", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = text(&out);
+    for (key, about) in [
+        ("`daemon.max_concurrent_runs`", "invalid type"),
+        ("`daemon.admin_listen`", "everywhere"),
+        ("`connectors.fluent.base_url`", "http"),
+        ("`connectors.fluent.retailer_id`", "invalid type"),
+        (
+            "`connectors.fluent.client_secret`",
+            "SYNCD_TEST_UNSET_CLIENT_SECRET",
+        ),
+        ("`connectors.fluent.password`", "SYNCD_TEST_UNSET_PASSWORD"),
+        ("`connectors.fluent.preprocessing`", "sometimes"),
+        ("`connectors.fluent.batch_size`", "5000"),
+        ("`connectors.fluent.bach_size`", "unknown key"),
+        ("`connectors.fluent.rate_limit.per_second`", "invalid type"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.contains(key) && line.contains(about)),
+            "no problem at {key} mentioning {about:?}:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("10 problem(s)"), "{stderr}");
+}
+
+#[test]
+fn a_bad_value_from_a_syncd_variable_names_the_variable_not_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    let config = write_config(
+        dir.path(),
+        r#"
+[connectors.erp]
+kind = "file"
+read_dir = "drop"
+
+[connectors.out]
+kind = "file"
+write_path = "out.jsonl"
+
+[[pipelines]]
+name = "p"
+from = "erp"
+to = "out"
+entity = "stock_position"
+"#,
+    );
+    let out = syncd(
+        &["check", "--offline", "--config", config.to_str().unwrap()],
+        &[
+            ("SYNCD_DAEMON__MAX_CONCURRENT_RUNS", "many"),
+            ("SYNCD_CONNECTORS__ERP__READ_DIRR", "elsewhere"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = text(&out);
+    for (var, key) in [
+        (
+            "environment variable SYNCD_DAEMON__MAX_CONCURRENT_RUNS",
+            "`daemon.max_concurrent_runs`",
+        ),
+        (
+            "environment variable SYNCD_CONNECTORS__ERP__READ_DIRR",
+            "`connectors.erp.read_dirr`",
+        ),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.contains(var) && line.contains(key)),
+            "{key} must be blamed on {var}:\n{stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("adapters.toml: `daemon.max_concurrent_runs`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_config_file_is_an_error_not_an_empty_config() {
     let out = syncd(&["check", "--config", "/nonexistent/adapters.toml"], &[]);
     assert!(!out.status.success());

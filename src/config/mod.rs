@@ -47,9 +47,28 @@ pub struct Config {
     pub pipelines: Vec<PipelineConfig>,
     /// `[[links]]`.
     pub links: Vec<LinkConfig>,
+    /// The `SYNCD_…` variables overlaid on the file: (variable, the key path it sets).
+    pub env_overrides: Vec<(String, String)>,
 }
 
 impl Config {
+    /// `errors` with each one about a key a `SYNCD_…` variable set naming that variable rather
+    /// than the file, so that the operator looks in the unit's environment, not the file.
+    pub fn attribute(&self, mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
+        for e in &mut errors {
+            let set_by = self.env_overrides.iter().find(|(_, key)| {
+                e.key == *key
+                    || e.key
+                        .strip_prefix(key.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            });
+            if let Some((var, _)) = set_by {
+                e.origin = format!("environment variable {var}");
+            }
+        }
+        errors
+    }
+
     /// The state directory, resolved.
     pub fn state_dir(&self) -> PathBuf {
         let dir = &self.daemon.state_dir;
@@ -61,14 +80,35 @@ impl Config {
     }
 }
 
+/// Only the sections that can be addressed by name are overlaid: other SYNCD_ variables
+/// (SYNCD_LOG_FORMAT, ...) are the daemon's own settings, not config keys.
+fn overlaid(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("daemon.") || key.starts_with("connectors.")
+}
+
 fn figment_for(path: &Path) -> Figment {
-    // Only the sections that can be addressed by name are overlaid: other SYNCD_ variables
-    // (SYNCD_LOG_FORMAT, ...) are the daemon's own settings, not config keys.
-    let env = Env::prefixed("SYNCD_").split("__").filter(|key| {
-        let key = key.as_str().to_ascii_lowercase();
-        key.starts_with("daemon.") || key.starts_with("connectors.")
-    });
+    let env = Env::prefixed("SYNCD_")
+        .split("__")
+        .filter(|key| overlaid(key.as_str()));
     Figment::new().merge(Toml::file_exact(path)).merge(env)
+}
+
+/// The variables `figment_for` overlays, with the key path each sets (as figment reads them:
+/// the prefix off, `__` for nesting, lower case).
+fn env_overrides() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(var, _)| {
+            let var = var.into_string().ok()?;
+            let key = var
+                .strip_prefix("SYNCD_")?
+                .split("__")
+                .collect::<Vec<_>>()
+                .join(".")
+                .to_ascii_lowercase();
+            overlaid(&key).then_some((var, key))
+        })
+        .collect()
 }
 
 fn dict_of(origin: &str, key: &str, value: Value) -> Result<Dict, ConfigError> {
@@ -114,19 +154,29 @@ pub fn load(path: &Path) -> Result<(Config, Vec<ConfigError>), Vec<ConfigError>>
     }
 
     let daemon = match top.get("daemon").cloned() {
-        None => DaemonSection::default(),
-        Some(v) => match dict_of(&origin, "daemon", v)
-            .map_err(|e| vec![e])
-            .and_then(|d| ConfigSection::new(&origin, "daemon", d).extract::<DaemonSection>())
-        {
-            Ok(d) => d,
+        None => {
+            let daemon = DaemonSection::default();
+            errors.extend(daemon.check(&origin));
+            daemon
+        }
+        Some(v) => match dict_of(&origin, "daemon", v).map_err(|e| vec![e]).and_then(|d| {
+            ConfigSection::new(&origin, "daemon", d).extract_all::<DaemonSection>()
+        }) {
+            Ok((daemon, mut problems)) => {
+                problems.extend(daemon.check(&origin));
+                if problems.is_empty() {
+                    daemon
+                } else {
+                    errors.extend(problems.into_errors());
+                    DaemonSection::default()
+                }
+            }
             Err(e) => {
                 errors.extend(e);
                 DaemonSection::default()
             }
         },
     };
-    errors.extend(daemon.check(&origin));
 
     let mut connectors = BTreeMap::new();
     if let Some(v) = top.get("connectors").cloned() {
@@ -135,7 +185,7 @@ pub fn load(path: &Path) -> Result<(Config, Vec<ConfigError>), Vec<ConfigError>>
             Ok(all) => {
                 for (name, value) in all {
                     let key = format!("connectors.{name}");
-                    match connector_section(&origin, &key, value) {
+                    match connector_section(&origin, &key, value, &mut errors) {
                         Ok(c) => {
                             connectors.insert(name, c);
                         }
@@ -155,15 +205,20 @@ pub fn load(path: &Path) -> Result<(Config, Vec<ConfigError>), Vec<ConfigError>>
         connectors,
         pipelines,
         links,
+        env_overrides: env_overrides(),
     };
     errors.extend(validate::cross_references(&config));
+    let errors = config.attribute(errors);
     Ok((config, errors))
 }
 
+/// The connector's section, with `kind` and `rate_limit` taken out; a bad rate limit goes to
+/// `errors` and leaves the section in, so that the adapter's own keys are checked too.
 fn connector_section(
     origin: &str,
     key: &str,
     value: Value,
+    errors: &mut Vec<ConfigError>,
 ) -> Result<ConnectorSection, Vec<ConfigError>> {
     let dict = dict_of(origin, key, value).map_err(|e| vec![e])?;
     let mut section = ConfigSection::new(origin, key, dict);
@@ -185,11 +240,17 @@ fn connector_section(
     let rate_limit = match section.take("rate_limit") {
         None => None,
         Some(v) => {
-            let dict = dict_of(origin, &format!("{key}.rate_limit"), v).map_err(|e| vec![e])?;
-            Some(
-                ConfigSection::new(origin, format!("{key}.rate_limit"), dict)
-                    .extract::<RateLimit>()?,
-            )
+            let at = format!("{key}.rate_limit");
+            match dict_of(origin, &at, v)
+                .map_err(|e| vec![e])
+                .and_then(|dict| ConfigSection::new(origin, &at, dict).extract::<RateLimit>())
+            {
+                Ok(limit) => Some(limit),
+                Err(e) => {
+                    errors.extend(e);
+                    None
+                }
+            }
         }
     };
     Ok(ConnectorSection {

@@ -15,7 +15,7 @@ pub mod secret;
 pub mod webhook;
 pub mod write;
 
-pub use config::{ConfigError, ConfigSection};
+pub use config::{ConfigError, ConfigSection, Problems};
 pub use connector::{Capabilities, Connector, RangePolicy, Sink, Source};
 pub use error::{ConnectorError, ErrorClass};
 pub use fingerprint::Fingerprint;

@@ -249,12 +249,18 @@ impl ConnectorFactory for FileFactory {
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
-        let mut config: FileConfig = ctx.section.extract()?;
+        let (mut config, mut problems) = ctx.section.extract_all::<FileConfig>()?;
         config.read_dir = config.read_dir.map(|d| ctx.resolve(&d));
         config.write_path = config.write_path.map(|p| ctx.resolve(&p));
         config.ledger_path = config.ledger_path.map(|p| ctx.resolve(&p));
         config.journal_path = config.journal_path.map(|p| ctx.resolve(&p));
-        Ok(Arc::new(config.build(&ctx.name, &ctx.section)?))
+        match config.build(&ctx.name, &ctx.section) {
+            Ok(connector) => problems.finish(Arc::new(connector) as Arc<dyn Connector>),
+            Err(errors) => {
+                problems.extend(errors);
+                Err(problems.into_errors())
+            }
+        }
     }
 }
 

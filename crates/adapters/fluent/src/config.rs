@@ -90,24 +90,21 @@ pub struct FluentConfig {
 impl FluentConfig {
     /// Reads and checks the section.
     pub fn from_section(section: &ConfigSection) -> Result<Self, Vec<ConfigError>> {
-        let config: FluentConfig = section.extract()?;
-        let errors: Vec<ConfigError> = [
-            section.check_url("base_url", &config.base_url),
-            section.check_count(
-                "batch_size",
-                config.batch_size,
-                Some((FLUENT_BATCH_LIMIT, "Fluent's batch limit")),
-            ),
-            section.check_count("read_page_size", config.read_page_size, None),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(errors)
-        }
+        let (config, mut problems) = section.extract_all::<FluentConfig>()?;
+        problems.extend(
+            [
+                section.check_url("base_url", &config.base_url),
+                section.check_count(
+                    "batch_size",
+                    config.batch_size,
+                    Some((FLUENT_BATCH_LIMIT, "Fluent's batch limit")),
+                ),
+                section.check_count("read_page_size", config.read_page_size, None),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        problems.finish(config)
     }
 
     /// The catalogue batches write to.

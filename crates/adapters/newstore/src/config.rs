@@ -96,27 +96,22 @@ pub struct NewStoreConfig {
 impl NewStoreConfig {
     /// Reads and checks the section.
     pub fn from_section(section: &ConfigSection) -> Result<Self, Vec<ConfigError>> {
-        let config: NewStoreConfig = section.extract()?;
-        let mut errors = Vec::new();
+        let (config, mut problems) = section.extract_all::<NewStoreConfig>()?;
         for (key, url) in [
             ("api_base", config.api_base.as_deref()),
             ("token_url", config.token_url.as_deref()),
             ("public_base_url", config.public_base_url.as_deref()),
         ] {
-            errors.extend(url.and_then(|u| section.check_url(key, u)));
+            problems.extend(url.and_then(|u| section.check_url(key, u)));
         }
         if config.file_listen.parse::<std::net::SocketAddr>().is_err() {
-            errors.push(section.error("file_listen", "must be an address like 0.0.0.0:9182"));
+            problems.add("file_listen", "must be an address like 0.0.0.0:9182");
         }
-        errors.extend(section.check_count("max_batch", config.max_batch, None));
+        problems.extend(section.check_count("max_batch", config.max_batch, None));
         if config.webhook_api_key.expose().len() < 16 {
-            errors.push(section.error("webhook_api_key", "must be at least 16 characters"));
+            problems.add("webhook_api_key", "must be at least 16 characters");
         }
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(errors)
-        }
+        problems.finish(config)
     }
 
     /// The API base URL.
