@@ -29,6 +29,12 @@ pub enum Command {
     },
     /// Run every vendor simulator in the foreground and print their URLs.
     Sandbox,
+    /// List the connector kinds this build knows and the keys each one's section takes.
+    Connectors {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the daemon in the foreground: cron schedules, signals, admin API (systemd Type=notify).
     Run {
         /// The config file.

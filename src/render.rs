@@ -89,6 +89,57 @@ pub fn plan_table(plan: &Plan) -> String {
     )
 }
 
+/// The connector kinds of this build, each with a table of its keys.
+pub fn connectors_table(registry: &syncd_core::Registry) -> String {
+    let mut out = String::new();
+    for factory in registry.factories() {
+        let heading = format!("{}: {}", factory.kind(), factory.about());
+        out.push_str(&wrapped(&heading, terminal_width()));
+        out.push('\n');
+        let mut table = table(&["key", "type", "default", "what it does"]);
+        for key in factory.keys() {
+            let need = match key.need {
+                syncd_core::KeyNeed::Required => "required".to_string(),
+                syncd_core::KeyNeed::Optional => "-".to_string(),
+                syncd_core::KeyNeed::Default(v) => v.to_string(),
+            };
+            table.add_row(vec![key.name, key.shape, &need, key.about]);
+        }
+        out.push_str(&table.to_string());
+        out.push_str("\n\n");
+    }
+    out.push_str(&wrapped(
+        "Every [connectors.<name>] section also takes `kind` (required) and \
+         `rate_limit = { per_second = N, burst = M }` (optional: calls the daemon allows). \
+         A secret is `{ env = \"NAME\" }`, `{ file = \"/path\" }` or `{ credential = \"name\" }`.",
+        terminal_width(),
+    ));
+    out
+}
+
+/// The terminal's width (`COLUMNS`), when known.
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word stays whole).
+fn wrapped(text: &str, width: Option<usize>) -> String {
+    let Some(width) = width else {
+        return text.to_string();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines.join("\n")
+}
+
 /// A table that fits the terminal it is printed to: long cells wrap instead of widening it.
 fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
@@ -96,8 +147,8 @@ fn table(header: &[&str]) -> Table {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
-    if let Some(width) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-        table.set_width(width);
+    if let Some(width) = terminal_width() {
+        table.set_width(width as u16);
     }
     table
 }

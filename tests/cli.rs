@@ -542,3 +542,42 @@ entity = "stock_position"
     assert!(offline.status.success(), "{}", text(&offline));
     assert!(text(&offline).contains("--offline"), "{}", text(&offline));
 }
+
+#[test]
+fn connectors_lists_every_kind_built_in_with_its_keys() {
+    let out = syncd(&["connectors", "--json"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let kinds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kind = |name: &str| {
+        kinds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kind"] == name)
+            .unwrap_or_else(|| panic!("no kind {name} in {kinds:#}"))
+            .clone()
+    };
+    let fluent = kind("fluent");
+    let base_url = fluent["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == "base_url")
+        .expect("fluent's base_url is listed");
+    assert_eq!(base_url["required"], true);
+    let file = kind("file");
+    assert!(file["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["key"] == "read_dir" && k["required"] == false));
+    kind("newstore");
+
+    let out = syncd(&["connectors"], &[("COLUMNS", "100")]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("webhook_api_key"), "{table}");
+    assert!(
+        table.lines().all(|l| l.chars().count() <= 100),
+        "the tables must fit a 100-column terminal:\n{table}"
+    );
+}

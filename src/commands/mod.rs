@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod check;
+mod connectors;
 mod cursors;
 mod demo;
 mod dlq;
@@ -19,6 +20,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => crate::daemon::run(&config).await,
         Command::Sandbox => sandbox::run().await,
+        Command::Connectors { json } => connectors::run(json),
         Command::Demo { dir, positions } => demo::run(dir, positions).await,
         Command::Trigger { config, pipelines } => trigger::run(&config, &pipelines),
         Command::Status { config, json } => status::status(&config, json).await,

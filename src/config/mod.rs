@@ -159,9 +159,10 @@ pub fn load(path: &Path) -> Result<(Config, Vec<ConfigError>), Vec<ConfigError>>
             errors.extend(daemon.check(&origin));
             daemon
         }
-        Some(v) => match dict_of(&origin, "daemon", v).map_err(|e| vec![e]).and_then(|d| {
-            ConfigSection::new(&origin, "daemon", d).extract_all::<DaemonSection>()
-        }) {
+        Some(v) => match dict_of(&origin, "daemon", v)
+            .map_err(|e| vec![e])
+            .and_then(|d| ConfigSection::new(&origin, "daemon", d).extract_all::<DaemonSection>())
+        {
             Ok((daemon, mut problems)) => {
                 problems.extend(daemon.check(&origin));
                 if problems.is_empty() {

@@ -22,7 +22,7 @@ pub use fingerprint::Fingerprint;
 pub use key::RecordKey;
 pub use model::{EntityKind, Record};
 pub use page::{Cursor, Page, PageCursors, ReadItem, ReadMode, ReadRequest, RejectedRow};
-pub use registry::{BuildContext, ConnectorFactory, Registry};
+pub use registry::{BuildContext, ConnectorFactory, KeyDoc, KeyNeed, Registry};
 pub use secret::Secret;
 pub use webhook::{InboundEvent, WebhookError, WebhookReceiver, WebhookRequest};
 pub use write::{WriteOp, WriteOutcome};

@@ -16,5 +16,6 @@ pub use suite::{
     a_retryable_error_is_retried_and_nothing_is_lost_or_doubled,
     checkpoint_capture_redelivers_from_the_first_unacknowledged,
     reading_twice_from_a_saved_cursor_yields_no_record_twice, run_all,
+    the_documented_keys_are_the_keys_the_connector_reads,
     writing_the_same_batch_twice_leaves_the_target_unchanged,
 };

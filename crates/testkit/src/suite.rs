@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use syncd_core::{
-    BuildContext, ConfigSection, Connector, Cursor, ReadMode, ReadRequest, Record, RecordKey,
-    WriteOp, WriteOutcome,
+    BuildContext, ConfigSection, Connector, Cursor, KeyNeed, ReadMode, ReadRequest, Record,
+    RecordKey, WriteOp, WriteOutcome,
 };
 use syncd_engine::checkpoint::AckTracker;
 use syncd_engine::{ConnectorHandle, NoProgress, Pipeline, PipelineConfig, RetryConfig};
@@ -161,6 +161,61 @@ pub async fn a_bad_config_is_rejected_naming_the_key(subject: &dyn Subject) {
             ),
         }
     }
+}
+
+/// `syncd connectors` lists exactly the keys the adapter reads, and says truly which are
+/// required: an empty section is refused for each required key and no other.
+pub fn the_documented_keys_are_the_keys_the_connector_reads(subject: &dyn Subject) {
+    let factory = subject.factory();
+    let probe = "undocumented_probe_key";
+    let section = ConfigSection::from_toml("connectors.probe", &format!("{probe} = 1"))
+        .expect("a one-line section parses");
+    let ctx = BuildContext {
+        name: "probe".into(),
+        section,
+        data_dir: std::env::temp_dir(),
+        base_dir: std::env::temp_dir(),
+    };
+    let Err(errors) = factory.build(ctx) else {
+        panic!("a section with an unknown key `{probe}` was accepted");
+    };
+    let unknown = errors
+        .iter()
+        .find(|e| e.key == format!("connectors.probe.{probe}"))
+        .unwrap_or_else(|| panic!("no error names the unknown key `{probe}`: {errors:?}"));
+    let mut read: Vec<&str> = unknown
+        .message
+        .split_once("expected one of: ")
+        .map(|(_, keys)| keys.trim_end_matches(')').split(", ").collect())
+        .unwrap_or_else(|| panic!("the unknown-key error lists no keys: {unknown:?}"));
+    read.sort_unstable();
+    let mut documented: Vec<&str> = factory.keys().iter().map(|k| k.name).collect();
+    documented.sort_unstable();
+    assert_eq!(
+        documented,
+        read,
+        "the keys `{}` documents differ from those its config reads",
+        factory.kind()
+    );
+    let mut missing: Vec<&str> = errors
+        .iter()
+        .filter(|e| e.message == "missing key")
+        .filter_map(|e| e.key.strip_prefix("connectors.probe."))
+        .collect();
+    missing.sort_unstable();
+    let mut required: Vec<&str> = factory
+        .keys()
+        .iter()
+        .filter(|k| k.need == KeyNeed::Required)
+        .map(|k| k.name)
+        .collect();
+    required.sort_unstable();
+    assert_eq!(
+        required,
+        missing,
+        "the keys `{}` documents as required differ from those it cannot do without",
+        factory.kind()
+    );
 }
 
 fn pipeline_config(subject: &dyn Subject) -> PipelineConfig {
@@ -339,6 +394,7 @@ pub async fn run_all(subject: &dyn Subject) {
     reading_twice_from_a_saved_cursor_yields_no_record_twice(subject).await;
     writing_the_same_batch_twice_leaves_the_target_unchanged(subject).await;
     a_bad_config_is_rejected_naming_the_key(subject).await;
+    the_documented_keys_are_the_keys_the_connector_reads(subject);
     a_permanent_error_becomes_a_dead_letter(subject).await;
     a_retryable_error_is_retried_and_nothing_is_lost_or_doubled(subject).await;
     checkpoint_capture_redelivers_from_the_first_unacknowledged(subject).await;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use syncd_core::KeyDoc;
 
 fn default_max_batch() -> usize {
     5_000
@@ -34,3 +35,34 @@ pub struct FileConfig {
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
 }
+
+/// The keys `FileConfig` reads, for `syncd connectors`.
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc::optional(
+        "read_dir",
+        "path",
+        "drop folder read for stock positions (`*.csv` with a header row, `*.jsonl`)",
+    ),
+    KeyDoc::optional(
+        "write_path",
+        "path",
+        "snapshot file written (`.jsonl` or `.csv`), replaced once per run",
+    ),
+    KeyDoc::optional(
+        "ledger_path",
+        "path",
+        "a stock ledger this connector owns (instead of read_dir/write_path)",
+    ),
+    KeyDoc::optional(
+        "journal_path",
+        "path",
+        "with ledger_path: JSON Lines file each write to the ledger is appended to",
+    ),
+    KeyDoc::default(
+        "allow_negative",
+        "bool",
+        "false",
+        "accept negative on-hand quantities instead of dead-lettering them",
+    ),
+    KeyDoc::default("max_batch", "integer", "5000", "writes per batch"),
+];

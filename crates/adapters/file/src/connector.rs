@@ -248,6 +248,14 @@ impl ConnectorFactory for FileFactory {
         "file"
     }
 
+    fn about(&self) -> &'static str {
+        "Stock files: reads a drop folder of CSV/JSON Lines exports, writes a snapshot file, or keeps a stock ledger"
+    }
+
+    fn keys(&self) -> &'static [syncd_core::KeyDoc] {
+        crate::config::KEYS
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
         let (mut config, mut problems) = ctx.section.extract_all::<FileConfig>()?;
         config.read_dir = config.read_dir.map(|d| ctx.resolve(&d));

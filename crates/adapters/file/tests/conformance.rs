@@ -173,6 +173,11 @@ async fn a_bad_config_is_rejected_naming_the_key() {
     syncd_testkit::a_bad_config_is_rejected_naming_the_key(&Files::new()).await;
 }
 
+#[test]
+fn the_documented_keys_are_the_keys_the_connector_reads() {
+    syncd_testkit::the_documented_keys_are_the_keys_the_connector_reads(&Files::new());
+}
+
 #[tokio::test]
 async fn a_permanent_error_becomes_a_dead_letter() {
     syncd_testkit::a_permanent_error_becomes_a_dead_letter(&Files::new()).await;

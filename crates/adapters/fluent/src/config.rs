@@ -1,7 +1,7 @@
 //! `kind = "fluent"`: the adapter's keys.
 
 use serde::Deserialize;
-use syncd_core::{ConfigError, ConfigSection, Secret};
+use syncd_core::{ConfigError, ConfigSection, KeyDoc, Secret};
 
 /// The most entities Fluent accepts per batch.
 pub const FLUENT_BATCH_LIMIT: usize = 5000;
@@ -121,3 +121,65 @@ impl FluentConfig {
         format!("{sku}:{location}:{catalogue_type}:{}", self.inventory_type)
     }
 }
+
+/// The keys `FluentConfig` reads, for `syncd connectors`.
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc::required(
+        "base_url",
+        "url",
+        "https://ACCOUNT.api.fluentretail.com (or the sandbox's URL)",
+    ),
+    KeyDoc::required("account", "string", "the account id (fluent.account)"),
+    KeyDoc::required(
+        "retailer_id",
+        "integer",
+        "the retailer the inventory belongs to",
+    ),
+    KeyDoc::required("client_id", "string", "OAuth client id"),
+    KeyDoc::required("client_secret", "secret", "OAuth client secret"),
+    KeyDoc::required("username", "string", "API user"),
+    KeyDoc::required("password", "secret", "API user's password"),
+    KeyDoc::optional(
+        "catalogue_ref",
+        "string",
+        "inventory catalogue; DEFAULT:<retailer_id> when absent",
+    ),
+    KeyDoc::default(
+        "inventory_type",
+        "string",
+        "\"LAST_ON_HAND\"",
+        "quantity type batches write",
+    ),
+    KeyDoc::default("source", "string", "\"syncd\"", "batch `source`"),
+    KeyDoc::default("event", "string", "\"InventoryChanged\"", "batch `event`"),
+    KeyDoc::default(
+        "preprocessing",
+        "skip | on",
+        "\"skip\"",
+        "Batch Pre-Processing (our diff already sends only changes)",
+    ),
+    KeyDoc::default(
+        "batch_size",
+        "integer",
+        "5000",
+        "entities per batch (at most 5,000)",
+    ),
+    KeyDoc::default(
+        "read_page_size",
+        "integer",
+        "500",
+        "positions per GraphQL page when reading back",
+    ),
+    KeyDoc::default(
+        "poll_timeout_secs",
+        "integer",
+        "600",
+        "how long a batch may take to complete before the write is retried",
+    ),
+    KeyDoc::default(
+        "request_timeout_secs",
+        "integer",
+        "60",
+        "timeout of one HTTP request",
+    ),
+];

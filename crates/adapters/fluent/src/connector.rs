@@ -26,6 +26,14 @@ impl ConnectorFactory for FluentFactory {
         "fluent"
     }
 
+    fn about(&self) -> &'static str {
+        "Fluent Commerce: writes stock through the Batch Inventory API (job, batches, status) and reads it back through GraphQL"
+    }
+
+    fn keys(&self) -> &'static [syncd_core::KeyDoc] {
+        crate::config::KEYS
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
         let config = FluentConfig::from_section(&ctx.section)?;
         let client = FluentClient::new(config)

@@ -1,7 +1,7 @@
 //! `kind = "newstore"`: the adapter's keys.
 
 use serde::Deserialize;
-use syncd_core::{ConfigError, ConfigSection, Secret};
+use syncd_core::{ConfigError, ConfigSection, KeyDoc, Secret};
 
 /// How allocation-removal ranges are scoped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -133,3 +133,80 @@ impl NewStoreConfig {
         })
     }
 }
+
+/// The keys `NewStoreConfig` reads, for `syncd connectors`.
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc::required("tenant", "string", "the tenant (mycompany-sandbox)"),
+    KeyDoc::optional(
+        "api_base",
+        "url",
+        "API base; https://{tenant}.p.newstore.net when absent",
+    ),
+    KeyDoc::optional(
+        "token_url",
+        "url",
+        "token URL; NewStore's identity provider for the tenant when absent",
+    ),
+    KeyDoc::required("client_id", "string", "API client id (client credentials)"),
+    KeyDoc::required("client_secret", "secret", "API client secret"),
+    KeyDoc::required(
+        "webhook_api_key",
+        "secret",
+        "the event stream integration's api_key (16+ characters)",
+    ),
+    KeyDoc::default(
+        "range_scope",
+        "global | per_location",
+        "\"global\"",
+        "one logical-timestamp sequence, or one per fulfillment location",
+    ),
+    KeyDoc::default(
+        "gap_grace_secs",
+        "integer",
+        "1200",
+        "how long a missing logical timestamp holds the range back",
+    ),
+    KeyDoc::default(
+        "min_import_spacing_secs",
+        "integer",
+        "0",
+        "the least time between two imports",
+    ),
+    KeyDoc::default(
+        "file_listen",
+        "address",
+        "\"127.0.0.1:0\"",
+        "where import files are served from (NewStore downloads them)",
+    ),
+    KeyDoc::optional(
+        "public_base_url",
+        "url",
+        "the URL NewStore reaches file_listen at; http://<file_listen> when absent",
+    ),
+    KeyDoc::default(
+        "file_ttl_secs",
+        "integer",
+        "259200",
+        "how long an import file stays downloadable",
+    ),
+    KeyDoc::default(
+        "poll_timeout_secs",
+        "integer",
+        "1800",
+        "how long an import may take before the write is retried",
+    ),
+    KeyDoc::default("provider", "string", "\"syncd\"", "the import's `provider`"),
+    KeyDoc::default(
+        "range_field",
+        "string",
+        "\"allocation_removal\"",
+        "the allocation-removal field's name in the availabilities file",
+    ),
+    KeyDoc::default("max_batch", "integer", "100000", "positions per import"),
+    KeyDoc::default(
+        "request_timeout_secs",
+        "integer",
+        "60",
+        "timeout of one HTTP request",
+    ),
+];

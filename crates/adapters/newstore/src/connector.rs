@@ -28,6 +28,14 @@ impl ConnectorFactory for NewStoreFactory {
         "newstore"
     }
 
+    fn about(&self) -> &'static str {
+        "NewStore: takes fulfillment request events (webhooks) and imports stock with allocations removed by logical-timestamp range"
+    }
+
+    fn keys(&self) -> &'static [syncd_core::KeyDoc] {
+        crate::config::KEYS
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
         let config = NewStoreConfig::from_section(&ctx.section)?;
         let files = FileHost::new(
