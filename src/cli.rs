@@ -58,6 +58,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A live view of the running daemon's pipelines: runs going, how far, how fast, ETA.
+    Top {
+        /// The config file (it names the state dir where the daemon's pid file is).
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        /// Seconds between redraws.
+        #[arg(long = "interval", default_value_t = 1.0, value_parser = positive_secs)]
+        interval_secs: f64,
+        /// Draw this many frames, then exit (by default: until Ctrl-C).
+        #[arg(long)]
+        frames: Option<u64>,
+    },
     /// Recent run reports.
     Runs {
         /// The config file.
@@ -188,4 +200,13 @@ pub enum DlqAction {
         /// The ids to drop.
         ids: Vec<String>,
     },
+}
+
+fn positive_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.05 => Ok(secs),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds of at least 0.05"
+        )),
+    }
 }

@@ -37,6 +37,24 @@ impl TerminalProgress {
 impl Progress for TerminalProgress {
     fn page_done(&self, r: &RunReport) {
         if let Some(bar) = &self.bar {
+            if let Some(extent) = r.extent {
+                if bar.length().is_none() {
+                    // The source knows its size: a bar with a total and an ETA from here on.
+                    let amounts = match extent.unit {
+                        syncd_core::SizeUnit::Bytes => "{binary_bytes}/{binary_total_bytes}",
+                        syncd_core::SizeUnit::Records => "{human_pos}/{human_len}",
+                    };
+                    bar.set_style(
+                        ProgressStyle::with_template(&format!(
+                            "{{prefix:.bold}} [{{bar:24}}] {{percent:>3}}% {amounts} · {{msg}} [{{elapsed}}, ETA {{eta}}]"
+                        ))
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                    );
+                }
+                bar.set_length(extent.total);
+                bar.set_position(extent.done);
+            }
             bar.set_message(format!(
                 "read {} · unchanged {} · written {} · dead-lettered {} · calls {}",
                 r.read, r.unchanged, r.written, r.dead_lettered, r.write_calls

@@ -212,6 +212,122 @@ pub fn status_table(rows: &[StatusRow]) -> String {
     out
 }
 
+/// One line of `syncd top`: a pipeline's status and, while it runs, its speed and ETA.
+#[derive(Clone, Debug)]
+pub struct TopRow {
+    /// The status the daemon gave.
+    pub status: StatusRow,
+    /// Records read per second since the previous frame, while a run goes on.
+    pub read_per_sec: Option<f64>,
+    /// The time the run still needs at its current speed, when its source knows its size.
+    pub eta: Option<std::time::Duration>,
+}
+
+impl TopRow {
+    /// The row for `status`, given the same run as seen `elapsed` ago (for rates).
+    pub fn of(
+        status: &StatusRow,
+        before: Option<(std::time::Duration, &syncd_engine::RunReport)>,
+    ) -> Self {
+        let secs = |elapsed: std::time::Duration| elapsed.as_secs_f64().max(1e-3);
+        let (read_per_sec, eta) = match (&status.current, before) {
+            (Some(now), Some((elapsed, then))) => {
+                let read = now.read.saturating_sub(then.read) as f64 / secs(elapsed);
+                let eta = match (now.extent, then.extent) {
+                    (Some(n), Some(t)) if n.done > t.done => {
+                        let per_sec = (n.done - t.done) as f64 / secs(elapsed);
+                        Some(std::time::Duration::from_secs_f64(
+                            n.total.saturating_sub(n.done) as f64 / per_sec,
+                        ))
+                    }
+                    _ => None,
+                };
+                (Some(read), eta)
+            }
+            _ => (None, None),
+        };
+        TopRow {
+            status: status.clone(),
+            read_per_sec,
+            eta,
+        }
+    }
+}
+
+/// `syncd top`'s frame: one row per pipeline.
+pub fn top_table(rows: &[TopRow]) -> String {
+    let mut t = table(&[
+        "pipeline",
+        "state",
+        "done",
+        "eta",
+        "read",
+        "read/s",
+        "written",
+        "dead letters",
+        "outbox",
+        "next run",
+    ]);
+    for row in rows {
+        let s = &row.status;
+        let (state, done, read, written) = match &s.current {
+            Some(run) => (
+                format!("running since {}", when(&run.started_at)),
+                run.extent
+                    .filter(|e| e.total > 0)
+                    .map(|e| format!("{:.0}%", e.done as f64 * 100.0 / e.total as f64))
+                    .unwrap_or_else(|| "-".into()),
+                run.read.to_string(),
+                (run.written + run.deleted + run.replayed).to_string(),
+            ),
+            None => (
+                match (&s.result, &s.last_run) {
+                    (Some(result), Some(at)) => format!("{result} at {}", when(at)),
+                    _ => "never run".into(),
+                },
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ),
+        };
+        t.add_row(vec![
+            Cell::new(&s.pipeline),
+            Cell::new(state),
+            Cell::new(done),
+            Cell::new(
+                row.eta
+                    .map(|d| humantime(d.as_secs()))
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::new(read),
+            Cell::new(
+                row.read_per_sec
+                    .map(|r| format!("{r:.0}"))
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::new(written),
+            Cell::new(s.dead_letters),
+            Cell::new(s.outbox),
+            Cell::new(
+                s.next_run
+                    .as_deref()
+                    .map(when)
+                    .unwrap_or_else(|| "-".into()),
+            ),
+        ]);
+    }
+    t.to_string()
+}
+
+/// Seconds as `1h02m`, `4m05s` or `12s`.
+fn humantime(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
 /// `syncd cursors list` as a table.
 pub fn cursors_table(rows: &[CursorRow]) -> String {
     let mut t = table(&["pipeline", "cursor"]);
@@ -267,5 +383,41 @@ mod tests {
         assert_eq!(clipped("ééé", 2), "éé…");
         assert_eq!(when("2026-12-01T01:40:12.345Z"), "2026-12-01 01:40:12Z");
         assert_eq!(when("not a time"), "not a time");
+    }
+
+    #[test]
+    fn top_gives_a_runs_speed_and_its_eta_from_two_frames() {
+        let mut then = syncd_engine::RunReport::start("p");
+        then.read = 1_000;
+        then.extent = Some(syncd_engine::Extent {
+            done: 100,
+            total: 1_000,
+            unit: syncd_core::SizeUnit::Bytes,
+        });
+        let mut now = then.clone();
+        now.read = 3_000;
+        now.extent = Some(syncd_engine::Extent {
+            done: 200,
+            ..then.extent.unwrap()
+        });
+        let status = StatusRow {
+            pipeline: "p".into(),
+            schedule: None,
+            last_run: None,
+            result: None,
+            error: None,
+            next_run: None,
+            running: true,
+            current: Some(now),
+            outbox: 0,
+            dead_letters: 0,
+        };
+        let row = TopRow::of(&status, Some((std::time::Duration::from_secs(2), &then)));
+        assert_eq!(row.read_per_sec, Some(1_000.0));
+        assert_eq!(row.eta, Some(std::time::Duration::from_secs(16)));
+        let frame = top_table(&[row]);
+        assert!(frame.contains("20%") && frame.contains("16s"), "{frame}");
+        assert_eq!(humantime(3_725), "1h02m");
+        assert_eq!(humantime(245), "4m05s");
     }
 }

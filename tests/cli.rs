@@ -581,3 +581,19 @@ fn connectors_lists_every_kind_built_in_with_its_keys() {
         "the tables must fit a 100-column terminal:\n{table}"
     );
 }
+
+#[test]
+fn top_without_a_running_daemon_says_so_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drop")).unwrap();
+    let config = write_config(
+        dir.path(),
+        "[connectors.a]\nkind = \"file\"\nread_dir = \"drop\"\n[connectors.b]\nkind = \"file\"\nwrite_path = \"out.jsonl\"\n[[pipelines]]\nname = \"p\"\nfrom = \"a\"\nto = \"b\"\nentity = \"stock_position\"\n",
+    );
+    let out = syncd(
+        &["top", "--frames", "1", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("running daemon"), "{}", text(&out));
+}

@@ -663,6 +663,47 @@ async fn a_long_run_moves_its_counters_and_logs_its_progress_before_it_ends() {
         d.runs_of("to-slow").await.is_empty(),
         "the run had already ended: the counters did not move before its end"
     );
+    // `/status` carries the run so far, with how much of its drop folder it has read.
+    let status: serde_json::Value = d
+        .http
+        .get(format!("{}/status", d.admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pipeline"] == "to-slow")
+        .unwrap();
+    let file_bytes = std::fs::metadata(d.dir.join("drop/a.csv")).unwrap().len();
+    assert!(row["current"]["read"].as_u64().unwrap() >= 10, "{row:#}");
+    assert_eq!(row["current"]["extent"]["unit"], "bytes", "{row:#}");
+    assert_eq!(row["current"]["extent"]["total"], file_bytes, "{row:#}");
+    assert!(row["current"]["extent"]["done"].as_u64().unwrap() < file_bytes);
+    // `syncd top` draws the run going, how far it got, and at what speed.
+    let top = syncd()
+        .args(["top", "--frames", "2", "--interval", "1.5", "--config"])
+        .arg(Daemon::config_path(&d.dir))
+        .env("COLUMNS", "160")
+        .output()
+        .unwrap();
+    let frames = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        top.status.success(),
+        "{frames}{}",
+        String::from_utf8_lossy(&top.stderr)
+    );
+    let last = frames.trim_end().rsplit("\n\n").next().unwrap();
+    let line = last
+        .lines()
+        .find(|l| l.contains("to-slow"))
+        .unwrap_or_else(|| panic!("no row for to-slow:\n{frames}"));
+    assert!(line.contains("running since"), "{frames}");
+    assert!(line.contains('%'), "{frames}");
     until("the run logs its progress", || async {
         d.log().contains("run in progress")
     })

@@ -558,8 +558,11 @@ async fn a_store_that_cannot_write_fails_readiness_and_the_daemon_exits_for_a_re
     );
     // Restarted with room, it has every event it acknowledged.
     let d = start(dir.path(), &sim).await;
-    let (ready, body) = d.get("/readyz").await;
-    assert_eq!(ready, 200, "{body}");
+    // Ready once every connector's first check has passed.
+    until("the restarted daemon is ready", || async {
+        d.get("/readyz").await.0 == 200
+    })
+    .await;
     let metrics = d.get("/metrics").await.1;
     let inbox = metrics
         .lines()

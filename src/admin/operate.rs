@@ -61,12 +61,12 @@ pub async fn plan(
 pub async fn status(State(daemon): State<Arc<Daemon>>) -> Result<Json<Vec<StatusRow>>, ApiError> {
     let loaded = daemon.current();
     let store = daemon.store.clone();
-    let running = daemon.runner.running();
+    let live = daemon.runner.live();
     let rows = blocking(move || {
         Ok(status::rows(
             &loaded.config,
             store.as_ref(),
-            &running,
+            &live,
             chrono::Utc::now(),
         )?)
     })

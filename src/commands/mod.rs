@@ -9,6 +9,7 @@ mod once;
 mod plan;
 mod sandbox;
 mod status;
+mod top;
 mod trigger;
 
 use std::process::ExitCode;
@@ -38,6 +39,18 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             json,
             pipelines,
         } => once::run(&config, &pipelines, json).await,
+        Command::Top {
+            config,
+            interval_secs,
+            frames,
+        } => {
+            top::run(
+                &config,
+                std::time::Duration::from_secs_f64(interval_secs),
+                frames,
+            )
+            .await
+        }
         Command::Plan {
             config,
             json,

@@ -1,5 +1,6 @@
 //! A daemon run's progress while it goes on: its counters in `/metrics` move page by page, not
-//! only at its end, and a long run says how far it got in the log every so often.
+//! only at its end, `/status` (and so `syncd top`) shows its report so far, and a long run says
+//! how far it got in the log every so often.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -7,10 +8,12 @@ use std::time::{Duration, Instant};
 use syncd_engine::{Progress, RunReport};
 
 use super::metrics::{Counted, Metrics};
+use super::runner::Live;
 
 /// Progress of one run into the metrics and the log.
 pub struct LiveProgress {
     metrics: Arc<Metrics>,
+    live: Live,
     pipeline: String,
     every: Duration,
     counted: Mutex<Counted>,
@@ -18,10 +21,11 @@ pub struct LiveProgress {
 }
 
 impl LiveProgress {
-    /// The progress of a run of `pipeline`, logged every `every`.
-    pub fn new(metrics: Arc<Metrics>, pipeline: &str, every: Duration) -> Self {
+    /// The progress of a run of `pipeline`, kept in `live` and logged every `every`.
+    pub fn new(metrics: Arc<Metrics>, live: Live, pipeline: &str, every: Duration) -> Self {
         LiveProgress {
             metrics,
+            live,
             pipeline: pipeline.to_string(),
             every,
             counted: Mutex::new(Counted::default()),
@@ -41,9 +45,21 @@ impl Progress for LiveProgress {
             let mut counted = self.counted.lock().expect("counted lock");
             *counted = self.metrics.run_progress(r, *counted);
         }
+        if let Some(now) = self
+            .live
+            .lock()
+            .expect("runner lock")
+            .get_mut(&self.pipeline)
+        {
+            *now = r.clone();
+        }
         let mut last = self.last_log.lock().expect("log lock");
         if last.elapsed() >= self.every {
             *last = Instant::now();
+            let percent = r
+                .extent
+                .filter(|e| e.total > 0)
+                .map(|e| (e.done as f64 * 100.0 / e.total as f64).round() as u64);
             tracing::info!(
                 pipeline = %self.pipeline,
                 read = r.read,
@@ -51,6 +67,7 @@ impl Progress for LiveProgress {
                 written = r.written,
                 dead_lettered = r.dead_lettered,
                 write_calls = r.write_calls,
+                percent,
                 "run in progress"
             );
         }

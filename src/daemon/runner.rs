@@ -2,10 +2,10 @@
 //! at a time, each run's report counted in the metrics. Runs are tracked so that shutdown can
 //! wait for them to drain.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use syncd_engine::Pipeline;
+use syncd_engine::{Pipeline, RunReport};
 use syncd_store::StateStore;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -31,12 +31,15 @@ pub enum Started {
     AlreadyRunning,
 }
 
+/// The runs going, each with its report so far, by pipeline.
+pub type Live = Arc<Mutex<BTreeMap<String, RunReport>>>;
+
 /// Starts and tracks runs.
 pub struct Runner {
     store: Arc<dyn StateStore>,
     metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
-    running: Arc<Mutex<HashSet<String>>>,
+    running: Live,
     tracker: TaskTracker,
     stop: CancellationToken,
     /// How often a long run logs how far it got.
@@ -66,26 +69,36 @@ impl Runner {
 
     /// The pipelines with a run going.
     pub fn running(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .running
+        self.running
             .lock()
             .expect("runner lock")
-            .iter()
+            .keys()
             .cloned()
-            .collect();
-        names.sort();
-        names
+            .collect()
+    }
+
+    /// The runs going, each with its report so far, by pipeline name.
+    pub fn live(&self) -> Vec<RunReport> {
+        self.running
+            .lock()
+            .expect("runner lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Starts a run of `pipeline` unless one is going.
     pub fn start(&self, pipeline: Arc<Pipeline>, reason: Reason) -> Started {
         let name = pipeline.name().to_string();
-        if !self
-            .running
-            .lock()
-            .expect("runner lock")
-            .insert(name.clone())
-        {
+        let already = {
+            let mut running = self.running.lock().expect("runner lock");
+            let already = running.contains_key(&name);
+            if !already {
+                running.insert(name.clone(), RunReport::start(&name));
+            }
+            already
+        };
+        if already {
             tracing::info!(pipeline = %name, ?reason, "previous run still going: not starting another");
             if matches!(reason, Reason::Schedule) {
                 self.metrics.tick_skipped(&name);
@@ -100,21 +113,25 @@ impl Runner {
         let progress_every = self.progress_every;
         self.tracker.spawn(async move {
             // Clears the running mark however the run ends, even by a panic.
-            struct Done(Arc<Mutex<HashSet<String>>>, String);
+            struct Done(Live, String);
             impl Drop for Done {
                 fn drop(&mut self) {
-                    if let Ok(mut set) = self.0.lock() {
-                        set.remove(&self.1);
+                    if let Ok(mut live) = self.0.lock() {
+                        live.remove(&self.1);
                     }
                 }
             }
-            let _done = Done(running, name.clone());
+            let _done = Done(running.clone(), name.clone());
             let Ok(_slot) = slots.acquire_owned().await else {
                 return;
             };
             tracing::info!(pipeline = %name, ?reason, "run starting");
-            let progress =
-                super::live_progress::LiveProgress::new(metrics.clone(), &name, progress_every);
+            let progress = super::live_progress::LiveProgress::new(
+                metrics.clone(),
+                running,
+                &name,
+                progress_every,
+            );
             let report = pipeline.run(store, &progress, &stop).await;
             metrics.run_finished(&report, progress.counted());
         });

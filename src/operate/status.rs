@@ -25,6 +25,9 @@ pub struct StatusRow {
     pub next_run: Option<String>,
     /// Whether a run is going now (only known through a running daemon).
     pub running: bool,
+    /// The run going now, as far as it got (only known through a running daemon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<RunReport>,
     /// Writes planned and not yet acknowledged.
     pub outbox: usize,
     /// Dead letters waiting for an operator.
@@ -35,7 +38,7 @@ pub struct StatusRow {
 pub fn rows(
     config: &Config,
     store: &dyn StateStore,
-    running: &[String],
+    live: &[RunReport],
     now: DateTime<Utc>,
 ) -> Result<Vec<StatusRow>, StoreError> {
     let schedules = Schedules::of(config);
@@ -56,7 +59,8 @@ pub fn rows(
                 next_run: schedules
                     .next_after(&p.name, now)
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                running: running.contains(&p.name),
+                running: live.iter().any(|r| r.pipeline == p.name),
+                current: live.iter().find(|r| r.pipeline == p.name).cloned(),
                 outbox: outbox::depth(store, &p.name)?,
                 dead_letters: dead_letters::count(store, &p.name)?,
             })

@@ -191,7 +191,9 @@ impl ConfigSection {
             bad: Vec::new(),
         };
         let attempt = |dict: &Dict| {
-            Figment::from(figment::providers::Serialized::defaults(dict)).extract::<T>()
+            Figment::from(figment::providers::Serialized::defaults(dict))
+                .extract::<T>()
+                .map_err(Box::new)
         };
         for _ in 0..MAX_STAND_INS {
             let err = match attempt(&dict) {
@@ -201,7 +203,7 @@ impl ConfigSection {
             let first = err.clone().into_iter().next();
             problems
                 .errors
-                .extend(ConfigError::from_figment(&self.origin, &self.path, err));
+                .extend(ConfigError::from_figment(&self.origin, &self.path, *err));
             let Some(first) = first else { break };
             let (at, unknown) = bad_location(&first);
             problems.bad.push(at.clone());

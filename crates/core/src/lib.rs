@@ -21,7 +21,9 @@ pub use error::{ConnectorError, ErrorClass};
 pub use fingerprint::Fingerprint;
 pub use key::RecordKey;
 pub use model::{EntityKind, Record};
-pub use page::{Cursor, Page, PageCursors, ReadItem, ReadMode, ReadRequest, RejectedRow};
+pub use page::{
+    Cursor, Page, PageCursors, PageSize, ReadItem, ReadMode, ReadRequest, RejectedRow, SizeUnit,
+};
 pub use registry::{BuildContext, ConnectorFactory, KeyDoc, KeyNeed, Registry};
 pub use secret::Secret;
 pub use webhook::{InboundEvent, WebhookError, WebhookReceiver, WebhookRequest};

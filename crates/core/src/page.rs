@@ -54,6 +54,28 @@ pub struct ReadItem {
 
 type ResumeFn = Box<dyn Fn(u64) -> Cursor + Send + Sync>;
 
+/// What a source's size is counted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeUnit {
+    /// Bytes of files or bodies.
+    Bytes,
+    /// Records or events.
+    Records,
+}
+
+/// How much of its source a page took and how much is left after it, for a source that knows
+/// its size (a drop folder's files, an inbox's events): progress bars and ETAs come from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageSize {
+    /// What this page consumed.
+    pub read: u64,
+    /// What is left after it.
+    pub left: u64,
+    /// The unit of both.
+    pub unit: SizeUnit,
+}
+
 /// A page of items and the cursors that resume after any of them.
 pub struct Page {
     /// The items, in source order.
@@ -62,6 +84,8 @@ pub struct Page {
     pub next: Cursor,
     /// True when the source has nothing after this page (for now).
     pub done: bool,
+    /// How much of the source the page took and left, when the source knows.
+    pub size: Option<PageSize>,
     resume: ResumeFn,
 }
 
@@ -80,8 +104,15 @@ impl Page {
             items,
             next,
             done,
+            size: None,
             resume: Box::new(resume),
         }
+    }
+
+    /// The page, saying how much of its source it took and left.
+    pub fn with_size(mut self, size: PageSize) -> Self {
+        self.size = Some(size);
+        self
     }
 
     /// An empty, final page that leaves the cursor where it was.

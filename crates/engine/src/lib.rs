@@ -28,6 +28,6 @@ pub use handle::{ConnectorHandle, RateLimit};
 pub use link::FieldPolicy;
 pub use plan::Plan;
 pub use progress::{NoProgress, Progress};
-pub use report::{RunOutcome, RunReport};
+pub use report::{Extent, RunOutcome, RunReport};
 pub use requeue::Requeued;
 pub use run::Pipeline;

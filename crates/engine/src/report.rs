@@ -55,8 +55,34 @@ pub struct RunReport {
     /// Missing logical timestamps moved past after their grace period.
     #[serde(default)]
     pub gaps_skipped: u64,
+    /// How far through its source the run got, when the source knows its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extent: Option<Extent>,
     /// How the run ended.
     pub outcome: RunOutcome,
+}
+
+/// How much of its source a run has read, of how much in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extent {
+    /// Read so far.
+    pub done: u64,
+    /// Read so far plus what the source says is left.
+    pub total: u64,
+    /// What both count.
+    pub unit: syncd_core::SizeUnit,
+}
+
+impl Extent {
+    /// `extent` (none before the first page) moved on by a page of `size`.
+    pub fn after(extent: Option<Extent>, size: syncd_core::PageSize) -> Extent {
+        let done = extent.map_or(0, |e| e.done) + size.read;
+        Extent {
+            done,
+            total: done + size.left,
+            unit: size.unit,
+        }
+    }
 }
 
 impl RunReport {
@@ -81,6 +107,7 @@ impl RunReport {
             allocation_ranges: 0,
             gaps_skipped: 0,
             pending: 0,
+            extent: None,
             outcome: RunOutcome::Succeeded,
         }
     }

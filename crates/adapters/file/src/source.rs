@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use syncd_core::{Page, ReadItem, Record, RejectedRow};
+use syncd_core::{Page, PageSize, ReadItem, Record, RejectedRow, SizeUnit};
 
 use crate::cursor::{FileCursor, Partial};
 use crate::rows;
@@ -74,12 +74,23 @@ impl DropFolder {
                 cursor.current = None;
                 continue;
             }
+            let end = ends.last().map_or(offset, |&(end, _)| end);
+            let later: u64 = untaken[n + 1..]
+                .iter()
+                .map(|f| std::fs::metadata(self.dir.join(f)).map_or(0, |m| m.len()))
+                .sum();
+            let size = PageSize {
+                read: end.saturating_sub(offset),
+                left: std::fs::metadata(&path)?.len().saturating_sub(end) + later,
+                unit: SizeUnit::Bytes,
+            };
             let base = cursor.clone();
             let next = cursor_after(&base, file, &ends, ends.len() - 1, eof);
             let file = file.clone();
-            return Ok(Page::new(items, next, eof && last_file, move |i| {
+            let page = Page::new(items, next, eof && last_file, move |i| {
                 cursor_after(&base, &file, &ends, i as usize, eof)
-            }));
+            });
+            return Ok(page.with_size(size));
         }
         cursor.current = None;
         Ok(Page::empty(cursor.encode()))

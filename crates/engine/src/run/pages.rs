@@ -39,6 +39,9 @@ impl RunCtx<'_> {
                 .read(p, self.store.as_ref(), cursor.clone(), &mut self.report)
                 .await?;
             let last = page.done || page.items.is_empty();
+            if let Some(size) = page.size {
+                self.report.extent = Some(crate::report::Extent::after(self.report.extent, size));
+            }
             let (items, cursors) = page.into_parts();
             let positions = items.iter().map(|i| i.position).collect();
             let plan =
