@@ -1,21 +1,24 @@
 //! NewStore end to end through the real daemon and the NewStore simulator: fulfillment events
 //! in by webhook, stock adjustments into the ledger (the stock authority), stock imports out
-//! with the range of logical timestamps whose allocations NewStore may remove.
+//! with the ranges of logical timestamps whose allocations NewStore may remove. The tenant's
+//! life (orders assigned, items completed or failed) is driven through the simulator's HTTP
+//! controls, which publish every event with its own logical timestamp, and every story ends by
+//! reading NewStore's ATP back over HTTP.
 
 mod support;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{until, Daemon};
-use syncd_sandbox::newstore::{Delivery, FulfillmentEventSpec, NewStoreSim, NewStoreSimConfig};
+use syncd_sandbox::newstore::{FulfillmentEventSpec, NewStoreSim, NewStoreSimConfig};
 
 const HOOK_KEY: &str = "hook-key-0123456789abcdef";
 const PRODUCT: &str = "P1";
 const NODE: &str = "DC01";
 
-fn write_config(dir: &Path, sim: &NewStoreSim, grace_secs: u64) {
+fn write_config(dir: &Path, sim: &NewStoreSim) {
     std::fs::create_dir_all(dir.join("counts")).unwrap();
     std::fs::write(
         dir.join("adapters.toml"),
@@ -33,7 +36,6 @@ token_url = "{token}"
 client_id = "{client}"
 client_secret = {{ env = "NS_CLIENT_SECRET" }}
 webhook_api_key = {{ env = "NS_HOOK_KEY" }}
-gap_grace_secs = {grace_secs}
 
 [connectors.erp]
 kind = "file"
@@ -72,7 +74,7 @@ mode = "full"
     .unwrap();
 }
 
-/// Starts the daemon with its clock at `dir/clock` (see [`advance_clock`]).
+/// Starts the daemon with its clock at `dir/clock`.
 async fn start(dir: &Path, sim: &NewStoreSim) -> Daemon {
     start_with(dir, sim, &[]).await
 }
@@ -87,11 +89,6 @@ async fn start_with(dir: &Path, sim: &NewStoreSim, extra: &[(&str, &str)]) -> Da
     ];
     env.extend_from_slice(extra);
     Daemon::start_at(dir, &env).await
-}
-
-/// Moves the daemon's clock `secs` past the real one (debug builds read `SYNCD_CLOCK_FILE`).
-fn advance_clock(d: &Daemon, secs: u64) {
-    std::fs::write(d.path("clock"), secs.to_string()).unwrap();
 }
 
 /// Runs `pipeline` through `syncd trigger` and returns its report.
@@ -112,61 +109,156 @@ async fn run(d: &Daemon, pipeline: &str) -> Value {
     report
 }
 
-fn count(d: &Daemon, on_hand: i64) {
+/// The ERP counted `on_hand` of every (product, node) given.
+fn count(d: &Daemon, rows: &[(&str, &str, i64)]) {
     let n = std::fs::read_dir(d.path("counts")).unwrap().count();
-    std::fs::write(
-        d.path(&format!("counts/{n:03}.csv")),
-        format!("sku,location,on_hand\n{PRODUCT},{NODE},{on_hand}\n"),
-    )
-    .unwrap();
+    let mut csv = String::from("sku,location,on_hand\n");
+    for (product, node, on_hand) in rows {
+        csv.push_str(&format!("{product},{node},{on_hand}\n"));
+    }
+    std::fs::write(d.path(&format!("counts/{n:03}.csv")), csv).unwrap();
 }
 
-fn ledger_on_hand(d: &Daemon) -> i64 {
+fn ledger_on_hand_of(d: &Daemon, product: &str, node: &str) -> i64 {
     let ledger: Value =
         serde_json::from_str(&std::fs::read_to_string(d.path("ledger.json")).unwrap()).unwrap();
     ledger["positions"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["sku"] == PRODUCT && p["location"] == NODE)
+        .find(|p| p["sku"] == product && p["location"] == node)
         .map(|p| p["on_hand"].as_i64().unwrap())
         .unwrap()
 }
 
-fn event(name: &str, ff: u64) -> FulfillmentEventSpec {
-    FulfillmentEventSpec {
-        name: name.into(),
-        id: format!("ff{ff}"),
-        logical_timestamp: 9 + ff,
-        fulfillment_location_id: NODE.into(),
-        items: vec![(format!("item-{ff}"), PRODUCT.into())],
+fn ledger_on_hand(d: &Daemon) -> i64 {
+    ledger_on_hand_of(d, PRODUCT, NODE)
+}
+
+/// NewStore as its tenant lives it, through the simulator's HTTP controls.
+struct Tenant {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Tenant {
+    /// The tenant of `sim`, its event stream posting to the daemon's webhook.
+    async fn of(sim: &NewStoreSim, d: &Daemon) -> Tenant {
+        let tenant = Tenant {
+            http: reqwest::Client::new(),
+            base: sim.url(),
+        };
+        tenant
+            .send(
+                "PUT",
+                "/_sandbox/event_stream",
+                json!({"callback_url": format!("{}/hooks/newstore/events", d.public()), "api_key": HOOK_KEY}),
+            )
+            .await;
+        tenant
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Value) -> Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn set_on_hand(&self, product: &str, node: &str, on_hand: i64) {
+        self.send(
+            "PUT",
+            "/_sandbox/stock",
+            json!({"product_id": product, "fulfillment_node_id": node, "on_hand": on_hand}),
+        )
+        .await;
+    }
+
+    /// `{on_hand, allocations, atp}` of (product, node).
+    async fn stock(&self, product: &str, node: &str) -> Value {
+        self.http
+            .get(format!(
+                "{}/_sandbox/stock?product_id={product}&fulfillment_node_id={node}",
+                self.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn atp(&self, product: &str, node: &str) -> i64 {
+        self.stock(product, node).await["atp"].as_i64().unwrap()
+    }
+
+    /// Assigns request `id` with one item per product at `node`: `fulfillment_request.assigned`
+    /// is published (unless `extra` says `"deliver": false`); gives the answer.
+    async fn assign(&self, id: &str, node: &str, products: &[&str], extra: Value) -> Value {
+        let mut body = json!({
+            "id": id,
+            "fulfillment_location_id": node,
+            "items": products.iter().map(|p| json!({"product_id": p})).collect::<Vec<_>>(),
+        });
+        merge(&mut body, extra);
+        let answer = self
+            .send("POST", "/_sandbox/fulfillment_requests", body)
+            .await;
+        assert_delivered(&answer);
+        answer
+    }
+
+    /// Completes (`complete`) or fails (`fail`) items of request `id` (every open one unless
+    /// `extra` names `items`).
+    async fn finish(&self, id: &str, how: &str, extra: Value) -> Value {
+        let answer = self
+            .send(
+                "POST",
+                &format!("/_sandbox/fulfillment_requests/{id}/{how}"),
+                extra,
+            )
+            .await;
+        assert_delivered(&answer);
+        answer
+    }
+
+    async fn redeliver(&self, lts: u64) {
+        let answer = self
+            .send(
+                "POST",
+                &format!("/_sandbox/events/{lts}/redeliver"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(answer["delivered"], 200, "{answer}");
     }
 }
 
-/// The seed's story: ff1..ff4 assigned (logical timestamps 10..13), ff1..ff3 completed.
-fn seed_deliveries(tenant: &str) -> Vec<Delivery> {
-    let mut d: Vec<Delivery> = (1..=4)
-        .map(|ff| event("fulfillment_request.assigned", ff).delivery(tenant))
-        .collect();
-    d.extend((1..=3).map(|ff| event("fulfillment_request.items_completed", ff).delivery(tenant)));
-    d
-}
-
-async fn deliver(d: &Daemon, sim: &NewStoreSim, deliveries: &[Delivery]) {
-    let url = format!("{}/hooks/newstore/events", d.public());
-    let codes = sim.deliver(&url, HOOK_KEY, deliveries).await;
-    assert!(codes.iter().all(|c| *c == 200), "{codes:?}\n{}", d.log());
-}
-
-async fn newstore() -> NewStoreSim {
-    let sim = NewStoreSim::start(NewStoreSimConfig::default())
-        .await
-        .unwrap();
-    sim.set_on_hand(PRODUCT, NODE, 10);
-    for ff in 1..=4 {
-        sim.allocate(PRODUCT, NODE, 9 + ff, &format!("item-{ff}"));
+fn merge(body: &mut Value, extra: Value) {
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
     }
-    sim
+}
+
+/// The daemon took the event (200), or it was not meant to be sent (null).
+fn assert_delivered(answer: &Value) {
+    assert!(
+        answer["delivered"] == 200 || answer["delivered"].is_null(),
+        "the webhook answered {answer}"
+    );
+}
+
+fn ranges(sim: &NewStoreSim) -> Vec<(u64, u64)> {
+    sim.ranges().iter().map(|r| (r.from, r.to)).collect()
 }
 
 /// Seed 003's worked example as data (`fixtures/seeds/003/worked_example.json`, transcribed
@@ -175,66 +267,96 @@ fn seed_example() -> Value {
     syncd_testkit::seed_json("003", "worked_example.json")
 }
 
-/// Runs the worked example with `deliveries` and checks the seed's end state.
-async fn worked_example(deliveries: Vec<Delivery>) {
+/// A NewStore tenant, a daemon with a fresh state dir beside it, and the ERP's first count.
+async fn setup(
+    sim_config: NewStoreSimConfig,
+    initial: &[(&str, &str, i64)],
+) -> (NewStoreSim, Daemon, Tenant, tempfile::TempDir) {
+    let sim = NewStoreSim::start(sim_config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim);
+    let d = start(dir.path(), &sim).await;
+    let tenant = Tenant::of(&sim, &d).await;
+    for (product, node, on_hand) in initial {
+        tenant.set_on_hand(product, node, *on_hand).await;
+    }
+    count(&d, initial);
+    run(&d, "counts-to-erp").await;
+    (sim, d, tenant, dir)
+}
+
+#[tokio::test]
+async fn the_seed_example_with_each_event_at_its_own_timestamp_and_the_orders_after_it() {
     let example = seed_example();
     let number = |v: &Value| v.as_i64().unwrap();
     // "Let's assume your product stock is 10."
     let initial = number(&example["initial_stock"]);
+    // "Initial stock for the product was 10, and ff1, ff2, ff3 were completed with logical
+    // timestamps 10, 11, 12."
     let completed: Vec<u64> = example["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["logical_timestamp"].as_u64().unwrap())
         .collect();
-    assert_eq!(
-        completed,
-        [10, 11, 12],
-        "ff1..ff3 as the story below plays them"
-    );
-    let sim = newstore().await;
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &sim, 1200);
-    let d = start(dir.path(), &sim).await;
-    count(&d, initial);
-    run(&d, "counts-to-erp").await;
-    assert_eq!(ledger_on_hand(&d), initial);
+    assert_eq!(completed, [10, 11, 12]);
+    let (sim, d, tenant, _dir) =
+        setup(NewStoreSimConfig::default(), &[(PRODUCT, NODE, initial)]).await;
 
-    deliver(&d, &sim, &deliveries).await;
+    // "Each fulfillment event in NewStore is associated with a logical timestamp": ff1..ff4
+    // are assigned before (6..9), each at its own timestamp, and ff1..ff3 complete at 10..12.
+    for (ff, at) in [("ff1", 6), ("ff2", 7), ("ff3", 8), ("ff4", 9)] {
+        tenant
+            .assign(ff, NODE, &[PRODUCT], json!({"logical_timestamp": at}))
+            .await;
+    }
+    for (ff, at) in ["ff1", "ff2", "ff3"].into_iter().zip(completed) {
+        tenant
+            .finish(ff, "complete", json!({"logical_timestamp": at}))
+            .await;
+    }
+    assert_eq!(
+        tenant.atp(PRODUCT, NODE).await,
+        initial - 4,
+        "four allocated"
+    );
+
+    // "Stock is updated to 7 and 3 allocations are removed."
     run(&d, "events-to-erp").await;
     assert_eq!(
         ledger_on_hand(&d),
-        number(&example["erp_after_sync"]["stock"]),
-        "the authority subtracted ff1..ff3"
+        number(&example["erp_after_sync"]["stock"])
     );
 
-    // The seed's import carries on-hand 17: stock the ERP counted since.
+    // "Stock is imported with current on hand value set to 17, and includes a logical
+    // timestamp range 10-12 to identify allocations to be removed."
     let import_on_hand = number(&example["expected_import"]["on_hand"]);
-    count(&d, import_on_hand);
+    count(&d, &[(PRODUCT, NODE, import_on_hand)]);
     run(&d, "counts-to-erp").await;
     let import = run(&d, "stock-to-newstore").await;
     assert_eq!(import["allocation_ranges"], 1, "{import}");
-
-    let stock = sim.stock(PRODUCT, NODE);
+    let range = &example["expected_import"]["logical_timestamp_range"];
     assert_eq!(
-        stock.on_hand,
+        ranges(&sim),
+        [(
+            range["from"].as_u64().unwrap(),
+            range["to"].as_u64().unwrap()
+        )],
+        "the seed's range exactly: ff4's open assignment at 9 is not covered"
+    );
+    // "Stock is updated to 17 and allocations are removed for items in ff1, ff2, ff3."
+    let stock = tenant.stock(PRODUCT, NODE).await;
+    assert_eq!(
+        number(&stock["on_hand"]),
         number(&example["expected_import"]["newstore_stock_after"])
     );
     assert_eq!(
-        stock.allocations.keys().copied().collect::<Vec<_>>(),
-        vec![13],
-        "ff1..ff3's allocations are gone, ff4's stays"
+        stock["allocations"].as_array().unwrap().len(),
+        1,
+        "ff4's stays: {stock}"
     );
-    let range = &example["expected_import"]["logical_timestamp_range"];
-    let (from, to) = (
-        range["from"].as_u64().unwrap(),
-        range["to"].as_u64().unwrap(),
-    );
-    assert_eq!(
-        sim.removals(),
-        (from..=to).map(|lts| (lts, 1)).collect(),
-        "each timestamp of the seed's range removed once"
-    );
+    assert_eq!(stock["allocations"][0]["fulfillment_request_id"], "ff4");
+    assert_eq!(number(&stock["atp"]), 16);
 
     // Nothing new: the next import sends nothing at all.
     let again = run(&d, "stock-to-newstore").await;
@@ -245,124 +367,251 @@ async fn worked_example(deliveries: Vec<Delivery>) {
         ),
         (Some(0), Some(0))
     );
-    assert_eq!(sim.finished_imports(), 1);
-}
 
-#[tokio::test]
-async fn the_seed_example_imports_seventeen_and_removes_ff1_to_ff3_allocations() {
-    let sim_tenant = NewStoreSimConfig::default().tenant;
-    worked_example(seed_deliveries(&sim_tenant)).await;
-}
-
-#[tokio::test]
-async fn shuffled_and_duplicated_deliveries_end_the_same() {
-    let tenant = NewStoreSimConfig::default().tenant;
-    let mut deliveries: Vec<Delivery> = seed_deliveries(&tenant)
-        .into_iter()
-        .flat_map(|d| [d.clone(), d])
-        .collect();
-    fastrand::Rng::with_seed(2026).shuffle(&mut deliveries);
-    worked_example(deliveries).await;
-}
-
-#[tokio::test]
-async fn a_missing_timestamp_holds_the_range_until_it_arrives_or_its_grace_passes() {
-    let sim = newstore().await;
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &sim, 1200);
-    let d = start(dir.path(), &sim).await;
-    count(&d, 10);
-    run(&d, "counts-to-erp").await;
-    let tenant = &sim.config().tenant;
-
-    // ff2 (timestamp 11) is late: the range stops at 10.
-    deliver(
-        &d,
-        &sim,
-        &[1, 3].map(|ff| event("fulfillment_request.items_completed", ff).delivery(tenant)),
-    )
-    .await;
+    // "ff4 is the most recently fulfilled item": completed at 13, its own range.
+    tenant
+        .finish("ff4", "complete", json!({"logical_timestamp": 13}))
+        .await;
     run(&d, "events-to-erp").await;
-    let first = run(&d, "stock-to-newstore").await;
-    assert_eq!(sim.removals(), [(10, 1)].into(), "{first}\n{}", d.log());
-    assert_eq!(sim.stock(PRODUCT, NODE).on_hand, 8);
+    assert_eq!(ledger_on_hand(&d), 16);
+    run(&d, "stock-to-newstore").await;
+    assert_eq!(ranges(&sim).last(), Some(&(13, 13)));
+    assert_eq!(
+        tenant.atp(PRODUCT, NODE).await,
+        16,
+        "shipped stock counted once"
+    );
 
-    deliver(
-        &d,
-        &sim,
-        &[event("fulfillment_request.items_completed", 2).delivery(tenant)],
-    )
-    .await;
+    // An order assigned at 14 and completed at 15, as two events: the range keeps moving and
+    // covers both.
+    tenant.assign("ff5", NODE, &[PRODUCT], json!({})).await;
+    tenant.finish("ff5", "complete", json!({})).await;
+    run(&d, "events-to-erp").await;
+    assert_eq!(ledger_on_hand(&d), 15);
+    run(&d, "stock-to-newstore").await;
+    assert_eq!(ranges(&sim).last(), Some(&(14, 15)));
+    assert_eq!(tenant.atp(PRODUCT, NODE).await, 15);
+
+    // A completion whose assignment never reached us (16, not delivered) is covered too.
+    tenant
+        .assign("ff6", NODE, &[PRODUCT], json!({"deliver": false}))
+        .await;
+    tenant.finish("ff6", "complete", json!({})).await;
+    run(&d, "events-to-erp").await;
+    assert_eq!(ledger_on_hand(&d), 14);
+    run(&d, "stock-to-newstore").await;
+    assert_eq!(
+        ranges(&sim).last(),
+        Some(&(17, 17)),
+        "16 is never covered: we never saw it"
+    );
+    let stock = tenant.stock(PRODUCT, NODE).await;
+    assert_eq!(
+        (number(&stock["on_hand"]), number(&stock["atp"])),
+        (14, 14),
+        "{stock}"
+    );
+    assert_eq!(sim.finished_imports(), 4);
+}
+
+#[tokio::test]
+async fn interleaved_orders_across_nodes_with_a_failure_in_the_middle_end_with_the_true_atp() {
+    const DC2: &str = "DC02";
+    const P2: &str = "P2";
+    let initial = [(PRODUCT, NODE, 10), (PRODUCT, DC2, 5), (P2, NODE, 8)];
+    let (sim, d, tenant, _dir) = setup(NewStoreSimConfig::default(), &initial).await;
+
+    tenant
+        .assign("a", NODE, &[PRODUCT, PRODUCT], json!({}))
+        .await; // 1
+    tenant.assign("b", DC2, &[PRODUCT], json!({})).await; // 2
+    tenant.assign("c", NODE, &[P2], json!({})).await; // 3
+    let a_items: Vec<String> = tenant.stock(PRODUCT, NODE).await["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["item_id"].as_str().unwrap().to_string())
+        .collect();
+    tenant
+        .finish("a", "complete", json!({"items": [a_items[0]]}))
+        .await; // 4
+    tenant.finish("c", "fail", json!({})).await; // 5: NewStore drops c's allocation itself
+    tenant.finish("b", "complete", json!({})).await; // 6
+    assert_eq!(tenant.atp(P2, NODE).await, 8, "a failure releases at once");
+
+    run(&d, "events-to-erp").await;
+    assert_eq!(ledger_on_hand_of(&d, PRODUCT, NODE), 9);
+    assert_eq!(ledger_on_hand_of(&d, PRODUCT, DC2), 4);
+    assert_eq!(
+        ledger_on_hand_of(&d, P2, NODE),
+        8,
+        "a failure ships nothing"
+    );
+    let import = run(&d, "stock-to-newstore").await;
+    // 1 holds (a's second item is open); 2..6 are accounted for: one range around the failure.
+    assert_eq!(ranges(&sim), [(2, 6)], "{import}");
+    assert_eq!(
+        tenant.atp(PRODUCT, NODE).await,
+        9 - 1,
+        "a's open item stays allocated"
+    );
+    assert_eq!(tenant.atp(PRODUCT, DC2).await, 4);
+    assert_eq!(tenant.atp(P2, NODE).await, 8);
+
+    // a's second item ships: its completion, and a's assignment with it, go out.
+    tenant.finish("a", "complete", json!({})).await; // 7
     run(&d, "events-to-erp").await;
     run(&d, "stock-to-newstore").await;
-    assert_eq!(sim.removals(), [(10, 1), (11, 1), (12, 1)].into());
-    assert_eq!(sim.stock(PRODUCT, NODE).on_hand, 7);
+    assert_eq!(ranges(&sim), [(2, 6), (7, 7)]);
+    for (product, node, _) in initial {
+        let stock = tenant.stock(product, node).await;
+        assert_eq!(stock["allocations"], json!([]), "{product}@{node}: {stock}");
+        assert_eq!(
+            stock["atp"],
+            ledger_on_hand_of(&d, product, node),
+            "{product}@{node}: ATP is the ERP's stock"
+        );
+    }
+    assert_eq!(ledger_on_hand_of(&d, PRODUCT, NODE), 8);
+}
 
-    // Timestamp 14 arrives and 13 never does: after the grace period the range moves past it.
-    sim.allocate(PRODUCT, NODE, 14, "item-5");
-    deliver(
-        &d,
-        &sim,
-        &[event("fulfillment_request.items_completed", 5).delivery(tenant)],
-    )
-    .await;
+#[tokio::test]
+async fn sparse_timestamps_still_produce_ranges_within_one_run_of_the_completion() {
+    let (sim, d, tenant, _dir) = setup(NewStoreSimConfig::default(), &[(PRODUCT, NODE, 10)]).await;
+    // The counter is the tenant's: other locations' and filtered events take the numbers in
+    // between, and they never come here.
+    tenant
+        .assign("s1", NODE, &[PRODUCT], json!({"logical_timestamp": 100}))
+        .await;
+    tenant
+        .finish("s1", "complete", json!({"logical_timestamp": 250}))
+        .await;
     run(&d, "events-to-erp").await;
-    let held = run(&d, "stock-to-newstore").await;
-    assert_eq!(held["gaps_skipped"], 0, "{held}");
-    assert!(
-        !sim.removals().contains_key(&14),
-        "held back while 13 may still come: {held}"
-    );
-    // Nineteen minutes on, 13 may still come.
-    advance_clock(&d, 19 * 60);
-    let still = run(&d, "stock-to-newstore").await;
-    assert_eq!(still["gaps_skipped"], 0, "{still}");
-    assert!(!sim.removals().contains_key(&14), "{still}");
-    // Past the 20-minute grace period, the range moves past it.
-    advance_clock(&d, 21 * 60);
-    let moved = run(&d, "stock-to-newstore").await;
-    assert_eq!(moved["gaps_skipped"], 1, "{moved}");
-    assert!(sim.removals().contains_key(&14), "{moved}");
+    let import = run(&d, "stock-to-newstore").await;
     assert_eq!(
-        d.metric("syncd_allocation_gaps_skipped_total", "stock-to-newstore")
-            .await,
-        1.0
+        ranges(&sim),
+        [(250, 250)],
+        "in the first run after the completion: {import}"
     );
-    assert!(
-        sim.stock(PRODUCT, NODE).allocations.contains_key(&13),
-        "13 itself is never removed by a skip"
+    assert_eq!(import["allocations_held"], 0, "{import}");
+    tenant
+        .assign("s2", NODE, &[PRODUCT], json!({"logical_timestamp": 4000}))
+        .await;
+    tenant
+        .finish("s2", "complete", json!({"logical_timestamp": 90000}))
+        .await;
+    run(&d, "events-to-erp").await;
+    run(&d, "stock-to-newstore").await;
+    assert_eq!(ranges(&sim), [(250, 250), (90000, 90000)]);
+    let stock = tenant.stock(PRODUCT, NODE).await;
+    assert_eq!(
+        (stock["on_hand"].as_i64(), stock["atp"].as_i64()),
+        (Some(8), Some(8)),
+        "{stock}"
     );
 }
 
 #[tokio::test]
-async fn a_crash_between_the_authoritys_ack_and_the_import_or_during_the_import_loses_and_doubles_nothing(
-) {
-    let sim = NewStoreSim::start(NewStoreSimConfig {
-        processing_delay_ms: 1500,
-        ..NewStoreSimConfig::default()
-    })
-    .await
-    .unwrap();
-    sim.set_on_hand(PRODUCT, NODE, 10);
-    for ff in 1..=4 {
-        sim.allocate(PRODUCT, NODE, 9 + ff, &format!("item-{ff}"));
+async fn redelivered_and_out_of_order_events_across_runs_change_nothing_and_start_no_import() {
+    let (sim, d, tenant, _dir) = setup(NewStoreSimConfig::default(), &[(PRODUCT, NODE, 10)]).await;
+    // r2's completion reaches us before its assignment (which the stream sends late).
+    tenant.assign("r1", NODE, &[PRODUCT], json!({})).await; // 1
+    tenant
+        .assign("r2", NODE, &[PRODUCT], json!({"deliver": false}))
+        .await; // 2
+    tenant.finish("r1", "complete", json!({})).await; // 3
+    tenant.finish("r2", "complete", json!({})).await; // 4
+    run(&d, "events-to-erp").await;
+    run(&d, "stock-to-newstore").await;
+    assert_eq!(ranges(&sim), [(3, 4)], "2 is not ours to cover yet");
+    assert_eq!(tenant.atp(PRODUCT, NODE).await, 8);
+    let imports = sim.log().calls("POST /v0/d/import");
+
+    // The late assignment, and every event once more, in the next runs.
+    tenant.redeliver(2).await;
+    for lts in [4, 1, 3, 2] {
+        tenant.redeliver(lts).await;
     }
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &sim, 1200);
-    let mut d = start(dir.path(), &sim).await;
-    count(&d, 10);
-    run(&d, "counts-to-erp").await;
-    deliver(&d, &sim, &seed_deliveries(&sim.config().tenant)).await;
+    let events = run(&d, "events-to-erp").await;
+    assert_eq!(events["written"], 0, "no adjustment twice: {events}");
+    assert_eq!(ledger_on_hand(&d), 8);
+    let import = run(&d, "stock-to-newstore").await;
+    assert_eq!(
+        (
+            import["write_calls"].as_u64(),
+            import["allocation_ranges"].as_u64()
+        ),
+        (Some(0), Some(0)),
+        "nothing to send: {import}"
+    );
+    assert_eq!(
+        sim.log().calls("POST /v0/d/import"),
+        imports,
+        "no import job only to resend a range"
+    );
+    let stock = tenant.stock(PRODUCT, NODE).await;
+    assert_eq!(
+        (stock["on_hand"].as_i64(), stock["atp"].as_i64()),
+        (Some(8), Some(8)),
+        "{stock}"
+    );
+}
+
+#[tokio::test]
+async fn another_tenants_events_are_refused_and_store_nothing() {
+    let (_sim, d, _tenant, _dir) =
+        setup(NewStoreSimConfig::default(), &[(PRODUCT, NODE, 10)]).await;
+    let url = format!("{}/hooks/newstore/events", d.public());
+    let other = event("fulfillment_request.items_completed", 1).delivery("another-tenant");
+    let r = d
+        .http
+        .post(&url)
+        .bearer_auth(HOOK_KEY)
+        .json(&other.0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("another-tenant"),
+        "{body}"
+    );
+    let events = run(&d, "events-to-erp").await;
+    assert_eq!(events["read"], 0, "nothing was stored: {events}");
+}
+
+#[tokio::test]
+async fn a_kill_between_the_inbox_and_the_import_or_during_the_import_loses_and_doubles_nothing() {
+    let (sim, mut d, tenant, dir) = setup(
+        NewStoreSimConfig {
+            processing_delay_ms: 1500,
+            ..NewStoreSimConfig::default()
+        },
+        &[(PRODUCT, NODE, 10)],
+    )
+    .await;
+    for ff in ["ff1", "ff2", "ff3", "ff4"] {
+        tenant.assign(ff, NODE, &[PRODUCT], json!({})).await; // 1..4
+    }
+    for ff in ["ff1", "ff2", "ff3"] {
+        tenant.finish(ff, "complete", json!({})).await; // 5..7
+    }
+
+    // 1. Killed with the events only in the inbox.
+    d.kill9();
+    let d = start(dir.path(), &sim).await;
     run(&d, "events-to-erp").await;
     assert_eq!(ledger_on_hand(&d), 7);
 
-    // 1. Killed after the authority acknowledged, before any import.
+    // 2. Killed after the authority acknowledged, before any import.
+    let mut d = d;
     d.kill9();
     let mut d = start_with(dir.path(), &sim, &[("SYNCD_CRASH_AT", "import_started")]).await;
-    count(&d, 17);
+    count(&d, &[(PRODUCT, NODE, 17)]);
     run(&d, "counts-to-erp").await;
 
-    // 2. Aborted right after NewStore was told to start the import, while it processes it.
+    // 3. Aborted right after NewStore was told to start the import, while it processes it.
     d.trigger("stock-to-newstore");
     let (status, _) = d.exit().await;
     assert_eq!(status.signal(), Some(libc::SIGABRT), "{}", d.log());
@@ -388,23 +637,18 @@ async fn a_crash_between_the_authoritys_ack_and_the_import_or_during_the_import_
         imports_before + again,
         "a second import only if the first failed (it finished: {orphan_finished})"
     );
-    println!(
-        "the orphaned import {}",
-        match orphan_finished {
-            true => "finished: no second import",
-            false => "failed on its download: imported once more",
-        }
-    );
     assert_eq!(sim.finished_imports(), 1);
-    let stock = sim.stock(PRODUCT, NODE);
-    assert_eq!(stock.on_hand, 17);
+    let stock = tenant.stock(PRODUCT, NODE).await;
+    assert_eq!(stock["on_hand"], 17);
     assert_eq!(
-        stock.allocations.keys().copied().collect::<Vec<_>>(),
-        vec![13]
+        stock["allocations"].as_array().unwrap().len(),
+        1,
+        "ff4's stays: {stock}"
     );
+    assert_eq!(stock["atp"], 16);
     assert_eq!(
         sim.removals(),
-        [(10, 1), (11, 1), (12, 1)].into(),
+        [(5, 1), (6, 1), (7, 1)].into(),
         "no allocation removed twice"
     );
     assert_eq!(ledger_on_hand(&d), 17, "no adjustment applied twice");
@@ -417,11 +661,25 @@ async fn a_crash_between_the_authoritys_ack_and_the_import_or_during_the_import_
     assert_eq!(ledger["applied"].as_array().unwrap().len(), 3);
 }
 
+/// A raw envelope, for what the tenant's controls never send (another tenant's, malformed,
+/// or a flood).
+fn event(name: &str, ff: u64) -> FulfillmentEventSpec {
+    FulfillmentEventSpec {
+        name: name.into(),
+        id: format!("ff{ff}"),
+        logical_timestamp: 9 + ff,
+        fulfillment_location_id: NODE.into(),
+        items: vec![(format!("item-{ff}"), PRODUCT.into())],
+    }
+}
+
 #[tokio::test]
 async fn unauthorized_and_malformed_webhooks_are_refused_and_store_nothing() {
-    let sim = newstore().await;
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &sim, 1200);
+    write_config(dir.path(), &sim);
     let d = start(dir.path(), &sim).await;
     let url = format!("{}/hooks/newstore/events", d.public());
     let good = event("fulfillment_request.items_completed", 1).delivery(&sim.config().tenant);
@@ -502,7 +760,7 @@ async fn a_store_that_cannot_write_fails_readiness_and_the_daemon_exits_for_a_re
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &sim, 1200);
+    write_config(dir.path(), &sim);
     let clock = dir.path().join("clock");
     let env = [
         ("NS_CLIENT_SECRET", sim.config().client_secret.as_str()),

@@ -66,6 +66,7 @@ async fn accept(
         let (status, result) = match e {
             WebhookError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             WebhookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "rejected"),
+            WebhookError::Forbidden(_) => (StatusCode::FORBIDDEN, "rejected"),
             WebhookError::NoRoute(_) => (StatusCode::NOT_FOUND, "rejected"),
         };
         daemon.metrics.webhook(&connector, result);

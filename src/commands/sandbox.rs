@@ -15,6 +15,18 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         "\nfluent credentials: account {} retailer {} client_id {} client_secret {} username {} password {}",
         f.account, f.retailer_id, f.client_id, f.client_secret, f.username, f.password
     );
+    let n = sandbox.newstore.config();
+    println!(
+        "newstore credentials: tenant {} token_url {} client_id {} client_secret {}",
+        n.tenant,
+        sandbox.newstore.token_url(),
+        n.client_id,
+        n.client_secret
+    );
+    println!(
+        "newstore controls: {url}/_sandbox/stock, {url}/_sandbox/event_stream, {url}/_sandbox/fulfillment_requests (see docs/newstore.md)",
+        url = sandbox.newstore.url()
+    );
     println!("(sandbox credentials, not secrets; Ctrl-C stops)");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

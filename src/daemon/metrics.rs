@@ -58,7 +58,7 @@ pub struct Metrics {
     connector_up: Family<ConnectorLabel, Gauge>,
     reloads: Family<ResultLabel, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
-    gaps_skipped: PerPipeline,
+    allocations_held: Family<PipelineLabel, Gauge>,
     allocation_ranges: PerPipeline,
 }
 
@@ -149,10 +149,10 @@ impl Default for Metrics {
             "Webhook requests by result (stored, ignored, unauthorized, rejected, failed)",
             webhooks.clone(),
         );
-        let gaps_skipped = counter(
+        let allocations_held = gauge(
             &mut registry,
-            "allocation_gaps_skipped",
-            "Missing logical timestamps moved past after their grace period",
+            "allocation_timestamps_held",
+            "Logical timestamps whose allocations must stay for now (an item still only assigned, a completion not yet in the stock authority), as of the pipeline's last run",
         );
         let allocation_ranges = counter(
             &mut registry,
@@ -177,7 +177,7 @@ impl Default for Metrics {
             connector_up,
             reloads,
             webhooks,
-            gaps_skipped,
+            allocations_held,
             allocation_ranges,
         }
     }
@@ -247,9 +247,9 @@ impl Metrics {
         self.rate_limit_waits
             .get_or_create(&p)
             .inc_by(report.rate_limit_waits);
-        self.gaps_skipped
+        self.allocations_held
             .get_or_create(&p)
-            .inc_by(report.gaps_skipped);
+            .set(report.allocations_held as i64);
         self.allocation_ranges
             .get_or_create(&p)
             .inc_by(report.allocation_ranges);

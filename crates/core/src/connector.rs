@@ -12,8 +12,6 @@ use crate::webhook::WebhookReceiver;
 pub struct RangePolicy {
     /// One range per location (`true`) or one for all (`*`).
     pub per_location: bool,
-    /// How long a missing logical timestamp holds the range back before it is skipped.
-    pub gap_grace: std::time::Duration,
 }
 use crate::write::{WriteOp, WriteOutcome};
 

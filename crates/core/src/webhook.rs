@@ -47,6 +47,9 @@ pub enum WebhookError {
     /// The body is not what the vendor documents (400).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Authentic, but not for this connector: another tenant's event, say (403).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// No route of this connector matches the path (404).
     #[error("no webhook route `{0}`")]
     NoRoute(String),

@@ -1,12 +1,20 @@
-//! Which allocations a target may drop (NewStore's import ranges). Per scope (a location, or
-//! `*` for all), walking up from the mark (the highest logical timestamp already removed):
-//! a timestamp is removable when its event failed (the vendor dropped the allocation itself)
-//! or completed with every stock adjustment acknowledged by the stock authority. An assignment
-//! not yet completed stops the walk. A missing timestamp stops it too, until the grace period
-//! since a later one was first seen has passed; then the walk goes on past it, but the ranges
-//! leave it out: an allocation is only ever removed for an event we hold, so a lost completion
-//! can make stock look short, never oversold. A timestamp that arrives after the walk passed
-//! it goes out as a range of its own.
+//! Which allocations a target may drop (NewStore's import ranges).
+//!
+//! Every fulfillment event carries a logical timestamp of its own, "a number that consistently
+//! increases" (seed 003): an item is assigned at one timestamp and completed or failed at a
+//! later one. Per scope (a location, or `*` for all), each timestamp we hold is
+//! - *removable*: a completion whose stock adjustments the stock authority acknowledged, so the
+//!   stock the same import sends already has those items shipped;
+//! - *passable*: a failure (the vendor dropped that allocation itself), another fulfillment
+//!   step, or an assignment all of whose items are completed (and acknowledged) or failed;
+//! - *held*: an assignment with an item still open, or a completion not yet in the authority.
+//!
+//! A range is a run of consecutive timestamps, each removable or passable, holding at least one
+//! removable. A timestamp we do not hold is never covered: the counter is the tenant's, so
+//! numbers go to events of other locations and to events an integration's filter leaves out,
+//! and a gap is no proof of a lost event. A held timestamp splits the ranges around it and
+//! holds back nothing else; once it is accounted for it goes out in a later range. Passable
+//! runs without a removable timestamp are dropped without a range.
 //!
 //! Computed before the run reads the authority's stock, so that everything a range covers is
 //! already in the stock the same import sends.
@@ -14,22 +22,33 @@
 use std::collections::BTreeMap;
 
 use syncd_core::{EntityKind, RangePolicy, RecordKey, WriteOp};
-use syncd_store::{
-    logical, shadow, ShadowIndex, Stamp, StampKind, StateStore, StoreError, WriteBatch,
-};
+use syncd_store::logical::{self, ItemLife};
+use syncd_store::{shadow, ShadowIndex, Stamp, StampKind, StateStore, StoreError, WriteBatch};
 
-/// Stamps below the mark that never become removable are dropped after this long.
-const LATE_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Held stamps and closed item lives are forgotten after this long (a completion whose
+/// adjustment was dead-lettered, an order never finished): a stamp forgotten is never covered.
+const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// What the next import may remove, and what was found on the way.
 #[derive(Debug, Default)]
 pub struct Removable {
     /// `RemoveAllocations` ops, ascending per scope.
     pub ops: Vec<WriteOp>,
-    /// Missing timestamps walked past after the grace period.
-    pub gaps_skipped: u64,
-    /// Long-stale stamps below their mark, to delete: (location, timestamp).
-    pub expired: Vec<(String, u64)>,
+    /// Timestamps held back (an item still open, a completion not yet in the authority).
+    pub held: u64,
+    /// Stamps done with without a range (passable runs), or held past retention:
+    /// (location, timestamp).
+    pub forget: Vec<(String, u64)>,
+    /// Item lives closed long ago, to forget.
+    pub forget_lives: Vec<String>,
+}
+
+/// What a held timestamp stands for in a walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    Removable,
+    Passable,
+    Held,
 }
 
 fn scope_of(policy: &RangePolicy, location: &str) -> String {
@@ -40,39 +59,56 @@ fn scope_of(policy: &RangePolicy, location: &str) -> String {
     }
 }
 
-fn accounted(acknowledged: &ShadowIndex, stamps: &[(String, Stamp)]) -> bool {
-    for (_, stamp) in stamps {
-        // Not while an item is still only assigned (its allocation must stay), and not before
-        // every adjustment any completion made is in the authority's stock.
-        if stamp.kind == StampKind::Assigned || !stamp.every_assigned_item_done() {
-            return false;
-        }
-        let applied = |key: &String| {
-            acknowledged
-                .get(&RecordKey::from_raw(key.clone()))
-                .is_some()
-        };
-        if !stamp.adjustments.iter().all(applied) {
-            return false;
-        }
-    }
-    true
+struct Judge<'a> {
+    store: &'a dyn StateStore,
+    namespace: &'a str,
+    acknowledged: ShadowIndex,
 }
 
-/// Turns ascending removable timestamps into ranges of consecutive ones.
-fn ranges(scope: &str, removable: &[u64]) -> Vec<WriteOp> {
-    let mut out: Vec<WriteOp> = Vec::new();
-    for &lts in removable {
-        match out.last_mut() {
-            Some(WriteOp::RemoveAllocations { to, .. }) if *to + 1 == lts => *to = lts,
-            _ => out.push(WriteOp::RemoveAllocations {
-                scope: scope.to_string(),
-                from: lts,
-                to: lts,
-            }),
-        }
+impl Judge<'_> {
+    fn applied(&self, key: &str) -> bool {
+        self.acknowledged
+            .get(&RecordKey::from_raw(key.to_string()))
+            .is_some()
     }
-    out
+
+    /// Whether an item an assignment named is done with: failed, or completed with its
+    /// adjustment in the authority. An item of which nothing else is known is open.
+    fn item_done(&self, item: &str) -> Result<bool, StoreError> {
+        let life: Option<ItemLife> = logical::life(self.store, self.namespace, item)?;
+        Ok(
+            match life.and_then(|l| l.closed.map(|c| (c.kind, l.adjustment))) {
+                Some((StampKind::Failed, _)) => true,
+                Some((StampKind::Completed, adjustment)) => {
+                    adjustment.is_none_or(|key| self.applied(&key))
+                }
+                _ => false,
+            },
+        )
+    }
+
+    fn standing(&self, stamp: &Stamp) -> Result<Standing, StoreError> {
+        if !stamp.adjustments.iter().all(|key| self.applied(key)) {
+            return Ok(Standing::Held);
+        }
+        for item in &stamp.assigned_items {
+            if !self.item_done(item)? {
+                return Ok(Standing::Held);
+            }
+        }
+        Ok(match stamp.kind {
+            StampKind::Completed => Standing::Removable,
+            StampKind::Assigned | StampKind::Failed | StampKind::Noted => Standing::Passable,
+        })
+    }
+}
+
+/// A run of consecutive accounted-for timestamps being gathered.
+struct Run {
+    from: u64,
+    to: u64,
+    removable: bool,
+    stamps: Vec<(String, u64)>,
 }
 
 /// The ranges `namespace`'s target may drop now, given what `authority` acknowledged.
@@ -83,6 +119,15 @@ pub fn removable(
     policy: RangePolicy,
     now_ms: i64,
 ) -> Result<Removable, StoreError> {
+    let mut out = Removable::default();
+    for (item, life) in logical::lives(store, namespace)? {
+        if life
+            .closed
+            .is_some_and(|c| now_ms - c.seen_ms > RETENTION_MS)
+        {
+            out.forget_lives.push(item);
+        }
+    }
     let mut by_scope: BTreeMap<String, BTreeMap<u64, Vec<(String, Stamp)>>> = BTreeMap::new();
     for (location, lts, stamp) in logical::list(store, namespace)? {
         by_scope
@@ -92,82 +137,109 @@ pub fn removable(
             .or_default()
             .push((location, stamp));
     }
-    let grace_ms = policy.gap_grace.as_millis() as i64;
-    let mut out = Removable::default();
     if by_scope.is_empty() {
         return Ok(out);
     }
-    let acknowledged = shadow::load_index(store, authority, EntityKind::StockAdjustment)?;
+    let judge = Judge {
+        store,
+        namespace,
+        acknowledged: shadow::load_index(store, authority, EntityKind::StockAdjustment)?,
+    };
     for (scope, stamps) in by_scope {
-        let mark = logical::mark(store, namespace, &scope)?;
-        let mut removable = Vec::new();
-        // Late arrivals below the mark: each on its own once accounted for.
-        if let Some(mark) = mark {
-            for (&lts, entries) in stamps.range(..=mark) {
-                if accounted(&acknowledged, entries) {
-                    removable.push(lts);
-                } else if entries
-                    .iter()
-                    .all(|(_, s)| now_ms - s.first_seen_ms > LATE_RETENTION_MS)
-                {
-                    out.expired
-                        .extend(entries.iter().map(|(l, _)| (l.clone(), lts)));
-                }
+        let mut run: Option<Run> = None;
+        let close = |run: Option<Run>, out: &mut Removable| {
+            let Some(run) = run else { return };
+            if run.removable {
+                out.ops.push(WriteOp::RemoveAllocations {
+                    scope: scope.clone(),
+                    from: run.from,
+                    to: run.to,
+                });
+            } else {
+                out.forget.extend(run.stamps);
             }
-        }
-        let mut next = match mark {
-            Some(m) => m + 1,
-            None => match stamps.keys().next() {
-                Some(&first) => first,
-                None => continue,
-            },
         };
-        for (&lts, entries) in stamps.range(next..) {
-            if lts > next {
-                let seen_ms = entries
-                    .iter()
-                    .map(|(_, s)| s.first_seen_ms)
-                    .min()
-                    .unwrap_or(now_ms);
-                if now_ms - seen_ms < grace_ms {
-                    break;
+        for (lts, entries) in stamps {
+            let mut standing = Standing::Passable;
+            for (_, stamp) in &entries {
+                match judge.standing(stamp)? {
+                    Standing::Held => standing = Standing::Held,
+                    Standing::Removable if standing != Standing::Held => {
+                        standing = Standing::Removable
+                    }
+                    _ => {}
                 }
-                tracing::warn!(
-                    connector = namespace, scope = %scope, missing_from = next, missing_to = lts - 1,
-                    "logical timestamps missing past the grace period: later ranges leave them out"
-                );
-                out.gaps_skipped += lts - next;
             }
-            if !accounted(&acknowledged, entries) {
-                break;
+            if standing == Standing::Held {
+                out.held += 1;
+                close(run.take(), &mut out);
+                if entries
+                    .iter()
+                    .all(|(_, s)| now_ms - s.first_seen_ms > RETENTION_MS)
+                {
+                    tracing::warn!(
+                        connector = namespace, scope = %scope, logical_timestamp = lts,
+                        "a logical timestamp held back for a week is forgotten: it will never be covered by a range"
+                    );
+                    out.forget
+                        .extend(entries.iter().map(|(location, _)| (location.clone(), lts)));
+                }
+                continue;
             }
-            removable.push(lts);
-            next = lts + 1;
+            let here = entries.iter().map(|(location, _)| (location.clone(), lts));
+            match run.as_mut() {
+                Some(r) if r.to + 1 == lts => {
+                    r.to = lts;
+                    r.removable |= standing == Standing::Removable;
+                    r.stamps.extend(here);
+                }
+                _ => {
+                    close(run.take(), &mut out);
+                    run = Some(Run {
+                        from: lts,
+                        to: lts,
+                        removable: standing == Standing::Removable,
+                        stamps: here.collect(),
+                    });
+                }
+            }
         }
-        out.ops.extend(ranges(&scope, &removable));
+        close(run.take(), &mut out);
     }
     Ok(out)
 }
 
-/// After the target removed `from..=to` of `scope`: the mark moves up to `to` (never down),
-/// and the stamps in the range are done with.
+/// After the target removed `ranges` (`RemoveAllocations` ops): each scope's removed set grows
+/// by them (a redelivery inside one is left out from then on), and the stamps they cover are
+/// done with.
 pub fn acknowledge(
     store: &dyn StateStore,
     batch: &mut WriteBatch,
     namespace: &str,
-    scope: &str,
-    from: u64,
-    to: u64,
+    ranges: &[(String, u64, u64)],
 ) -> Result<(), StoreError> {
-    // The op says how it was scoped, whatever the config says now.
-    let per_location = scope != "*";
-    let mark = logical::mark(store, namespace, scope)?;
-    if mark.is_none_or(|m| m < to) {
-        logical::put_mark(batch, namespace, scope, to);
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    let mut by_scope: BTreeMap<&str, logical::Ranges> = BTreeMap::new();
+    for (scope, from, to) in ranges {
+        let removed = match by_scope.entry(scope) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(logical::removed(store, namespace, scope)?)
+            }
+        };
+        removed.add(*from, *to);
+    }
+    for (scope, removed) in &by_scope {
+        logical::put_removed(batch, namespace, scope, removed);
     }
     for (location, lts, _) in logical::list(store, namespace)? {
-        let in_scope = !per_location || location == scope;
-        if in_scope && (from..=to).contains(&lts) {
+        // The op says how it was scoped, whatever the config says now.
+        let covered = ranges.iter().any(|(scope, from, to)| {
+            (scope == "*" || *scope == location) && (*from..=*to).contains(&lts)
+        });
+        if covered {
             logical::delete(batch, namespace, &location, lts);
         }
     }
@@ -177,31 +249,55 @@ pub fn acknowledge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use syncd_core::model::StockAdjustment;
     use syncd_core::Record;
+    use syncd_store::logical::item_ref;
     use syncd_store::{Durability, MemoryStore};
 
     const POLICY: RangePolicy = RangePolicy {
         per_location: false,
-        gap_grace: Duration::from_secs(1200),
     };
 
-    fn stamp(kind: StampKind, adjustments: &[&str], assigned: &[&str], done: &[&str]) -> Stamp {
-        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        Stamp {
+    /// Records an event at `at` the way the planner does: its stamp and its items' lives.
+    fn event(store: &MemoryStore, at: u64, kind: StampKind, request: &str, items: &[&str]) {
+        let refs: Vec<String> = items.iter().map(|i| item_ref(request, i)).collect();
+        let adjustment = |item: &str| format!("adj-{request}-{item}");
+        let seen = Stamp {
             kind,
-            adjustments: strings(adjustments),
-            assigned_items: strings(assigned),
-            done_items: strings(done),
+            adjustments: match kind {
+                StampKind::Completed => items.iter().map(|i| adjustment(i)).collect(),
+                _ => Vec::new(),
+            },
+            assigned_items: if kind == StampKind::Assigned {
+                refs.clone()
+            } else {
+                Vec::new()
+            },
+            done_items: if matches!(kind, StampKind::Completed | StampKind::Failed) {
+                refs.clone()
+            } else {
+                Vec::new()
+            },
             first_seen_ms: 0,
-        }
-    }
-
-    fn record(store: &MemoryStore, at: u64, stamps: Vec<Stamp>) {
-        let merged = stamps.into_iter().reduce(Stamp::merged).unwrap();
+        };
+        let stamp = match logical::get(store, "ns", "DC01", at).unwrap() {
+            Some(known) => known.merged(seen),
+            None => seen,
+        };
         let mut batch = WriteBatch::new();
-        logical::put(&mut batch, "ns", "DC01", at, &merged);
+        logical::put(&mut batch, "ns", "DC01", at, &stamp);
+        for (item, reference) in items.iter().zip(&refs) {
+            let life = logical::life(store, "ns", reference)
+                .unwrap()
+                .unwrap_or_default()
+                .with(
+                    kind,
+                    at,
+                    (kind == StampKind::Completed).then(|| adjustment(item)),
+                    0,
+                );
+            logical::put_life(&mut batch, "ns", reference, &life);
+        }
         store.commit(batch, Durability::Flushed).unwrap();
     }
 
@@ -216,73 +312,106 @@ mod tests {
         });
         let mut batch = WriteBatch::new();
         let mut page = syncd_store::ShadowPage::default();
-        page.upsert(&record.key(), record.fingerprint());
+        let key = RecordKey::from_raw(id.to_string());
+        page.upsert(&key, record.fingerprint());
         shadow::append(store, &mut batch, "erp", record.entity(), page).unwrap();
         store.commit(batch, Durability::Flushed).unwrap();
     }
 
-    fn ops(store: &MemoryStore) -> Vec<WriteOp> {
-        removable(store, "ns", "erp", POLICY, 1_000).unwrap().ops
+    fn ranges(store: &MemoryStore) -> Vec<(u64, u64)> {
+        removable(store, "ns", "erp", POLICY, 1_000)
+            .unwrap()
+            .ops
+            .into_iter()
+            .map(|op| match op {
+                WriteOp::RemoveAllocations { from, to, .. } => (from, to),
+                other => panic!("{other:?}"),
+            })
+            .collect()
     }
 
     #[test]
-    fn a_failure_delivered_before_a_completion_waits_for_the_completions_adjustments() {
+    fn an_assignment_and_its_completion_at_later_timestamps_go_out_together_once_acknowledged() {
         let store = MemoryStore::new();
-        record(
-            &store,
-            10,
-            vec![
-                stamp(StampKind::Failed, &[], &[], &["i2"]),
-                stamp(StampKind::Completed, &["a1"], &[], &["i1"]),
-            ],
+        event(&store, 13, StampKind::Assigned, "ff5", &["i5"]);
+        assert!(ranges(&store).is_empty(), "i5 is still open");
+        event(&store, 14, StampKind::Completed, "ff5", &["i5"]);
+        assert!(
+            ranges(&store).is_empty(),
+            "the authority has not taken i5 off yet"
         );
-        assert!(ops(&store).is_empty(), "a1 is not in the authority yet");
-        acknowledge_adjustment(&store, "a1");
-        assert_eq!(ops(&store).len(), 1);
+        acknowledge_adjustment(&store, "adj-ff5-i5");
+        assert_eq!(ranges(&store), [(13, 14)]);
     }
 
     #[test]
-    fn an_item_still_only_assigned_holds_its_timestamp() {
+    fn an_open_item_splits_the_ranges_around_its_timestamp_and_holds_back_nothing_else() {
         let store = MemoryStore::new();
-        record(
-            &store,
-            10,
-            vec![
-                stamp(StampKind::Assigned, &[], &["i1", "i2"], &[]),
-                stamp(StampKind::Completed, &["a1"], &[], &["i1"]),
-            ],
-        );
-        acknowledge_adjustment(&store, "a1");
-        assert!(ops(&store).is_empty(), "i2 is neither completed nor failed");
-        record(
-            &store,
-            10,
-            vec![
-                stamp(StampKind::Assigned, &[], &["i1", "i2"], &[]),
-                stamp(StampKind::Completed, &["a1"], &[], &["i1"]),
-                stamp(StampKind::Failed, &[], &[], &["i2"]),
-            ],
-        );
-        assert_eq!(ops(&store).len(), 1);
+        event(&store, 10, StampKind::Completed, "ff1", &["i1"]);
+        event(&store, 11, StampKind::Assigned, "ff2", &["i2"]);
+        event(&store, 12, StampKind::Completed, "ff3", &["i3"]);
+        acknowledge_adjustment(&store, "adj-ff1-i1");
+        acknowledge_adjustment(&store, "adj-ff3-i3");
+        assert_eq!(ranges(&store), [(10, 10), (12, 12)]);
+        let found = removable(&store, "ns", "erp", POLICY, 1_000).unwrap();
+        assert_eq!(found.held, 1);
     }
 
     #[test]
-    fn consecutive_timestamps_make_one_range_and_a_gap_splits_them() {
-        let ops = ranges("*", &[10, 11, 12, 14]);
+    fn a_timestamp_never_seen_is_never_covered() {
+        let store = MemoryStore::new();
+        for (at, request) in [(10, "ff1"), (20, "ff2"), (21, "ff3")] {
+            event(&store, at, StampKind::Completed, request, &["i"]);
+            acknowledge_adjustment(&store, &format!("adj-{request}-i"));
+        }
+        assert_eq!(ranges(&store), [(10, 10), (20, 21)]);
+    }
+
+    #[test]
+    fn failures_and_other_steps_join_ranges_but_make_none_of_their_own() {
+        let store = MemoryStore::new();
+        event(&store, 10, StampKind::Completed, "ff1", &["i1"]);
+        event(&store, 11, StampKind::Failed, "ff2", &["i2"]);
+        event(&store, 12, StampKind::Noted, "ff3", &[]);
+        event(&store, 13, StampKind::Completed, "ff4", &["i4"]);
+        event(&store, 20, StampKind::Failed, "ff5", &["i5"]);
+        event(&store, 21, StampKind::Noted, "ff6", &[]);
+        acknowledge_adjustment(&store, "adj-ff1-i1");
+        acknowledge_adjustment(&store, "adj-ff4-i4");
+        let found = removable(&store, "ns", "erp", POLICY, 1_000).unwrap();
+        assert_eq!(ranges(&store), [(10, 13)]);
         assert_eq!(
-            ops,
-            vec![
-                WriteOp::RemoveAllocations {
-                    scope: "*".into(),
-                    from: 10,
-                    to: 12
-                },
-                WriteOp::RemoveAllocations {
-                    scope: "*".into(),
-                    from: 14,
-                    to: 14
-                },
-            ]
+            found.forget,
+            [("DC01".to_string(), 20), ("DC01".to_string(), 21)],
+            "a run of failures and other steps needs no range"
         );
+    }
+
+    #[test]
+    fn a_failure_delivered_before_a_completion_at_one_timestamp_waits_for_the_completion() {
+        let store = MemoryStore::new();
+        event(&store, 10, StampKind::Failed, "ff1", &["i2"]);
+        event(&store, 10, StampKind::Completed, "ff1", &["i1"]);
+        assert!(ranges(&store).is_empty(), "i1 is not in the authority yet");
+        acknowledge_adjustment(&store, "adj-ff1-i1");
+        assert_eq!(ranges(&store), [(10, 10)]);
+    }
+
+    #[test]
+    fn an_acknowledged_range_is_remembered_and_its_stamps_are_done_with() {
+        let store = MemoryStore::new();
+        event(&store, 10, StampKind::Completed, "ff1", &["i1"]);
+        event(&store, 11, StampKind::Assigned, "ff2", &["i2"]);
+        acknowledge_adjustment(&store, "adj-ff1-i1");
+        let mut batch = WriteBatch::new();
+        acknowledge(&store, &mut batch, "ns", &[("*".into(), 10, 10)]).unwrap();
+        store.commit(batch, Durability::Flushed).unwrap();
+        assert!(logical::removed(&store, "ns", "*").unwrap().contains(10));
+        let left: Vec<u64> = logical::list(&store, "ns")
+            .unwrap()
+            .into_iter()
+            .map(|(_, lts, _)| lts)
+            .collect();
+        assert_eq!(left, [11], "only the open assignment stays");
     }
 }

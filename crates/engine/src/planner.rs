@@ -116,6 +116,8 @@ pub struct PagePlan {
     pub base_updates: Vec<Record>,
     /// Logical timestamps of fulfillment events seen: (location, timestamp, what it is).
     pub stamps: Vec<(String, u64, Stamp)>,
+    /// The lives of the fulfillment items those events named: (item ref, life).
+    pub lives: Vec<(String, syncd_store::logical::ItemLife)>,
 }
 
 /// What a link pipeline plans against: its merge policy and the target's live records.

@@ -52,9 +52,10 @@ pub struct RunReport {
     /// Allocation ranges the target acknowledged removing (one per scope and run).
     #[serde(default)]
     pub allocation_ranges: u64,
-    /// Missing logical timestamps moved past after their grace period.
+    /// Logical timestamps whose allocations must stay for now: an item still only assigned,
+    /// or a completion the stock authority has not acknowledged yet.
     #[serde(default)]
-    pub gaps_skipped: u64,
+    pub allocations_held: u64,
     /// How far through its source the run got, when the source knows its size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extent: Option<Extent>,
@@ -105,7 +106,7 @@ impl RunReport {
             retries: 0,
             rate_limit_waits: 0,
             allocation_ranges: 0,
-            gaps_skipped: 0,
+            allocations_held: 0,
             pending: 0,
             extent: None,
             outcome: RunOutcome::Succeeded,

@@ -14,9 +14,6 @@ pub enum RangeScope {
     PerLocation,
 }
 
-fn default_gap_grace_secs() -> u64 {
-    20 * 60
-}
 fn default_file_listen() -> String {
     "127.0.0.1:0".into()
 }
@@ -60,9 +57,6 @@ pub struct NewStoreConfig {
     /// `global` (default) or `per_location` ranges.
     #[serde(default)]
     pub range_scope: RangeScope,
-    /// How long a missing logical timestamp holds the range back.
-    #[serde(default = "default_gap_grace_secs")]
-    pub gap_grace_secs: u64,
     /// The least time between two imports (NewStore asks ≥ 5 min between parts of a split
     /// import).
     #[serde(default)]
@@ -159,12 +153,6 @@ pub const KEYS: &[KeyDoc] = &[
         "global | per_location",
         "\"global\"",
         "one logical-timestamp sequence, or one per fulfillment location",
-    ),
-    KeyDoc::default(
-        "gap_grace_secs",
-        "integer",
-        "1200",
-        "how long a missing logical timestamp holds the range back",
     ),
     KeyDoc::default(
         "min_import_spacing_secs",

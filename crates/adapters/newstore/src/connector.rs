@@ -117,9 +117,11 @@ impl WebhookReceiver for NewStoreConnector {
                 "missing or wrong `Authorization: Bearer <api_key>`".into(),
             ));
         }
-        Ok(events::event_from_envelope(&request.body)?
-            .map(|event| vec![events::inbound(&event)])
-            .unwrap_or_default())
+        Ok(
+            events::event_from_envelope(&request.body, &self.config().tenant)?
+                .map(|event| vec![events::inbound(&event)])
+                .unwrap_or_default(),
+        )
     }
 
     fn entities(&self) -> Vec<EntityKind> {
@@ -138,7 +140,6 @@ impl Sink for NewStoreConnector {
     fn allocation_ranges(&self) -> Option<RangePolicy> {
         Some(RangePolicy {
             per_location: self.config().range_scope == RangeScope::PerLocation,
-            gap_grace: Duration::from_secs(self.config().gap_grace_secs),
         })
     }
 

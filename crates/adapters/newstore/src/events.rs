@@ -6,7 +6,7 @@ use subtle::ConstantTimeEq;
 use syncd_core::model::{FulfillmentEvent, FulfillmentEventKind, FulfillmentItem};
 use syncd_core::{InboundEvent, WebhookError, WebhookRequest};
 
-/// The kind of an event name; `None` for events this adapter does not use.
+/// The kind of an event name; `None` for events that are no fulfillment request's.
 fn kind_of(name: &str) -> Option<FulfillmentEventKind> {
     match name {
         "fulfillment_request.assigned" | "fulfillment_request_assigned" => {
@@ -18,6 +18,14 @@ fn kind_of(name: &str) -> Option<FulfillmentEventKind> {
         "fulfillment_request.items_failed"
         | "fulfillment_request_failed"
         | "fulfillment_request_items_failed" => Some(FulfillmentEventKind::ItemsFailed),
+        // Every other step of a fulfillment request (`.items_ready_for_handover`, …) takes a
+        // logical timestamp too: noted, so that it is not taken for a gap.
+        other
+            if other.starts_with("fulfillment_request.")
+                || other.starts_with("fulfillment_request_") =>
+        {
+            Some(FulfillmentEventKind::Noted)
+        }
         _ => None,
     }
 }
@@ -50,17 +58,30 @@ fn text(v: &serde_json::Value, path: &str) -> Result<String, WebhookError> {
         .ok_or_else(|| WebhookError::BadRequest(format!("`{path}` must be a non-empty string")))
 }
 
-/// The canonical event of an envelope; `Ok(None)` for a valid envelope of an event kind this
-/// adapter ignores.
-pub fn event_from_envelope(body: &[u8]) -> Result<Option<FulfillmentEvent>, WebhookError> {
+/// The canonical event of an envelope for `tenant`; `Ok(None)` for a valid envelope of an
+/// event kind this adapter ignores. Another tenant's envelope is refused (403): its stock is
+/// not the one this connector imports.
+pub fn event_from_envelope(
+    body: &[u8],
+    tenant: &str,
+) -> Result<Option<FulfillmentEvent>, WebhookError> {
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| WebhookError::BadRequest(format!("the body is not JSON: {e}")))?;
-    text(&v, "tenant")?;
+    let sent_for = text(&v, "tenant")?;
+    if sent_for != tenant {
+        return Err(WebhookError::Forbidden(format!(
+            "the event is tenant `{sent_for}`'s; this connector is tenant `{tenant}`'s"
+        )));
+    }
     let name = text(&v, "name")?;
     let Some(kind) = kind_of(&name) else {
         field(&v, "payload")?;
         return Ok(None);
     };
+    if kind == FulfillmentEventKind::Noted && field(&v, "payload.logical_timestamp").is_err() {
+        // A step without a timestamp takes none: nothing to note.
+        return Ok(None);
+    }
     let logical_timestamp = field(&v, "payload.logical_timestamp")?
         .as_u64()
         .ok_or_else(|| {
@@ -68,7 +89,12 @@ pub fn event_from_envelope(body: &[u8]) -> Result<Option<FulfillmentEvent>, Webh
                 "`payload.logical_timestamp` must be a non-negative integer".into(),
             )
         })?;
-    let items = field(&v, "payload.items")?
+    let no_items = serde_json::Value::Array(Vec::new());
+    let items = match field(&v, "payload.items") {
+        Err(_) if kind == FulfillmentEventKind::Noted => &no_items,
+        found => found?,
+    };
+    let items = items
         .as_array()
         .ok_or_else(|| WebhookError::BadRequest("`payload.items` must be an array".into()))?
         .iter()
@@ -142,7 +168,7 @@ mod tests {
                 FulfillmentEventKind::ItemsFailed,
             ),
         ] {
-            let e = event_from_envelope(envelope(name).to_string().as_bytes())
+            let e = event_from_envelope(envelope(name).to_string().as_bytes(), "acme")
                 .unwrap()
                 .unwrap();
             assert_eq!(
@@ -151,9 +177,41 @@ mod tests {
             );
         }
         assert!(
-            event_from_envelope(envelope("order.created").to_string().as_bytes())
+            event_from_envelope(envelope("order.created").to_string().as_bytes(), "acme")
                 .unwrap()
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn other_fulfillment_steps_are_noted_with_their_timestamp() {
+        let e = event_from_envelope(
+            envelope("fulfillment_request.items_ready_for_handover")
+                .to_string()
+                .as_bytes(),
+            "acme",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (e.kind, e.logical_timestamp),
+            (FulfillmentEventKind::Noted, 1234)
+        );
+    }
+
+    #[test]
+    fn another_tenants_event_is_forbidden() {
+        let e = event_from_envelope(
+            envelope("fulfillment_request.items_completed")
+                .to_string()
+                .as_bytes(),
+            "globex",
+        )
+        .unwrap_err();
+        assert!(matches!(e, WebhookError::Forbidden(_)), "{e}");
+        assert!(
+            e.to_string().contains("acme") && e.to_string().contains("globex"),
+            "{e}"
         );
     }
 
@@ -161,12 +219,12 @@ mod tests {
     fn a_malformed_envelope_names_the_field() {
         let mut v = envelope("fulfillment_request.items_completed");
         v["payload"]["logical_timestamp"] = serde_json::json!("soon");
-        let e = event_from_envelope(v.to_string().as_bytes()).unwrap_err();
+        let e = event_from_envelope(v.to_string().as_bytes(), "acme").unwrap_err();
         assert!(e.to_string().contains("payload.logical_timestamp"), "{e}");
         v["payload"]["logical_timestamp"] = serde_json::json!(3);
         v["payload"]["items"][0]["product_id"] = serde_json::json!(null);
-        let e = event_from_envelope(v.to_string().as_bytes()).unwrap_err();
+        let e = event_from_envelope(v.to_string().as_bytes(), "acme").unwrap_err();
         assert!(e.to_string().contains("payload.items[0].product_id"), "{e}");
-        assert!(event_from_envelope(b"{not json").is_err());
+        assert!(event_from_envelope(b"{not json", "acme").is_err());
     }
 }

@@ -60,7 +60,7 @@ proptest! {
 
     #[test]
     fn any_bytes_are_an_event_or_a_bad_request(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
-        let _ = event_from_envelope(&bytes);
+        let _ = event_from_envelope(&bytes, "sandbox");
     }
 
     #[test]
@@ -82,7 +82,7 @@ proptest! {
             }
         }
         let body = serde_json::to_vec(&v).unwrap();
-        if let Ok(Some(event)) = event_from_envelope(&body) {
+        if let Ok(Some(event)) = event_from_envelope(&body, "sandbox") {
             // What it accepts is what the envelope says.
             prop_assert_eq!(Some(event.id.as_str()), v["payload"]["id"].as_str());
             prop_assert_eq!(Some(event.logical_timestamp), v["payload"]["logical_timestamp"].as_u64());
@@ -91,7 +91,7 @@ proptest! {
 
     #[test]
     fn the_untouched_envelope_is_an_event(_ in Just(())) {
-        let event = event_from_envelope(&serde_json::to_vec(&envelope()).unwrap()).unwrap().unwrap();
+        let event = event_from_envelope(&serde_json::to_vec(&envelope()).unwrap(), "sandbox").unwrap().unwrap();
         prop_assert_eq!(event.items.len(), 1);
     }
 }

@@ -14,6 +14,9 @@ pub enum FulfillmentEventKind {
     ItemsCompleted,
     /// Items could not be fulfilled: their allocations are dropped, stock is unchanged.
     ItemsFailed,
+    /// Another step of a fulfillment request (ready for handover, …): nothing to act on, but
+    /// its logical timestamp is known to be taken, so it is no gap.
+    Noted,
 }
 
 impl FulfillmentEventKind {
@@ -23,6 +26,7 @@ impl FulfillmentEventKind {
             FulfillmentEventKind::Assigned => "assigned",
             FulfillmentEventKind::ItemsCompleted => "items_completed",
             FulfillmentEventKind::ItemsFailed => "items_failed",
+            FulfillmentEventKind::Noted => "noted",
         }
     }
 }

@@ -70,6 +70,9 @@ impl RunCtx<'_> {
             for (location, lts, stamp) in &plan.stamps {
                 logical::put(&mut batch, &p.config.from, location, *lts, stamp);
             }
+            for (item, life) in &plan.lives {
+                logical::put_life(&mut batch, &p.config.from, item, life);
+            }
             if let Some(policy) = &p.policy {
                 for record in &plan.base_updates {
                     link_base::put(
@@ -80,7 +83,7 @@ impl RunCtx<'_> {
                     );
                 }
             }
-            let durability = match plan.stamps.is_empty() {
+            let durability = match plan.stamps.is_empty() && plan.lives.is_empty() {
                 true => Durability::Buffered,
                 false => Durability::Flushed,
             };

@@ -37,10 +37,13 @@ impl RunCtx<'_> {
                 policy,
                 syncd_core::clock::now_millis(),
             )?;
-            for (location, lts) in &found.expired {
+            for (location, lts) in &found.forget {
                 logical::delete(&mut cleanup, p.target.name(), location, *lts);
             }
-            self.report.gaps_skipped += found.gaps_skipped;
+            for item in &found.forget_lives {
+                logical::delete_life(&mut cleanup, p.target.name(), item);
+            }
+            self.report.allocations_held = found.held;
             ranges = found.ops;
         }
         commit(&self.store, cleanup, Durability::Buffered).await?;

@@ -78,6 +78,7 @@ impl RunCtx<'_> {
         let mut batch = WriteBatch::new();
         let mut page = ShadowPage::default();
         let mut changes = Vec::with_capacity(settled.applied.len());
+        let mut removed = Vec::new();
         for planned in &settled.applied {
             match &planned.op {
                 WriteOp::Upsert { record } => {
@@ -96,14 +97,7 @@ impl RunCtx<'_> {
                     }
                 }
                 WriteOp::RemoveAllocations { scope, from, to } => {
-                    crate::allocations::acknowledge(
-                        self.store.as_ref(),
-                        &mut batch,
-                        p.target.name(),
-                        scope,
-                        *from,
-                        *to,
-                    )?;
+                    removed.push((scope.clone(), *from, *to));
                     self.report.allocation_ranges += 1;
                 }
                 WriteOp::Delete { key, .. } => {
@@ -123,6 +117,12 @@ impl RunCtx<'_> {
                     .for_each(|i| self.open.settle(planned.page, i));
             }
         }
+        crate::allocations::acknowledge(
+            self.store.as_ref(),
+            &mut batch,
+            p.target.name(),
+            &removed,
+        )?;
         drop_aside(settled.applied);
         self.indexes.target.apply_many(&changes);
         for (planned, error, attempts) in settled.rejected {

@@ -21,6 +21,7 @@ use super::{NewStore, FILE_NAME};
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum ImportState {
     Received,
+    Waiting,
     Processing,
     Finished,
     Failed(String),
@@ -30,6 +31,7 @@ impl ImportState {
     fn name(&self) -> &'static str {
         match self {
             ImportState::Received => "received",
+            ImportState::Waiting => "waiting",
             ImportState::Processing => "processing",
             ImportState::Finished => "finished",
             ImportState::Failed(_) => "failed",
@@ -55,7 +57,12 @@ impl Imports {
     fn open(&self) -> usize {
         self.jobs
             .values()
-            .filter(|j| matches!(j.state, ImportState::Received | ImportState::Processing))
+            .filter(|j| {
+                matches!(
+                    j.state,
+                    ImportState::Received | ImportState::Waiting | ImportState::Processing
+                )
+            })
             .count()
     }
 
@@ -189,7 +196,8 @@ pub async fn start(
         if import.state != ImportState::Received {
             return Json(answer(&id, import)).into_response();
         }
-        import.state = ImportState::Processing;
+        // Started: queued for its download ("downloads are queued").
+        import.state = ImportState::Waiting;
         (import.source_uri.clone(), import.full, import.revision)
     };
     let body = {
@@ -216,7 +224,7 @@ struct Range {
 }
 
 async fn process(ns: Arc<NewStore>, id: String, uri: String, full: bool, revision: i64) {
-    let outcome = apply(&ns, &uri, full, revision).await;
+    let outcome = apply(&ns, &id, &uri, full, revision).await;
     let mut imports = ns.imports.lock().expect("imports lock");
     if let Some(import) = imports.jobs.get_mut(&id) {
         import.state = match outcome {
@@ -226,7 +234,19 @@ async fn process(ns: Arc<NewStore>, id: String, uri: String, full: bool, revisio
     }
 }
 
-async fn apply(ns: &NewStore, uri: &str, full: bool, revision: i64) -> Result<(), String> {
+fn set_state(ns: &NewStore, id: &str, state: ImportState) {
+    if let Some(import) = ns.imports.lock().expect("imports lock").jobs.get_mut(id) {
+        import.state = state;
+    }
+}
+
+async fn apply(
+    ns: &NewStore,
+    id: &str,
+    uri: &str,
+    full: bool,
+    revision: i64,
+) -> Result<(), String> {
     if full {
         return Err("full imports are not supported for availabilities".into());
     }
@@ -240,6 +260,7 @@ async fn apply(ns: &NewStore, uri: &str, full: bool, revision: i64) -> Result<()
         .bytes()
         .await
         .map_err(|e| format!("cannot download {uri}: {e}"))?;
+    set_state(ns, id, ImportState::Processing);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zipped))
         .map_err(|e| format!("not a zip: {e}"))?;
     let mut text = String::new();

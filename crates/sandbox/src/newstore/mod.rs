@@ -1,14 +1,16 @@
 //! NewStore Omnichannel Cloud, the inventory side: a Keycloak-style client-credentials token
 //! endpoint, the import API (create, start, status) that downloads the zipped availabilities
-//! from the given URI and applies them, a stock model per (product, fulfillment node) with
-//! allocations tagged by logical timestamp, the stock insights and HQ stock list for read-back,
-//! and an emitter of fulfillment request events to a webhook.
+//! from the given URI and applies them, a stock model per (product, fulfillment node) with one
+//! allocation per assigned item, the stock insights and HQ stock list for read-back, and the
+//! tenant's fulfillment life (requests assigned, items completed or failed, each event with the
+//! next logical timestamp, posted to the event stream) driven over HTTP (`fulfillment`).
 //!
 //! Readings where NewStore's documents leave details open (see `FILE_NAME` and `RANGE_FIELD`):
 //! - `POST /v0/d/import` takes `{provider, source_uri, revision, entities, full}` and answers
 //!   201 `{id, state: "received"}`; `POST /v0/d/import/{id}/start` answers `{id, state}`;
-//!   `GET /v0/d/import/{id}` answers `{id, state, errors}` with states received → processing →
-//!   finished | failed. A full import of availabilities fails, as documented.
+//!   `GET /v0/d/import/{id}` answers `{id, state, errors}` with states received → (started)
+//!   waiting → processing → finished | failed. A full import of availabilities fails, as
+//!   documented. Received, waiting and processing jobs are open.
 //! - The zip holds `availabilities.json`: `{"availabilities": [{product_id,
 //!   fulfillment_node_id, quantity}], "allocation_removal": [{fulfillment_node_id (null: every
 //!   node), logical_timestamp_from, logical_timestamp_to}]}`; the range field's name is
@@ -18,6 +20,7 @@
 
 mod auth;
 mod events;
+mod fulfillment;
 mod imports;
 mod stock;
 
@@ -30,7 +33,7 @@ use crate::faults::FaultPlan;
 use crate::server::{faults_and_log, Running, SimCore};
 use crate::RequestLog;
 pub use events::{Delivery, FulfillmentEventSpec};
-pub use stock::StockEntry;
+pub use stock::{Allocation, AppliedRange, StockEntry};
 
 /// The name of the file inside an import zip.
 pub const FILE_NAME: &str = "availabilities.json";
@@ -83,6 +86,7 @@ pub(crate) struct NewStore {
     pub auth: Mutex<auth::Tokens>,
     pub imports: Mutex<imports::Imports>,
     pub stock: Mutex<stock::Stock>,
+    pub fulfillment: Mutex<fulfillment::Fulfillment>,
     pub http: reqwest::Client,
 }
 
@@ -103,6 +107,7 @@ impl NewStoreSim {
             auth: Mutex::default(),
             imports: Mutex::default(),
             stock: Mutex::default(),
+            fulfillment: Mutex::default(),
             http: reqwest::Client::new(),
         });
         let router = Router::new()
@@ -116,7 +121,34 @@ impl NewStoreSim {
             .route("/v0/stock/insights", get(stock::insights))
             .route("/_/v0/hq/stocked_products", get(stock::stocked_products))
             .with_state(state.clone())
-            .route_layer(axum::middleware::from_fn_with_state(core, faults_and_log));
+            .route_layer(axum::middleware::from_fn_with_state(core, faults_and_log))
+            // The tenant's own life, driven by tests and operators: no faults, no bearer.
+            .merge(
+                Router::new()
+                    .route(
+                        "/_sandbox/stock",
+                        get(fulfillment::get_stock).put(fulfillment::set_stock),
+                    )
+                    .route(
+                        "/_sandbox/event_stream",
+                        axum::routing::put(fulfillment::set_stream),
+                    )
+                    .route("/_sandbox/fulfillment_requests", post(fulfillment::assign))
+                    .route(
+                        "/_sandbox/fulfillment_requests/{id}/complete",
+                        post(fulfillment::complete),
+                    )
+                    .route(
+                        "/_sandbox/fulfillment_requests/{id}/fail",
+                        post(fulfillment::fail),
+                    )
+                    .route("/_sandbox/events", get(fulfillment::events))
+                    .route(
+                        "/_sandbox/events/{lts}/redeliver",
+                        post(fulfillment::redeliver),
+                    )
+                    .with_state(state.clone()),
+            );
         let running = Running::serve(router, port).await?;
         Ok(NewStoreSim { state, running })
     }
@@ -159,15 +191,6 @@ impl NewStoreSim {
             .set_on_hand(product, node, on_hand);
     }
 
-    /// Allocates one item of `product` at `node` under logical timestamp `lts`.
-    pub fn allocate(&self, product: &str, node: &str, lts: u64, item: &str) {
-        self.state
-            .stock
-            .lock()
-            .expect("stock lock")
-            .allocate(product, node, lts, item);
-    }
-
     /// The stock of (`product`, `node`).
     pub fn stock(&self, product: &str, node: &str) -> StockEntry {
         self.state
@@ -182,9 +205,14 @@ impl NewStoreSim {
         self.state.stock.lock().expect("stock lock").all()
     }
 
-    /// How often each logical timestamp's allocation was removed (present at removal).
+    /// How many allocations ranges removed, by the completion timestamp they were held at.
     pub fn removals(&self) -> std::collections::BTreeMap<u64, u64> {
         self.state.stock.lock().expect("stock lock").removals()
+    }
+
+    /// Every range imports carried, in the order applied.
+    pub fn ranges(&self) -> Vec<AppliedRange> {
+        self.state.stock.lock().expect("stock lock").ranges()
     }
 
     /// Imports that reached `finished`.

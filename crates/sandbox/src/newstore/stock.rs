@@ -1,6 +1,7 @@
-//! The stock model: per (product, fulfillment node) an on-hand and the allocations of items
-//! not yet shipped, each tagged with its logical timestamp; ATP = on-hand − allocations. An
-//! import sets on-hand and removes the allocations in its ranges.
+//! The stock model: per (product, fulfillment node) an on-hand and the allocations of assigned
+//! items; ATP = on-hand − allocations. A failure drops its item's allocation at once; a
+//! completion leaves it until an import's range covers the completion's logical timestamp. An
+//! import sets on-hand and removes the allocations its ranges cover.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,22 +32,47 @@ pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
         .into_response()
 }
 
+/// One allocation: an item assigned at this (product, node) and not yet released.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Allocation {
+    /// The item's id.
+    pub item_id: String,
+    /// Its fulfillment request.
+    pub fulfillment_request_id: String,
+    /// Its order.
+    pub order_id: String,
+    /// The logical timestamp of its assignment.
+    pub assigned_at: u64,
+    /// The logical timestamp of its completion: shipped, and removable by an import's range
+    /// that covers this timestamp.
+    pub completed_at: Option<u64>,
+}
+
 /// One (product, node).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StockEntry {
     /// On hand.
     pub on_hand: i64,
-    /// Allocations: logical timestamp → item id.
-    pub allocations: BTreeMap<u64, String>,
+    /// Allocations of items assigned here: until they fail, or complete and an import's range
+    /// covers their completion.
+    pub allocations: Vec<Allocation>,
     /// The revision of the import that last set on-hand.
     #[serde(skip)]
     pub revision: i64,
 }
 
 impl StockEntry {
-    /// Available to promise.
+    /// Available to promise: on hand less allocations (no reservations or safety stock here).
     pub fn atp(&self) -> i64 {
         self.on_hand - self.allocations.len() as i64
+    }
+
+    /// The completion timestamps of the allocations still held for shipped items.
+    pub fn shipped_and_held(&self) -> Vec<u64> {
+        self.allocations
+            .iter()
+            .filter_map(|a| a.completed_at)
+            .collect()
     }
 }
 
@@ -55,6 +81,18 @@ impl StockEntry {
 pub struct Stock {
     entries: BTreeMap<(String, String), StockEntry>,
     removed: BTreeMap<u64, u64>,
+    ranges: Vec<AppliedRange>,
+}
+
+/// A range an import carried, as applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AppliedRange {
+    /// The node it was scoped to; `None` for every node.
+    pub fulfillment_node_id: Option<String>,
+    /// First logical timestamp covered.
+    pub from: u64,
+    /// Last logical timestamp covered.
+    pub to: u64,
 }
 
 impl Stock {
@@ -78,29 +116,59 @@ impl Stock {
         }
     }
 
-    pub fn allocate(&mut self, product: &str, node: &str, lts: u64, item: &str) {
+    /// Allocates an assigned item.
+    pub fn allocate(&mut self, product: &str, node: &str, allocation: Allocation) {
         self.entries
             .entry((product.into(), node.into()))
             .or_default()
             .allocations
-            .insert(lts, item.into());
+            .push(allocation);
     }
 
-    /// Removes the allocations in `from..=to` at `node` (every node when `None`).
+    fn find(&mut self, request: &str, item: &str) -> Option<(&mut StockEntry, usize)> {
+        self.entries.values_mut().find_map(|entry| {
+            let at = entry
+                .allocations
+                .iter()
+                .position(|a| a.fulfillment_request_id == request && a.item_id == item)?;
+            Some((entry, at))
+        })
+    }
+
+    /// Marks an item shipped at `lts`: its allocation stays until a range covers `lts`.
+    pub fn complete(&mut self, request: &str, item: &str, lts: u64) {
+        if let Some((entry, at)) = self.find(request, item) {
+            entry.allocations[at].completed_at = Some(lts);
+        }
+    }
+
+    /// Drops a failed item's allocation ("Allocations on items in fulfillment requests that
+    /// failed are automatically removed in NewStore").
+    pub fn fail(&mut self, request: &str, item: &str) {
+        if let Some((entry, at)) = self.find(request, item) {
+            entry.allocations.remove(at);
+        }
+    }
+
+    /// Removes the allocations of items completed in `from..=to` at `node` (every node when
+    /// `None`); an item only assigned is never removed by a range.
     pub fn remove_range(&mut self, node: Option<&str>, from: u64, to: u64) {
+        self.ranges.push(AppliedRange {
+            fulfillment_node_id: node.map(str::to_string),
+            from,
+            to,
+        });
         for ((_, n), entry) in self.entries.iter_mut() {
             if node.is_some_and(|node| node != n) {
                 continue;
             }
-            let gone: Vec<u64> = entry
-                .allocations
-                .range(from..=to)
-                .map(|(l, _)| *l)
-                .collect();
-            for lts in gone {
-                entry.allocations.remove(&lts);
-                *self.removed.entry(lts).or_default() += 1;
-            }
+            entry.allocations.retain(|a| match a.completed_at {
+                Some(lts) if (from..=to).contains(&lts) => {
+                    *self.removed.entry(lts).or_default() += 1;
+                    false
+                }
+                _ => true,
+            });
         }
     }
 
@@ -118,8 +186,14 @@ impl Stock {
             .collect()
     }
 
+    /// How many allocations a range removed, by the completion timestamp they were held at.
     pub fn removals(&self) -> BTreeMap<u64, u64> {
         self.removed.clone()
+    }
+
+    /// Every range imports carried, in the order applied.
+    pub fn ranges(&self) -> Vec<AppliedRange> {
+        self.ranges.clone()
     }
 }
 
@@ -147,8 +221,8 @@ pub async fn insights(
     Json(serde_json::json!({
         "product_id": q.product_id,
         "fulfillment_node_id": q.fulfillment_node_id,
-        "allocations": entry.allocations.iter().map(|(lts, item)| serde_json::json!({
-            "created_at": "2026-01-01T00:00:00Z", "item_uuid": item, "order_uuid": null, "logical_timestamp": lts,
+        "allocations": entry.allocations.iter().map(|a| serde_json::json!({
+            "created_at": "2026-01-01T00:00:00Z", "item_uuid": a.item_id, "order_uuid": a.order_id,
         })).collect::<Vec<_>>(),
         "future_allocations": [],
         "reservations": [],
