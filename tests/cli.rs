@@ -344,9 +344,18 @@ fn demo_reconciles_the_sandbox_and_prints_reports_and_api_calls() {
         "fluent-to-shop",
         "POST /api/v4.1/job/{id}/batch",
         "Fluent now holds 300 positions",
+        "3. NewStore (seed 003)",
     ] {
         assert!(said.contains(expected), "missing `{expected}` in:\n{said}");
     }
+    // NewStore's leg ends with ff1..ff6 each counted out once: the ERP's 17 less ff4 and
+    // ff5 shipped, nothing allocated, so ATP is the ERP's stock.
+    let last = said
+        .lines()
+        .rfind(|l| l.contains("ff6 failed"))
+        .unwrap_or_else(|| panic!("no row after ff6 failed:\n{said}"));
+    let cells: Vec<&str> = last.split('┆').map(str::trim).collect();
+    assert_eq!(cells[1..5], ["15", "15", "-", "15"], "{last}");
     let config = std::fs::read_to_string(demo_dir.join("adapters.toml")).unwrap();
     assert!(config.contains("client_secret = { env = "), "{config}");
     assert!(

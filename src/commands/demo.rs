@@ -1,7 +1,7 @@
 //! `syncd demo`: the sandbox in-process, an ERP drop folder of seeded positions, and a config
 //! pointing at both; then a full reconciliation (ERP → Fluent, Fluent → storefront snapshot),
 //! a change of a few positions and a second, incremental run, each with its report and the
-//! vendor API calls it took.
+//! vendor API calls it took; then NewStore's leg (`demo_newstore`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -156,7 +156,8 @@ pub async fn run(dir: Option<PathBuf>, positions: usize) -> anyhow::Result<ExitC
         "\nFluent now holds {held} positions; the storefront snapshot is {}",
         dir.join("shop/stock.jsonl").display()
     );
-    let ok = reports.iter().chain(&reports2).all(|r| r.succeeded());
+    let newstore_ok = super::demo_newstore::run(&dir, &sandbox).await?;
+    let ok = newstore_ok && reports.iter().chain(&reports2).all(|r| r.succeeded());
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -4,6 +4,7 @@ mod check;
 mod connectors;
 mod cursors;
 mod demo;
+mod demo_newstore;
 mod dlq;
 mod once;
 mod plan;

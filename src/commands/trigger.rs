@@ -42,3 +42,16 @@ pub fn run(path: &Path, pipelines: &[String]) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Asks the daemon of the config at `path` to run `pipelines` now, without a word (for
+/// commands that drive a daemon themselves, like the demo).
+pub fn request(path: &Path, pipelines: &[String]) -> anyhow::Result<()> {
+    let config = super::load_config(path)
+        .map_err(|_| anyhow::anyhow!("{} is not a valid config", path.display()))?;
+    let state_dir = config.state_dir();
+    let daemon = pidfile::running(&state_dir)
+        .ok_or_else(|| anyhow::anyhow!("no syncd daemon is running on {}", state_dir.display()))?;
+    triggers::request(&state_dir, pipelines)?;
+    pidfile::signal_run_now(&daemon)?;
+    Ok(())
+}
