@@ -197,6 +197,16 @@ impl Tenant {
             .unwrap()
     }
 
+    /// NewStore holds `on_hand` of (product, node), `atp` of it available.
+    async fn assert_stock(&self, product: &str, node: &str, on_hand: i64, atp: i64) {
+        let stock = self.stock(product, node).await;
+        assert_eq!(
+            (stock["on_hand"].as_i64(), stock["atp"].as_i64()),
+            (Some(on_hand), Some(atp)),
+            "{product}@{node}: {stock}"
+        );
+    }
+
     async fn atp(&self, product: &str, node: &str) -> i64 {
         self.stock(product, node).await["atp"].as_i64().unwrap()
     }
@@ -503,12 +513,7 @@ async fn sparse_timestamps_still_produce_ranges_within_one_run_of_the_completion
     run(&d, "events-to-erp").await;
     run(&d, "stock-to-newstore").await;
     assert_eq!(ranges(&sim), [(250, 250), (90000, 90000)]);
-    let stock = tenant.stock(PRODUCT, NODE).await;
-    assert_eq!(
-        (stock["on_hand"].as_i64(), stock["atp"].as_i64()),
-        (Some(8), Some(8)),
-        "{stock}"
-    );
+    tenant.assert_stock(PRODUCT, NODE, 8, 8).await;
 }
 
 #[tokio::test]
@@ -549,12 +554,7 @@ async fn redelivered_and_out_of_order_events_across_runs_change_nothing_and_star
         imports,
         "no import job only to resend a range"
     );
-    let stock = tenant.stock(PRODUCT, NODE).await;
-    assert_eq!(
-        (stock["on_hand"].as_i64(), stock["atp"].as_i64()),
-        (Some(8), Some(8)),
-        "{stock}"
-    );
+    tenant.assert_stock(PRODUCT, NODE, 8, 8).await;
 }
 
 #[tokio::test]

@@ -367,14 +367,7 @@ pub async fn run(dir: &Path, sandbox: &Sandbox) -> anyhow::Result<bool> {
         .await?;
     ok &= daemon.run("events-to-erp").await?.succeeded();
     ok &= daemon.run("stock-to-newstore").await?.succeeded();
-    row(
-        &mut table,
-        "ff6 failed (17)",
-        dir,
-        &tenant,
-        sandbox,
-    )
-    .await?;
+    row(&mut table, "ff6 failed (17)", dir, &tenant, sandbox).await?;
     println!("{table}");
     println!("   ATP = NewStore on hand − allocations: each shipped item counted out once, in the ERP's stock;\n   a failed item's allocation NewStore releases itself.");
     drop(daemon);

@@ -66,6 +66,11 @@ struct Client {
     base: String,
 }
 
+/// The JSON answer of `request`.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 impl Client {
     fn of(sim: &NewStoreSim) -> Self {
         Client {
@@ -124,42 +129,30 @@ impl Client {
     /// Creates and starts an import of `file`, then polls it until it ends: its states seen.
     async fn import(&self, token: &str, file: Value) -> Vec<String> {
         let uri = file_host(zip_of(file)).await;
-        let created: Value = self
-            .http
-            .post(format!("{}/v0/d/import", self.base))
-            .bearer_auth(token)
-            .json(&json!({"provider": "test", "source_uri": uri, "revision": 1, "entities": ["availabilities"], "full": false}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created = json_of(
+            self.http
+                .post(format!("{}/v0/d/import", self.base))
+                .bearer_auth(token)
+                .json(&json!({"provider": "test", "source_uri": uri, "revision": 1, "entities": ["availabilities"], "full": false})),
+        )
+        .await;
         let id = created["id"].as_str().unwrap().to_string();
         let mut states = vec![created["state"].as_str().unwrap().to_string()];
-        let started: Value = self
-            .http
-            .post(format!("{}/v0/d/import/{id}/start", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let started = json_of(
+            self.http
+                .post(format!("{}/v0/d/import/{id}/start", self.base))
+                .bearer_auth(token),
+        )
+        .await;
         states.push(started["state"].as_str().unwrap().to_string());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let job: Value = self
-                .http
-                .get(format!("{}/v0/d/import/{id}", self.base))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let job = json_of(
+                self.http
+                    .get(format!("{}/v0/d/import/{id}", self.base))
+                    .bearer_auth(token),
+            )
+            .await;
             let state = job["state"].as_str().unwrap().to_string();
             if states.last() != Some(&state) {
                 states.push(state.clone());
