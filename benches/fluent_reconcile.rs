@@ -51,7 +51,6 @@ async fn main() {
         return;
     }
     let sim = FluentSim::start(FluentSimConfig {
-        polls_to_complete: 1,
         ..FluentSimConfig::default()
     })
     .await

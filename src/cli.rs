@@ -27,8 +27,15 @@ pub enum Command {
         #[arg(long, default_value_t = 12_000)]
         positions: usize,
     },
-    /// Run every vendor simulator in the foreground and print their URLs.
-    Sandbox,
+    /// Run every vendor simulator in the foreground and print their URLs and credentials.
+    Sandbox {
+        /// Fixed ports: Fluent on this one, NewStore on the next (ephemeral ones by default).
+        #[arg(long)]
+        port_base: Option<u16>,
+        /// Fluent's API user's retailer (retailers 1 and 2 exist either way; 2 is the seed's).
+        #[arg(long)]
+        fluent_retailer: Option<u64>,
+    },
     /// List the connector kinds this build knows and the keys each one's section takes.
     Connectors {
         /// Print JSON.

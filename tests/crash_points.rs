@@ -640,12 +640,17 @@ async fn import_kept_before_its_start_is_given_up_and_the_rerun_imports_once() {
 
 #[test]
 fn every_crash_point_has_a_case() {
-    // NewStore's `import_started` is exercised in tests/newstore.rs, in its daemon story.
-    let sources = [include_str!("crash_points.rs"), include_str!("newstore.rs")];
+    // NewStore's `import_started` is exercised in tests/newstore.rs, in its daemon story, and
+    // Fluent's `batch_kept` in tests/fluent.rs.
+    let sources = [
+        include_str!("crash_points.rs"),
+        include_str!("newstore.rs"),
+        include_str!("fluent.rs"),
+    ];
     for (point, _) in syncd_core::crash::POINTS {
         assert!(
             sources.iter().any(|s| s.contains(&format!("\"{point}\""))),
-            "crash point `{point}` has no case in tests/crash_points.rs or tests/newstore.rs"
+            "crash point `{point}` has no case in tests/crash_points.rs, newstore.rs or fluent.rs"
         );
     }
 }

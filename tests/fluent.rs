@@ -56,15 +56,7 @@ retry = {{ max_attempts = 8, initial_backoff_ms = 50, max_backoff_ms = 2000 }}
 }
 
 async fn once(dir: &Path, sim: &FluentSim) -> serde_json::Value {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_syncd"))
-        .args(["once", "--json", "--config"])
-        .arg(dir.join("adapters.toml"))
-        .env("TEST_FLUENT_SECRET", &sim.config().client_secret)
-        .env("TEST_FLUENT_PASSWORD", &sim.config().password)
-        .env_remove("RUST_LOG")
-        .output()
-        .await
-        .unwrap();
+    let out = once_with(dir, sim, &[]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "syncd once failed: {stderr}");
     assert!(
@@ -73,6 +65,21 @@ async fn once(dir: &Path, sim: &FluentSim) -> serde_json::Value {
     );
     let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     reports[0].clone()
+}
+
+/// `syncd once --json` with more environment, whatever its end.
+async fn once_with(dir: &Path, sim: &FluentSim, env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_syncd"));
+    command
+        .args(["once", "--json", "--config"])
+        .arg(dir.join("adapters.toml"))
+        .env("TEST_FLUENT_SECRET", &sim.config().client_secret)
+        .env("TEST_FLUENT_PASSWORD", &sim.config().password)
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().await.unwrap()
 }
 
 const BATCH: &str = "POST /api/v4.1/job/{id}/batch";
@@ -183,4 +190,41 @@ async fn under_faults_every_position_arrives_once_and_no_request_beats_its_retry
     let faults_seen =
         report["retries"].as_u64().unwrap() + report["rate_limit_waits"].as_u64().unwrap();
     assert!(faults_seen > 0, "the plan injected faults: {report}");
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "crash points exist in debug builds only"
+)]
+async fn a_kill_after_a_batch_is_posted_waits_for_that_batch_instead_of_sending_it_again() {
+    let sim = FluentSim::start(FluentSimConfig {
+        batch_running_ms: 300,
+        ..FluentSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim, 5000);
+    let stock = data::stock_positions(11, 2_000, 5);
+    write_csv(&dir.path().join("drop/1.csv"), &stock);
+
+    // Aborted once Fluent took the batch and it is kept as in flight, before its outcome.
+    let crashed = once_with(dir.path(), &sim, &[("SYNCD_CRASH_AT", "batch_kept")]).await;
+    assert!(!crashed.status.success());
+    assert!(
+        String::from_utf8_lossy(&crashed.stderr).contains("crash point `batch_kept` reached"),
+        "{}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+    assert_eq!(sim.log().calls(BATCH), 1);
+
+    // The rerun replays the write from the outbox: the same body, so it reads that batch.
+    let rerun = once(dir.path(), &sim).await;
+    assert_eq!(rerun["replayed"], 2_000, "{rerun}");
+    assert_eq!(sim.log().calls(BATCH), 1, "{:?}", sim.log().snapshot());
+    assert_eq!(sim.quantities().len(), 2_000);
+    assert!(sim.applications().values().all(|n| *n == 1));
+    let again = once(dir.path(), &sim).await;
+    assert_eq!(again["written"], 0, "{again}");
 }

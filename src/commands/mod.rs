@@ -21,7 +21,16 @@ use crate::cli::Command;
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => crate::daemon::run(&config).await,
-        Command::Sandbox => sandbox::run().await,
+        Command::Sandbox {
+            port_base,
+            fluent_retailer,
+        } => {
+            sandbox::run(syncd_sandbox::SandboxOptions {
+                port_base,
+                fluent_retailer,
+            })
+            .await
+        }
         Command::Connectors { json } => connectors::run(json),
         Command::Demo { dir, positions } => demo::run(dir, positions).await,
         Command::Trigger { config, pipelines } => trigger::run(&config, &pipelines),

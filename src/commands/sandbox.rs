@@ -2,11 +2,17 @@
 
 use std::process::ExitCode;
 
-use syncd_sandbox::Sandbox;
+use anyhow::Context;
+use syncd_sandbox::{Sandbox, SandboxOptions};
 
 /// Runs the simulators until Ctrl-C or SIGTERM.
-pub async fn run() -> anyhow::Result<ExitCode> {
-    let sandbox = Sandbox::start().await?;
+pub async fn run(options: SandboxOptions) -> anyhow::Result<ExitCode> {
+    let sandbox = Sandbox::start_with(options.clone())
+        .await
+        .with_context(|| match options.port_base {
+            Some(base) => format!("starting the sandbox on ports {base} and up"),
+            None => "starting the sandbox".to_string(),
+        })?;
     for (name, url) in sandbox.urls() {
         println!("{name:<8} {url}");
     }
@@ -14,6 +20,14 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     println!(
         "\nfluent credentials: account {} retailer {} client_id {} client_secret {} username {} password {}",
         f.account, f.retailer_id, f.client_id, f.client_secret, f.username, f.password
+    );
+    println!(
+        "fluent retailers: {} (any catalogue, e.g. DEFAULT:<retailer> or the seed's FUTURE:2)",
+        f.retailers()
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let n = sandbox.newstore.config();
     println!(

@@ -36,6 +36,10 @@ pub const POINTS: &[(&str, &str)] = &[
         "the staging sink replaced its artifact; nothing acknowledged, the cursor not moved",
     ),
     (
+        "batch_kept",
+        "a Fluent batch was posted and kept as in flight; its outcome is not read yet",
+    ),
+    (
         "import_created",
         "a NewStore import was created and not yet kept as in flight; it is not started",
     ),

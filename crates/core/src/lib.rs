@@ -7,6 +7,7 @@ pub mod crash;
 pub mod error;
 pub mod files;
 pub mod fingerprint;
+pub mod in_flight;
 pub mod key;
 pub mod model;
 pub mod page;

@@ -23,12 +23,40 @@ pub struct Sandbox {
     pub newstore: newstore::NewStoreSim,
 }
 
+/// How `syncd sandbox` sets the simulators up.
+#[derive(Clone, Debug, Default)]
+pub struct SandboxOptions {
+    /// Fixed ports from this one up, in the order of [`Sandbox::urls`]; ephemeral when `None`.
+    pub port_base: Option<u16>,
+    /// Fluent's API user's retailer (the token's `Retailer_id`); retailers 1 and 2 exist
+    /// anyway, 2 being the seed's.
+    pub fluent_retailer: Option<u64>,
+}
+
 impl Sandbox {
     /// Starts every simulator on 127.0.0.1, each on an ephemeral port.
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(SandboxOptions::default()).await
+    }
+
+    /// Starts every simulator on 127.0.0.1 as `options` say.
+    pub async fn start_with(options: SandboxOptions) -> std::io::Result<Self> {
+        let port = |n: u16| options.port_base.map_or(0, |base| base + n);
+        let mut fluent_config = fluent::FluentSimConfig {
+            port: port(0),
+            other_retailers: vec![1, 2],
+            ..fluent::FluentSimConfig::default()
+        };
+        if let Some(retailer) = options.fluent_retailer {
+            fluent_config.retailer_id = retailer;
+        }
         Ok(Sandbox {
-            fluent: fluent::FluentSim::start(fluent::FluentSimConfig::default()).await?,
-            newstore: newstore::NewStoreSim::start(newstore::NewStoreSimConfig::default()).await?,
+            fluent: fluent::FluentSim::start(fluent_config).await?,
+            newstore: newstore::NewStoreSim::start(newstore::NewStoreSimConfig {
+                port: port(1),
+                ..newstore::NewStoreSimConfig::default()
+            })
+            .await?,
         })
     }
 

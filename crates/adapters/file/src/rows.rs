@@ -41,6 +41,7 @@ pub struct Columns {
     location: Option<usize>,
     on_hand: Option<usize>,
     allocated: Option<usize>,
+    corrected: Option<usize>,
     status: Option<usize>,
     /// Every other named column: an attribute when the row has a value there.
     attributes: Vec<(usize, String)>,
@@ -56,6 +57,7 @@ impl Columns {
                 "location" => &mut columns.location,
                 "on_hand" => &mut columns.on_hand,
                 "allocated" => &mut columns.allocated,
+                "corrected" => &mut columns.corrected,
                 "status" => &mut columns.status,
                 "" => continue,
                 other => {
@@ -82,6 +84,10 @@ impl Columns {
             Some(t) if !t.trim().is_empty() => parse_quantity("allocated", t)?,
             _ => 0,
         };
+        let corrected = match get(self.corrected) {
+            Some(t) if !t.trim().is_empty() => Some(parse_quantity("corrected", t)?),
+            _ => None,
+        };
         let status = parse_status(get(self.status).unwrap_or(""))?;
         let mut attributes = BTreeMap::new();
         for (i, name) in &self.attributes {
@@ -97,6 +103,7 @@ impl Columns {
             location: location.trim().to_string(),
             on_hand,
             allocated,
+            corrected,
             status,
             attributes,
         };

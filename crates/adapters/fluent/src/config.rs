@@ -1,6 +1,6 @@
 //! `kind = "fluent"`: the adapter's keys.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use syncd_core::{ConfigError, ConfigSection, KeyDoc, Secret};
 
 /// The most entities Fluent accepts per batch.
@@ -40,6 +40,18 @@ fn default_request_timeout_secs() -> u64 {
     60
 }
 
+/// A transient quantity type and status Batch Pre-Processing checks before it drops a record
+/// as unchanged (an entry of the batch's `conditions.hasRelatedInventoryQuantities`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedQuantity {
+    /// The quantity type (`SALE`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its status (`ACTIVE`).
+    pub status: String,
+}
+
 /// A Fluent account and how to write its inventory.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +85,9 @@ pub struct FluentConfig {
     /// Batch Pre-Processing: `skip` (default) or `on`.
     #[serde(default)]
     pub preprocessing: Preprocessing,
+    /// The batch's `conditions.hasRelatedInventoryQuantities`; Fluent's defaults when absent.
+    #[serde(default)]
+    pub related_quantities: Option<Vec<RelatedQuantity>>,
     /// Entities per batch (at most 5,000).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -157,6 +172,11 @@ pub const KEYS: &[KeyDoc] = &[
         "skip | on",
         "\"skip\"",
         "Batch Pre-Processing (our diff already sends only changes)",
+    ),
+    KeyDoc::optional(
+        "related_quantities",
+        "[{ type, status }]",
+        "the batch's conditions.hasRelatedInventoryQuantities (Fluent's defaults when absent)",
     ),
     KeyDoc::default(
         "batch_size",

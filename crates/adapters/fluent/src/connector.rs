@@ -2,21 +2,22 @@
 //! through GraphQL.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use reqwest::Method;
+use syncd_core::in_flight::InFlightCalls;
 use syncd_core::{
     BuildContext, Capabilities, ConfigError, Connector, ConnectorError, ConnectorFactory, Cursor,
-    EntityKind, ErrorClass, Page, ReadItem, ReadRequest, Record, Sink, Source, WriteOp,
-    WriteOutcome,
+    EntityKind, Page, ReadItem, ReadRequest, Record, Sink, Source, WriteOp, WriteOutcome,
 };
 
+use crate::batch::Batches;
 use crate::client::FluentClient;
 use crate::config::FluentConfig;
+use crate::graphql::Failure;
 use crate::job::JobKeeper;
-use crate::wire::{BatchStatus, Created, Entity, GraphqlAnswer, NewBatch, POSITIONS_QUERY};
+use crate::wire::{Conditions, Entity, NewBatch, PositionsData, POSITIONS_QUERY};
 
 /// Builds Fluent connectors (`kind = "fluent"`).
 pub struct FluentFactory;
@@ -40,7 +41,9 @@ impl ConnectorFactory for FluentFactory {
             .map_err(|e| vec![ctx.section.error("base_url", e.to_string())])?;
         Ok(Arc::new(FluentConnector {
             name: ctx.name,
+            in_flight: InFlightCalls::new(ctx.data_dir.join("in_flight.json"), "fluent batches"),
             jobs: JobKeeper::new(ctx.data_dir),
+            page_size: AtomicUsize::new(client.config().read_page_size),
             client,
         }))
     }
@@ -51,85 +54,57 @@ pub struct FluentConnector {
     name: String,
     client: FluentClient,
     jobs: JobKeeper,
+    in_flight: InFlightCalls,
+    /// Positions per read page: the configured size, halved while Fluent finds the query too
+    /// complex.
+    page_size: AtomicUsize,
 }
 
-const POLL_FIRST: Duration = Duration::from_millis(50);
-const POLL_MAX: Duration = Duration::from_secs(5);
+/// The largest request body Fluent takes ("Request ≤2 MB (else 413)"), less room for the
+/// batch's own fields.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024 - 16 * 1024;
 
 impl FluentConnector {
     fn config(&self) -> &FluentConfig {
         self.client.config()
     }
 
-    /// Posts a batch to today's job; a closed job is replaced once.
-    async fn post_batch(&self, batch: &NewBatch<'_>) -> Result<(String, String), ConnectorError> {
-        for attempt in 0..2 {
-            let job = self.jobs.current(&self.client).await?;
-            let path = format!("/api/v4.1/job/{job}/batch");
-            match self
-                .client
-                .call::<_, Created>(Method::POST, &path, Some(batch))
-                .await
-            {
-                Ok(created) => return Ok((job, created.id)),
-                Err(ConnectorError::Permanent { message, .. })
-                    if attempt == 0
-                        && (message.contains("CLOSED") || message.starts_with("404")) =>
-                {
-                    tracing::info!(job = %job, "Fluent job closed: creating a new one");
-                    self.jobs.replace(&job).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        unreachable!("the second attempt returns")
+    fn context(&self) -> String {
+        syncd_core::error::connector_context("fluent", &self.name)
     }
 
-    /// Reads the batch's status until COMPLETE, backing off; transient failures of a status
-    /// read are retried here (re-sending the batch is not needed for them).
-    async fn await_batch(&self, job: &str, batch: &str) -> Result<BatchStatus, ConnectorError> {
-        let path = format!("/api/v4.1/job/{job}/batch/{batch}");
-        let deadline = Instant::now() + Duration::from_secs(self.config().poll_timeout_secs);
-        let mut wait = POLL_FIRST;
-        loop {
-            match self
-                .client
-                .call::<(), BatchStatus>(Method::GET, &path, None)
-                .await
-            {
-                Ok(status) if status.status == "COMPLETE" => return Ok(status),
-                Ok(_) => {}
-                Err(e) if matches!(e.class(), ErrorClass::Retryable | ErrorClass::RateLimited) => {
-                    if let Some(asked) = e.requested_wait() {
-                        wait = wait.max(asked);
-                    }
-                    tracing::debug!(error = %e, "batch status read failed; reading again");
-                }
-                Err(e) => return Err(e),
+    /// `entities` cut into batches whose bodies stay under Fluent's request limit.
+    fn bodies(&self, entities: Vec<Entity>) -> Vec<NewBatch<'_>> {
+        let config = self.config();
+        let mut bodies: Vec<NewBatch<'_>> = Vec::new();
+        let mut size = 0;
+        for entity in entities {
+            let bytes = serde_json::to_vec(&entity).map_or(0, |b| b.len()) + 1;
+            let full = bodies
+                .last()
+                .is_none_or(|b| size + bytes > MAX_BODY_BYTES && !b.entities.is_empty());
+            if full {
+                bodies.push(NewBatch {
+                    action: "UPSERT",
+                    entity_type: "INVENTORY",
+                    source: &config.source,
+                    event: &config.event,
+                    catalogue_ref: config.catalogue(),
+                    conditions: config.related_quantities.clone().map(|related| Conditions {
+                        has_related_inventory_quantities: related,
+                    }),
+                    entities: Vec::new(),
+                });
+                size = 0;
             }
-            if Instant::now() + wait > deadline {
-                return Err(ConnectorError::retryable(
-                    format!("fluent batch {batch} of job {job}"),
-                    format!("not COMPLETE after {}s", self.config().poll_timeout_secs),
-                ));
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(POLL_MAX);
+            size += bytes;
+            bodies
+                .last_mut()
+                .expect("pushed above")
+                .entities
+                .push(entity);
         }
-    }
-}
-
-fn outcome_of(code: u16, message: &str, context: &str) -> WriteOutcome {
-    match code {
-        200..=299 => WriteOutcome::Applied,
-        500..=599 => WriteOutcome::Failed(ConnectorError::retryable(
-            context,
-            format!("{code} {message}"),
-        )),
-        _ => WriteOutcome::Failed(ConnectorError::permanent(
-            context,
-            format!("{code} {message}"),
-        )),
+        bodies
     }
 }
 
@@ -175,7 +150,7 @@ impl Sink for FluentConnector {
         entity: EntityKind,
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let context = syncd_core::error::connector_context("fluent", &self.name);
+        let context = self.context();
         if entity != EntityKind::StockPosition {
             return Err(ConnectorError::permanent(
                 &context,
@@ -190,7 +165,7 @@ impl Sink for FluentConnector {
             match op {
                 WriteOp::Upsert {
                     record: Record::StockPosition(p),
-                } if p.on_hand >= 0 => {
+                } if p.on_hand >= 0 && p.corrected.is_none_or(|c| c >= 0) => {
                     let e = Entity::of(p, config);
                     sent.insert(e.reference.clone(), i);
                     entities.push(e);
@@ -201,9 +176,10 @@ impl Sink for FluentConnector {
                     outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
                         &context,
                         format!(
-                            "{}: Fluent quantities are non-negative (on_hand {})",
+                            "{}: Fluent quantities are non-negative (on_hand {}, corrected {:?})",
                             p.key(),
-                            p.on_hand
+                            p.on_hand,
+                            p.corrected
                         ),
                     )));
                 }
@@ -227,31 +203,29 @@ impl Sink for FluentConnector {
                 }
             }
         }
-        if !entities.is_empty() {
-            let body = NewBatch {
-                action: "UPSERT",
-                entity_type: "INVENTORY",
-                source: &config.source,
-                event: &config.event,
-                catalogue_ref: config.catalogue(),
-                entities,
-            };
-            let (job, batch_id) = self.post_batch(&body).await?;
-            let status = self.await_batch(&job, &batch_id).await?;
-            for result in status.results {
-                if let Some(&i) = sent.get(&result.entity_ref) {
-                    outcomes[i] = Some(outcome_of(
-                        result.response_code,
-                        &result.message,
-                        &format!("{context}: {}", result.entity_ref),
-                    ));
+        let batches = Batches {
+            client: &self.client,
+            jobs: &self.jobs,
+            in_flight: &self.in_flight,
+            context: &context,
+        };
+        for body in self.bodies(entities) {
+            for (reference, outcome) in batches.write(&body).await? {
+                if let Some(&i) = sent.get(&reference) {
+                    outcomes[i] = Some(outcome);
                 }
             }
         }
-        // Records the batch's results do not name were processed without error.
         Ok(outcomes
             .into_iter()
-            .map(|o| o.unwrap_or(WriteOutcome::Applied))
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    WriteOutcome::Failed(ConnectorError::retryable(
+                        &context,
+                        "no outcome was found for this record",
+                    ))
+                })
+            })
             .collect())
     }
 }
@@ -260,37 +234,32 @@ impl Sink for FluentConnector {
 impl Source for FluentConnector {
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
         let config = self.config();
+        let context = format!("{} POST /graphql", self.context());
         let after = request
             .cursor
             .as_ref()
             .and_then(|c| c.0.as_str().map(str::to_string));
-        let first = request.max_records.min(config.read_page_size).max(1);
-        let body = serde_json::json!({
-            "query": POSITIONS_QUERY,
-            "variables": {
+        let data: PositionsData = loop {
+            let first = request
+                .max_records
+                .min(self.page_size.load(Ordering::Relaxed))
+                .max(1);
+            let variables = serde_json::json!({
                 "catalogue": config.catalogue(),
                 "first": first,
                 "after": after,
                 "types": [config.inventory_type],
+            });
+            match crate::graphql::query(&self.client, &context, POSITIONS_QUERY, variables).await {
+                Ok(data) => break data,
+                Err(Failure::TooComplex(_)) if first > 1 => {
+                    self.page_size.store(first / 2, Ordering::Relaxed);
+                    tracing::info!(connector = %self.name, first = first / 2, "Fluent found the read query too complex: asking for fewer positions a page");
+                }
+                Err(e) => return Err(e.into()),
             }
-        });
-        let answer: GraphqlAnswer = self
-            .client
-            .call(Method::POST, "/graphql", Some(&body))
-            .await?;
-        if !answer.errors.is_empty() || answer.data.is_none() {
-            return Err(ConnectorError::permanent(
-                format!(
-                    "{} POST /graphql",
-                    syncd_core::error::connector_context("fluent", &self.name)
-                ),
-                format!(
-                    "GraphQL errors: {}",
-                    serde_json::Value::Array(answer.errors)
-                ),
-            ));
-        }
-        let connection = answer.data.expect("checked above").inventory_positions;
+        };
+        let connection = data.inventory_positions;
         let cursors: Vec<String> = connection.edges.iter().map(|e| e.cursor.clone()).collect();
         let next = Cursor(match cursors.last() {
             Some(c) => serde_json::Value::String(c.clone()),

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::client::FluentClient;
 use crate::config::Preprocessing;
-use crate::wire::{Created, NewJob};
+use crate::wire::{Created, JobStatus, NewJob};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct KeptJob {
@@ -70,6 +70,19 @@ impl JobKeeper {
         tracing::info!(job = %job.id, "created today's Fluent inventory job");
         *current = Some(job.clone());
         Ok(job.id)
+    }
+
+    /// Whether job `id` still takes batches, as `GET /job/{id}` says (`OPEN`); a job Fluent no
+    /// longer knows is not open.
+    pub async fn is_open(client: &FluentClient, id: &str) -> Result<bool, ConnectorError> {
+        match client
+            .call::<(), JobStatus>(Method::GET, &format!("/api/v4.1/job/{id}"), None)
+            .await
+        {
+            Ok(job) => Ok(job.status.eq_ignore_ascii_case("OPEN")),
+            Err(e) if e.class() == syncd_core::ErrorClass::Permanent => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Forgets job `id` (Fluent closed it), so that the next call creates a new one.

@@ -3,9 +3,12 @@
 //! full reconciliation through GraphQL `inventoryPositions`.
 
 mod auth;
+mod batch;
 mod client;
 mod config;
 mod connector;
+mod dates;
+mod graphql;
 mod job;
 mod wire;
 

@@ -42,13 +42,14 @@ pub struct Entity {
 
 impl Entity {
     /// The entity for `p`. Canonical attributes (Fluent's recommended keys and any other) are
-    /// passed through as given.
+    /// passed through, their dates in the recommended `YYYY-MM-DDTHH:MM:SSZ`; the correction is
+    /// the source's when it has one (0, Fluent's default, otherwise).
     pub fn of(p: &StockPosition, config: &FluentConfig) -> Self {
         Entity {
             location_ref: p.location.clone(),
             sku_ref: p.sku.clone(),
             qty: p.on_hand,
-            corrected_qty: 0,
+            corrected_qty: p.corrected.unwrap_or(0),
             retailer_id: config.retailer_id,
             kind: config.inventory_type.clone(),
             reference: config.record_ref(&p.sku, &p.location),
@@ -57,7 +58,7 @@ impl Entity {
                 StockStatus::Inactive => "INACTIVE",
             }
             .into(),
-            attributes: p.attributes.clone(),
+            attributes: crate::dates::normalised(&p.attributes),
         }
     }
 }
@@ -71,13 +72,35 @@ pub struct NewBatch<'a> {
     pub source: &'a str,
     pub event: &'a str,
     pub catalogue_ref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Conditions>,
     pub entities: Vec<Entity>,
 }
 
-/// `GET /api/v4.1/job/{id}/batch/{batchId}`.
+/// A batch's `conditions`: the transient quantities Batch Pre-Processing checks.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conditions {
+    pub has_related_inventory_quantities: Vec<crate::config::RelatedQuantity>,
+}
+
+/// `GET /api/v4.1/job/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct JobStatus {
+    /// `OPEN` or `CLOSED`.
+    pub status: String,
+}
+
+/// `GET /api/v4.1/job/{id}/batch/{batchId}?start=&count=`: the batch and one page of results.
 #[derive(Debug, Deserialize)]
 pub struct BatchStatus {
     pub status: String,
+    /// The 1-based position of this page's first result.
+    #[serde(default)]
+    pub start: Option<u64>,
+    /// How many results the batch has in all.
+    #[serde(default)]
+    pub total: Option<u64>,
     #[serde(default)]
     pub results: Vec<RecordStatus>,
 }
@@ -110,13 +133,51 @@ pub const POSITIONS_QUERY: &str = r#"query Positions($catalogue: String!, $first
   }
 }"#;
 
-/// The GraphQL answer.
+/// The read-back of written records: their quantities, by ref.
+pub const QUANTITIES_QUERY: &str = r#"query Quantities($catalogue: String!, $refs: [String], $types: [String], $first: Int!, $after: String) {
+  inventoryQuantities(catalogue: {ref: $catalogue}, ref: $refs, type: $types, first: $first, after: $after) {
+    pageInfo { hasNextPage }
+    edges { cursor node { ref type status quantity } }
+  }
+}"#;
+
+/// A GraphQL answer: `data` of the query's shape, or `errors`.
 #[derive(Debug, Deserialize)]
-pub struct GraphqlAnswer {
+#[serde(bound = "T: serde::de::DeserializeOwned")]
+pub struct GraphqlAnswer<T = PositionsData> {
     #[serde(default)]
-    pub data: Option<PositionsData>,
+    pub data: Option<T>,
     #[serde(default)]
     pub errors: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuantitiesData {
+    pub inventory_quantities: QuantityPage,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuantityPage {
+    pub page_info: PageInfo,
+    pub edges: Vec<QuantityRefEdge>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QuantityRefEdge {
+    pub cursor: String,
+    pub node: QuantityRef,
+}
+
+/// A quantity as the read-back gives it.
+#[derive(Debug, Deserialize)]
+pub struct QuantityRef {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    pub quantity: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,6 +334,7 @@ mod seed_examples {
             location: "LOC_MEL".into(),
             on_hand: 350,
             allocated: 0,
+            corrected: Some(0),
             status: StockStatus::Active,
             attributes,
         };
@@ -289,10 +351,38 @@ mod seed_examples {
             "retailerId",
             "type",
             "status",
-            "attributes",
         ] {
             assert_eq!(ours[field], theirs[field], "{field}");
         }
+        // "Recommended date format is ISO 8601" (`YYYY-MM-DDTHH:MM:SSZ`): the seed's
+        // `2024-10-31T00:00:00.00Z` goes out as `2024-10-31T00:00:00Z`; other values as given.
+        let mut expected = theirs["attributes"].clone();
+        expected["expectedOn"] = "2024-10-31T00:00:00Z".into();
+        expected["expiryDate"] = "2025-12-31T23:59:59Z".into();
+        expected["manufacturingBatchInfo"]["productionDate"] = "2024-01-15T00:00:00Z".into();
+        assert_eq!(ours["attributes"], expected);
+    }
+
+    #[test]
+    fn the_seeds_batch_with_its_conditions_renders_them_as_sent() {
+        // Seed 004, "Create Batch": `conditions.hasRelatedInventoryQuantities`.
+        let request = seed("create_batch.request.txt");
+        let related: Vec<crate::config::RelatedQuantity> =
+            serde_json::from_value(request["conditions"]["hasRelatedInventoryQuantities"].clone())
+                .unwrap();
+        let ours = serde_json::to_value(NewBatch {
+            action: "UPSERT",
+            entity_type: "INVENTORY",
+            source: "SAP_ERP",
+            event: "InventoryChanged",
+            catalogue_ref: "FUTURE:2".into(),
+            conditions: Some(Conditions {
+                has_related_inventory_quantities: related,
+            }),
+            entities: Vec::new(),
+        })
+        .unwrap();
+        assert_eq!(ours["conditions"], request["conditions"]);
     }
 
     #[test]
@@ -305,6 +395,7 @@ mod seed_examples {
             source: "SAP_ERP",
             event: "InventoryChanged",
             catalogue_ref: config.catalogue(),
+            conditions: None,
             entities: Vec::new(),
         })
         .unwrap();

@@ -23,7 +23,6 @@ impl Fluent {
     async fn start() -> Self {
         let config = FluentSimConfig {
             known_locations: Some(["LOC_1", "LOC_2"].map(String::from).into()),
-            polls_to_complete: 1,
             ..FluentSimConfig::default()
         };
         Fluent {
@@ -75,9 +74,10 @@ impl Subject for Fluent {
                 if i % 2 == 0 {
                     p.attributes
                         .insert("condition".into(), serde_json::json!("NEW"));
+                    // Dates as Fluent recommends them (`YYYY-MM-DDTHH:MM:SSZ`): what it stores.
                     p.attributes.insert(
                         "expectedOn".into(),
-                        serde_json::json!("2026-12-01T00:00:00.00Z"),
+                        serde_json::json!("2026-12-01T00:00:00Z"),
                     );
                 }
                 Record::StockPosition(p)

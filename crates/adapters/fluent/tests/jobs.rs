@@ -44,7 +44,6 @@ async fn write(connector: &dyn Connector, sku: &str, qty: i64) {
 #[tokio::test]
 async fn todays_job_is_reused_across_restarts_and_replaced_once_fluent_closes_it() {
     let sim = FluentSim::start(FluentSimConfig {
-        polls_to_complete: 1,
         ..FluentSimConfig::default()
     })
     .await
@@ -61,6 +60,11 @@ async fn todays_job_is_reused_across_restarts_and_replaced_once_fluent_closes_it
     let again = connector(&sim, dir.path());
     write(again.as_ref(), "C", 3).await;
     assert_eq!(sim.job_ids().len(), 2, "a closed job is replaced");
+    assert_eq!(
+        sim.log().calls("GET /api/v4.1/job/{id}"),
+        1,
+        "the refusal was read against the job's status, not its wording"
+    );
     write(again.as_ref(), "D", 4).await;
     assert_eq!(sim.job_ids().len(), 2);
     assert_eq!(sim.quantities().len(), 4);

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::Method;
+use syncd_core::in_flight::InFlightCalls;
 use syncd_core::model::StockPosition;
 use syncd_core::{
     BuildContext, Capabilities, ConfigError, Connector, ConnectorError, ConnectorFactory, Cursor,
@@ -47,7 +48,7 @@ impl ConnectorFactory for NewStoreFactory {
             .map_err(|e| vec![ctx.section.error("api_base", e.to_string())])?;
         Ok(Arc::new(NewStoreConnector {
             name: ctx.name,
-            in_flight: ctx.data_dir.join("import.json"),
+            in_flight: InFlightCalls::new(ctx.data_dir.join("in_flight.json"), "newstore imports"),
             client,
             files,
             last_import: Mutex::new(None),
@@ -58,8 +59,8 @@ impl ConnectorFactory for NewStoreFactory {
 /// A NewStore tenant.
 pub struct NewStoreConnector {
     name: String,
-    /// Where the import in flight is kept (see `import::run`).
-    in_flight: std::path::PathBuf,
+    /// The import in flight (see `import::run`).
+    in_flight: InFlightCalls,
     client: NewStoreClient,
     files: FileHost,
     last_import: Mutex<Option<Instant>>,

@@ -3,11 +3,11 @@
 //! `POST /v0/d/import/{id}/start`, and the job polled until finished or failed.
 
 use std::io::Write;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
+use syncd_core::in_flight::InFlightCalls;
 use syncd_core::ConnectorError;
 
 use crate::client::NewStoreClient;
@@ -58,65 +58,25 @@ fn zipped(body: &serde_json::Value) -> Result<Vec<u8>, ConnectorError> {
         .into_inner())
 }
 
-/// The import in flight, kept (in the connector's data dir) so that a retry or a restart
-/// with the same content waits for that job instead of importing the same stock twice.
-#[derive(Debug, Serialize, Deserialize)]
-struct InFlight {
-    content: String,
-    job: String,
-}
-
-fn digest(bytes: &[u8]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    format!("{:016x}-{}", h.finish(), bytes.len())
-}
-
-fn kept(path: &Path) -> Option<InFlight> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-}
-
-fn keep(path: &Path, in_flight: Option<&InFlight>) -> Result<(), ConnectorError> {
-    let context = "newstore import state";
-    match in_flight {
-        None => match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(ConnectorError::io(context, &e))
-            }
-            _ => Ok(()),
-        },
-        Some(in_flight) => {
-            syncd_core::files::replace(path, &serde_json::to_vec(in_flight).expect("serializes"))
-                .map_err(|e| ConnectorError::io(context, &e))
-        }
-    }
-}
-
 /// Runs one import to its end: resumes the job in flight when it carries the same content.
 pub async fn run(
     client: &NewStoreClient,
     files: &FileHost,
-    in_flight: &Path,
+    in_flight: &InFlightCalls,
     availabilities: Vec<Availability>,
     ranges: Vec<Range>,
 ) -> Result<(), ConnectorError> {
     let config = client.config();
     let mut body = serde_json::json!({ "availabilities": availabilities });
     body[config.range_field.as_str()] = serde_json::to_value(&ranges).expect("ranges serialize");
-    let content = digest(&serde_json::to_vec(&body).expect("serializes"));
-    if let Some(job) = kept(in_flight)
-        .filter(|k| k.content == content)
-        .map(|k| k.job)
-    {
+    let content = InFlightCalls::digest(&serde_json::to_vec(&body).expect("serializes"));
+    if let Some(job) = in_flight.find::<String>(&content) {
         tracing::info!(import = %job, "waiting for the NewStore import already made of this stock");
         match wait(client, &job, Start::Orphaned).await {
-            Ok(()) => return keep(in_flight, None),
+            Ok(()) => return in_flight.forget(&content),
             Err(Unfinished::Running(e)) => return Err(e),
             // Failed, or gone: import it again.
-            Err(Unfinished::Ended(_)) => keep(in_flight, None)?,
+            Err(Unfinished::Ended(_)) => in_flight.forget(&content)?,
         }
     }
     let file = files.publish(zipped(&body)?).await?;
@@ -124,7 +84,7 @@ pub async fn run(
         let job = create(client, &file.url).await?;
         syncd_core::crash::point("import_created");
         // Kept before it starts: from here a crash must not lead to a second import.
-        keep(in_flight, Some(&InFlight { content, job: job.clone() }))?;
+        in_flight.keep(&content, &job)?;
         syncd_core::crash::point("import_kept");
         tracing::info!(import = %job, positions = availabilities_len(&body), "NewStore import created");
         wait(client, &job, Start::Ours).await
@@ -135,12 +95,12 @@ pub async fn run(
         Err(Unfinished::Running(e)) => Err(e),
         Err(Unfinished::Ended(e)) => {
             files.withdraw(&file);
-            keep(in_flight, None)?;
+            in_flight.forget(&content)?;
             Err(e)
         }
         Ok(()) => {
             files.withdraw(&file);
-            keep(in_flight, None)
+            in_flight.forget(&content)
         }
     }
 }

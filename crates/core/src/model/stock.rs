@@ -29,6 +29,9 @@ pub struct StockPosition {
     /// Quantity reserved for open orders.
     #[serde(default)]
     pub allocated: i64,
+    /// The outstanding correction the source reports (Fluent `correctedQty`), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected: Option<i64>,
     /// Whether the position may be sold from.
     #[serde(default)]
     pub status: StockStatus,
@@ -46,6 +49,7 @@ impl StockPosition {
             location: location.into(),
             on_hand,
             allocated: 0,
+            corrected: None,
             status: StockStatus::Active,
             attributes: BTreeMap::new(),
         }

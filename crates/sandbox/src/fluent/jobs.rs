@@ -1,19 +1,20 @@
 //! The Job and Batch API: jobs stay OPEN until midnight UTC (or a test closes them); batches of
-//! up to `batch_limit` UPSERT INVENTORY entities move PENDING → RUNNING → COMPLETE as their
-//! status is read, and are applied (through Batch Pre-Processing when on) when they complete.
+//! up to `batch_limit` UPSERT INVENTORY entities move PENDING → RUNNING → COMPLETE on Fluent's
+//! own clock, polled or not, and are applied (through Batch Pre-Processing when on) as they
+//! complete. A batch's `results` are read a page at a time (`?start=&count=`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 
 use super::auth::refusal;
-use super::inventory::StoredQuantity;
+use super::inventory::{default_related, Related, StoredQuantity};
 use super::wire::{error, timestamp, Created, Entity, NewBatch, NewJob, RecordStatus};
 use super::Fluent;
 
@@ -36,7 +37,7 @@ impl BatchStatus {
 
 struct Job {
     name: String,
-    retailer_id: serde_json::Value,
+    retailer_id: u64,
     meta: Option<serde_json::Value>,
     created: DateTime<Utc>,
     closed: bool,
@@ -45,11 +46,13 @@ struct Job {
 
 struct Batch {
     job: u64,
+    retailer_id: u64,
     catalogue_ref: String,
     preprocessing: bool,
-    entities: Vec<Entity>,
+    related: Vec<Related>,
+    /// The entities as sent: a nonconforming one is ignored when the batch runs.
+    entities: Vec<serde_json::Value>,
     status: BatchStatus,
-    reads: u32,
     results: Vec<RecordStatus>,
     created: DateTime<Utc>,
     modified: DateTime<Utc>,
@@ -88,11 +91,12 @@ fn job_is_open(job: &Job, midnight: bool) -> bool {
     !(job.closed || past_midnight)
 }
 
-fn same_retailer(value: &serde_json::Value, retailer: u64) -> bool {
+/// A retailer id given as a number or a numeric string (the seed's examples use both).
+fn retailer_of(value: &serde_json::Value) -> Option<u64> {
     match value {
-        serde_json::Value::Number(n) => n.as_u64() == Some(retailer),
-        serde_json::Value::String(s) => s.parse::<u64>().ok() == Some(retailer),
-        _ => false,
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.parse::<u64>().ok(),
+        _ => None,
     }
 }
 
@@ -109,19 +113,21 @@ pub async fn create_job(
         Ok(j) => j,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("Invalid job: {e}")),
     };
-    if !same_retailer(&new.retailer_id, fluent.config.retailer_id) {
+    let Some(retailer_id) =
+        retailer_of(&new.retailer_id).filter(|r| fluent.config.retailers().contains(r))
+    else {
         return error(
             StatusCode::BAD_REQUEST,
             format!("Unknown retailerId {}", new.retailer_id),
         );
-    }
+    };
     let mut jobs = fluent.jobs.lock().expect("jobs lock");
     let id = jobs.next();
     jobs.jobs.insert(
         id,
         Job {
             name: new.name.unwrap_or_default(),
-            retailer_id: new.retailer_id,
+            retailer_id,
             meta: new.meta,
             created: Utc::now(),
             closed: false,
@@ -227,25 +233,25 @@ pub async fn create_batch(
             .and_then(|m| m.get("preprocessing"))
             .and_then(|p| p.as_str())
             != Some("skip");
-    // Nonconforming entities are ignored, as documented.
-    let entities: Vec<Entity> = new
-        .entities
-        .into_iter()
-        .filter_map(|e| serde_json::from_value(e).ok())
-        .collect();
+    let related = match new.conditions {
+        Some(conditions) => conditions.has_related_inventory_quantities,
+        None => default_related(),
+    };
+    let retailer_id = job.retailer_id;
     let batch_id = jobs.next();
     let now = Utc::now();
     jobs.batches.insert(
         batch_id,
         Batch {
             job: job_id,
+            retailer_id,
             catalogue_ref: new
                 .catalogue_ref
-                .unwrap_or_else(|| format!("DEFAULT:{}", cfg.retailer_id)),
+                .unwrap_or_else(|| format!("DEFAULT:{retailer_id}")),
             preprocessing,
-            entities,
+            related,
+            entities: new.entities,
             status: BatchStatus::Pending,
-            reads: 0,
             results: Vec::new(),
             created: now,
             modified: now,
@@ -256,10 +262,37 @@ pub async fn create_batch(
         .expect("checked above")
         .batches
         .push(batch_id);
+    drop(jobs);
+    tokio::spawn(run_batch(fluent.clone(), batch_id));
     Json(Created {
         id: batch_id.to_string(),
     })
     .into_response()
+}
+
+/// A batch's life on Fluent's clock: PENDING for a while, RUNNING for a while, then applied
+/// and COMPLETE, whether or not anyone reads its status.
+async fn run_batch(fluent: Arc<Fluent>, id: u64) {
+    let step = |status: BatchStatus| {
+        let mut jobs = fluent.jobs.lock().expect("jobs lock");
+        if let Some(batch) = jobs.batches.get_mut(&id) {
+            if status == BatchStatus::Complete {
+                process(&fluent, batch);
+            }
+            batch.status = status;
+            batch.modified = Utc::now();
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(
+        fluent.config.batch_pending_ms,
+    ))
+    .await;
+    step(BatchStatus::Running);
+    tokio::time::sleep(std::time::Duration::from_millis(
+        fluent.config.batch_running_ms,
+    ))
+    .await;
+    step(BatchStatus::Complete);
 }
 
 /// The ref Fluent builds when a record names none.
@@ -272,7 +305,14 @@ fn process(fluent: &Fluent, batch: &mut Batch) {
     let cfg = &fluent.config;
     let mut inventory = fluent.inventory.lock().expect("inventory lock");
     let now = Utc::now();
-    for (i, e) in batch.entities.iter().enumerate() {
+    for (i, raw) in batch.entities.iter().enumerate() {
+        // "Nonconforming inputs are ignored": no result names them.
+        let Ok(e) = serde_json::from_value::<Entity>(raw.clone()) else {
+            continue;
+        };
+        if e.qty < 0 || e.corrected_qty.unwrap_or(0) < 0 || cfg.ignored_skus.contains(&e.sku_ref) {
+            continue;
+        }
         let kind = e.kind.clone().unwrap_or_else(|| "LAST_ON_HAND".into());
         let reference = e.reference.clone().unwrap_or_else(|| {
             default_ref(&e.sku_ref, &e.location_ref, &batch.catalogue_ref, &kind)
@@ -285,6 +325,16 @@ fn process(fluent: &Fluent, batch: &mut Batch) {
                 message,
             })
         };
+        if retailer_of(&e.retailer_id) != Some(batch.retailer_id) {
+            status(
+                301,
+                format!(
+                    "Unauthorised: retailer {} is not the job's ({})",
+                    e.retailer_id, batch.retailer_id
+                ),
+            );
+            continue;
+        }
         if cfg
             .known_locations
             .as_ref()
@@ -293,8 +343,8 @@ fn process(fluent: &Fluent, batch: &mut Batch) {
             status(404, format!("Location '{}' not found", e.location_ref));
             continue;
         }
-        if e.qty < 0 || e.corrected_qty.unwrap_or(0) < 0 {
-            status(400, "qty and correctedQty must be non-negative".into());
+        if cfg.failing_skus.contains(&e.sku_ref) {
+            status(500, "Internal error while processing the record".into());
             continue;
         }
         let q = StoredQuantity {
@@ -309,7 +359,7 @@ fn process(fluent: &Fluent, batch: &mut Batch) {
             attributes: e.attributes.clone().unwrap_or_default(),
             updated_on: timestamp(now),
         };
-        if !(batch.preprocessing && inventory.unchanged(&q)) {
+        if !(batch.preprocessing && inventory.unchanged(&q, &batch.related)) {
             inventory.apply(q);
         }
         if cfg.results_for_all {
@@ -318,39 +368,44 @@ fn process(fluent: &Fluent, batch: &mut Batch) {
     }
 }
 
-/// `GET /api/v4.1/job/{id}/batch/{batchId}`.
+/// `?start=&count=`: which page of a batch's results (1-based).
+#[derive(serde::Deserialize)]
+pub struct ResultsPage {
+    start: Option<usize>,
+    count: Option<usize>,
+}
+
+/// Results per page when the reader does not ask.
+const DEFAULT_COUNT: usize = 10;
+
+/// `GET /api/v4.1/job/{id}/batch/{batchId}`: the batch, with one page of its results.
 pub async fn get_batch(
     State(fluent): State<Arc<Fluent>>,
     Path((id, batch_id)): Path<(String, String)>,
+    Query(page): Query<ResultsPage>,
     headers: HeaderMap,
 ) -> Response {
     if let Some(denied) = refusal(&fluent, &headers) {
         return denied;
     }
-    let mut jobs = fluent.jobs.lock().expect("jobs lock");
-    let found = batch_id.parse::<u64>().ok().filter(|b| {
+    let jobs = fluent.jobs.lock().expect("jobs lock");
+    let found = batch_id.parse::<u64>().ok().and_then(|b| {
         jobs.batches
-            .get(b)
-            .is_some_and(|batch| batch.job.to_string() == id)
+            .get(&b)
+            .filter(|batch| batch.job.to_string() == id)
     });
-    let Some(batch_key) = found else {
+    let Some(batch) = found else {
         return error(
             StatusCode::NOT_FOUND,
             format!("Batch {batch_id} of job {id} not found"),
         );
     };
-    let batch = jobs.batches.get_mut(&batch_key).expect("checked above");
-    batch.reads += 1;
-    // One step per read: the first read finds it running, the configured read completes it.
-    if batch.status == BatchStatus::Pending {
-        batch.status = BatchStatus::Running;
-        batch.modified = Utc::now();
-    }
-    if batch.status == BatchStatus::Running && batch.reads >= fluent.config.polls_to_complete {
-        process(&fluent, batch);
-        batch.status = BatchStatus::Complete;
-        batch.modified = Utc::now();
-    }
+    let start = page.start.unwrap_or(1).max(1);
+    let count = page
+        .count
+        .unwrap_or(DEFAULT_COUNT)
+        .clamp(1, fluent.config.results_page_max);
+    let results: Vec<&RecordStatus> = batch.results.iter().skip(start - 1).take(count).collect();
     Json(serde_json::json!({
         "id": batch_id,
         "batchId": batch_id,
@@ -358,10 +413,10 @@ pub async fn get_batch(
         "action": "UPSERT",
         "entityType": "INVENTORY",
         "status": batch.status.as_str(),
-        "start": 1,
-        "count": batch.entities.len(),
-        "total": batch.entities.len(),
-        "results": batch.results,
+        "start": start,
+        "count": count,
+        "total": batch.results.len(),
+        "results": results,
         "createdOn": timestamp(batch.created),
         "lastModifiedOn": timestamp(batch.modified),
     }))

@@ -8,12 +8,19 @@
 //!   `{"error","error_description"}` (400 for a bad grant, 401 for a bad client).
 //! - `GET /job/{id}` answers `{"jobId","status","batch":[{"batchId","status","createdOn"}],
 //!   "name","retailerId","meta","createdOn"}` as in the documented example.
-//! - A batch moves PENDING → RUNNING → COMPLETE one step per status read (`polls_to_complete`);
-//!   its entities are applied when it completes. `results[]` lists only records that failed
-//!   (the documented example shows a COMPLETE batch of 10 with empty results); set
-//!   `results_for_all` to list every record.
-//! - A record whose `locationRef` is not a known location (when `known_locations` is set)
-//!   fails with responseCode 404 "dependent record missing".
+//! - A batch moves PENDING → RUNNING → COMPLETE on its own clock (`batch_pending_ms`,
+//!   `batch_running_ms`), polled or not; its entities are applied when it completes.
+//!   `results[]` lists only records that failed (the documented example shows a COMPLETE batch
+//!   with `"total": 0` and empty results; set `results_for_all` to list every record), a page at
+//!   a time: `?start=` (1-based) and `?count=` (default 10, at most `results_page_max`), echoed
+//!   with `total`, the number of results.
+//! - responseCodes as documented: 404 for a `locationRef` not among `known_locations`
+//!   ("dependent record missing"), 301 for an entity of another retailer than the job's
+//!   ("unauthorised"), 500 for `failing_skus`. A nonconforming entity (or one of
+//!   `ignored_skus`) is ignored with no result at all.
+//! - Requests over 2 MB get 413. Jobs may be created for `retailer_id` and `other_retailers`
+//!   (retailer 2 by default, as in the seed's examples); any catalogue is accepted.
+//! - Quantities are kept per type on each position (see `inventory`).
 //! - Jobs close at midnight UTC after their creation day (`close_jobs_at_midnight`), or when a
 //!   test closes them.
 //! - The default `ref` of an entity is `<skuRef>:<locationRef>:<catalogueType>:<type>`, where
@@ -38,13 +45,18 @@ use inventory::Inventory;
 pub use inventory::StoredQuantity;
 pub use wire::FLUENT_ATTRIBUTE_KEYS;
 
+/// The largest request body Fluent takes; larger ones get 413.
+pub const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
+
 /// How the simulated Fluent account is set up.
 #[derive(Clone, Debug)]
 pub struct FluentSimConfig {
     /// The account id.
     pub account: String,
-    /// The retailer id.
+    /// The retailer id the API user belongs to (the token's `Retailer_id`).
     pub retailer_id: u64,
+    /// Other retailers of the account jobs may be created for (the seed's examples use 2).
+    pub other_retailers: Vec<u64>,
     /// OAuth client id.
     pub client_id: String,
     /// OAuth client secret.
@@ -61,12 +73,20 @@ pub struct FluentSimConfig {
     pub batch_preprocessing: bool,
     /// Entities per batch.
     pub batch_limit: usize,
-    /// Status reads a batch takes to complete.
-    pub polls_to_complete: u32,
+    /// How long a batch stays PENDING.
+    pub batch_pending_ms: u64,
+    /// How long a batch then stays RUNNING before it is applied and COMPLETE.
+    pub batch_running_ms: u64,
+    /// The most results one status read returns (`count` is capped to it).
+    pub results_page_max: usize,
     /// Locations records may name; any when `None`.
     pub known_locations: Option<HashSet<String>>,
     /// List every record in `results[]`, not only failures.
     pub results_for_all: bool,
+    /// SKUs whose records Fluent ignores without a result, as it does a nonconforming record.
+    pub ignored_skus: HashSet<String>,
+    /// SKUs whose records fail with responseCode 500.
+    pub failing_skus: HashSet<String>,
     /// Close jobs at midnight UTC after their creation day.
     pub close_jobs_at_midnight: bool,
     /// The port; 0 for an ephemeral one.
@@ -80,6 +100,7 @@ impl Default for FluentSimConfig {
         FluentSimConfig {
             account: "SANDBOX".into(),
             retailer_id: 1,
+            other_retailers: vec![2],
             client_id: "SANDBOX".into(),
             client_secret: "sandbox-client-secret".into(),
             username: "sandbox_admin".into(),
@@ -88,13 +109,30 @@ impl Default for FluentSimConfig {
             refresh_tokens: true,
             batch_preprocessing: true,
             batch_limit: 5000,
-            polls_to_complete: 2,
+            batch_pending_ms: 20,
+            batch_running_ms: 30,
+            results_page_max: 1000,
             known_locations: None,
             results_for_all: false,
+            ignored_skus: HashSet::new(),
+            failing_skus: HashSet::new(),
             close_jobs_at_midnight: true,
             port: 0,
             faults: FaultPlan::none(),
         }
+    }
+}
+
+impl FluentSimConfig {
+    /// Every retailer of the account.
+    pub fn retailers(&self) -> Vec<u64> {
+        let mut all = vec![self.retailer_id];
+        all.extend(
+            self.other_retailers
+                .iter()
+                .filter(|r| **r != self.retailer_id),
+        );
+        all
     }
 }
 
@@ -134,7 +172,8 @@ impl FluentSim {
             .route("/graphql", post(graphql::graphql))
             .with_state(state.clone())
             .route_layer(axum::middleware::from_fn_with_state(core, faults_and_log))
-            .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024));
+            // "Request ≤2 MB (else 413)".
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES));
         let running = Running::serve(router, port).await?;
         Ok(FluentSim { state, running })
     }
@@ -159,7 +198,7 @@ impl FluentSim {
         self.state.core.set_plan(plan);
     }
 
-    /// The LAST_ON_HAND quantities held, sorted by (catalogue, location, SKU).
+    /// Every quantity held, of every type, sorted by (catalogue, location, SKU) then type.
     pub fn quantities(&self) -> Vec<StoredQuantity> {
         self.state.inventory.lock().expect("inventory lock").all()
     }
@@ -173,7 +212,7 @@ impl FluentSim {
             .applications()
     }
 
-    /// Puts quantities straight into the store (seeding a source), as LAST_ON_HAND.
+    /// Puts quantities straight into the store (seeding a source), each as its type's.
     pub fn seed(&self, quantities: Vec<StoredQuantity>) {
         let mut inventory = self.state.inventory.lock().expect("inventory lock");
         for q in quantities {

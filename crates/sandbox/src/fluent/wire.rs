@@ -39,7 +39,18 @@ pub struct NewBatch {
     pub entity_type: String,
     #[serde(default)]
     pub catalogue_ref: Option<String>,
+    #[serde(default)]
+    pub conditions: Option<Conditions>,
     pub entities: Vec<serde_json::Value>,
+}
+
+/// A batch's `conditions`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conditions {
+    /// Transient quantity types and statuses checked in de-duplication.
+    #[serde(default)]
+    pub has_related_inventory_quantities: Vec<super::inventory::Related>,
 }
 
 /// One inventory entity of a batch.
