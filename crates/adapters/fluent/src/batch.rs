@@ -14,6 +14,7 @@ use syncd_core::in_flight::InFlightCalls;
 use syncd_core::{ConnectorError, ErrorClass, WriteOutcome};
 
 use crate::client::FluentClient;
+use crate::graphql::Failure;
 use crate::job::JobKeeper;
 use crate::wire::{BatchStatus, Created, NewBatch, QuantitiesData, RecordStatus, QUANTITIES_QUERY};
 
@@ -178,57 +179,94 @@ impl Batches<'_> {
         let config = self.client.config();
         let mut outcomes = HashMap::with_capacity(entities.len());
         let context = format!("{} POST /graphql (read-back)", self.context);
-        for chunk in entities.chunks(config.read_page_size.max(1)) {
-            let refs: Vec<&str> = chunk.iter().map(|e| e.reference.as_str()).collect();
-            let mut held: HashMap<String, (i64, Option<String>)> = HashMap::new();
-            let mut after: Option<String> = None;
-            loop {
-                let data: QuantitiesData = crate::graphql::query(
-                    self.client,
-                    &context,
-                    QUANTITIES_QUERY,
-                    serde_json::json!({
-                        "catalogue": catalogue,
-                        "refs": refs,
-                        "types": [config.inventory_type],
-                        "first": refs.len(),
-                        "after": after,
-                    }),
-                )
-                .await?;
-                let page = data.inventory_quantities;
-                after = page.edges.last().map(|e| e.cursor.clone());
-                for edge in page.edges {
-                    held.insert(edge.node.reference, (edge.node.quantity, edge.node.status));
+        let mut size = READ_BACK_CHUNK;
+        let mut rest = entities;
+        while !rest.is_empty() {
+            let (chunk, after_chunk) = rest.split_at(size.min(rest.len()));
+            let held = match self
+                .held(&context, catalogue, &config.inventory_type, chunk)
+                .await
+            {
+                Ok(held) => held,
+                Err(Failure::TooComplex(_)) if size > 1 => {
+                    size /= 2;
+                    continue;
                 }
-                if !page.page_info.has_next_page || after.is_none() {
-                    break;
-                }
-            }
+                Err(e) => return Err(e.into()),
+            };
             for e in chunk {
-                let outcome = match held.get(&e.reference) {
-                    Some((qty, status))
-                        if *qty == e.qty && status.as_deref().is_none_or(|s| s == e.status) =>
-                    {
-                        WriteOutcome::Applied
-                    }
-                    found => WriteOutcome::Failed(ConnectorError::retryable(
-                        format!("{}: {}", self.context, e.reference),
-                        match found {
-                            Some((qty, status)) => format!(
-                                "the batch named no result for it, and Fluent holds {qty} ({}) where {} ({}) was sent",
-                                status.as_deref().unwrap_or("no status"),
-                                e.qty,
-                                e.status
-                            ),
-                            None => "the batch named no result for it, and Fluent holds no such quantity (ignored as nonconforming?)".to_string(),
-                        },
-                    )),
-                };
-                outcomes.insert(e.reference.clone(), outcome);
+                outcomes.insert(
+                    e.reference.clone(),
+                    read_back_outcome(self.context, e, held.get(&e.reference)),
+                );
             }
+            rest = after_chunk;
         }
         Ok(outcomes)
+    }
+
+    /// What Fluent holds of `entities`' quantities: ref → (quantity, status).
+    async fn held(
+        &self,
+        context: &str,
+        catalogue: &str,
+        kind: &str,
+        entities: &[&crate::wire::Entity],
+    ) -> Result<HashMap<String, (i64, Option<String>)>, Failure> {
+        let refs: Vec<&str> = entities.iter().map(|e| e.reference.as_str()).collect();
+        let mut held = HashMap::with_capacity(refs.len());
+        let mut after: Option<String> = None;
+        loop {
+            let data: QuantitiesData = crate::graphql::query(
+                self.client,
+                context,
+                QUANTITIES_QUERY,
+                serde_json::json!({
+                    "catalogue": catalogue,
+                    "refs": refs,
+                    "types": [kind],
+                    "first": refs.len(),
+                    "after": after,
+                }),
+            )
+            .await?;
+            let page = data.inventory_quantities;
+            after = page.edges.last().map(|e| e.cursor.clone());
+            for edge in page.edges {
+                held.insert(edge.node.reference, (edge.node.quantity, edge.node.status));
+            }
+            if !page.page_info.has_next_page || after.is_none() {
+                return Ok(held);
+            }
+        }
+    }
+}
+
+/// Records read back per query: the quantities query weighs about 8 a node, so a thousand stay
+/// under Fluent's complexity limit of 11,111 (and a refusal halves it).
+const READ_BACK_CHUNK: usize = 1000;
+
+fn read_back_outcome(
+    context: &str,
+    e: &crate::wire::Entity,
+    found: Option<&(i64, Option<String>)>,
+) -> WriteOutcome {
+    match found {
+        Some((qty, status)) if *qty == e.qty && status.as_deref().is_none_or(|s| s == e.status) => {
+            WriteOutcome::Applied
+        }
+        found => WriteOutcome::Failed(ConnectorError::retryable(
+            format!("{context}: {}", e.reference),
+            match found {
+                Some((qty, status)) => format!(
+                    "the batch named no result for it, and Fluent holds {qty} ({}) where {} ({}) was sent",
+                    status.as_deref().unwrap_or("no status"),
+                    e.qty,
+                    e.status
+                ),
+                None => "the batch named no result for it, and Fluent holds no such quantity (ignored as nonconforming?)".to_string(),
+            },
+        )),
     }
 }
 

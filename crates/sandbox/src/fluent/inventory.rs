@@ -102,10 +102,11 @@ impl Position {
 
 type Key = (String, String, String);
 
-/// Every position, and how often each quantity ref was applied.
+/// Every position, where each quantity ref sits, and how often each ref was applied.
 #[derive(Default)]
 pub struct Inventory {
     by_key: BTreeMap<Key, Position>,
+    by_ref: std::collections::HashMap<String, (Key, String)>,
     applied: BTreeMap<String, u64>,
 }
 
@@ -120,6 +121,8 @@ impl Inventory {
 
     /// Stores `q` as its position's quantity of its type, without counting an application.
     pub fn put(&mut self, q: StoredQuantity) {
+        self.by_ref
+            .insert(q.reference.clone(), (Self::key(&q), q.kind.clone()));
         self.by_key
             .entry(Self::key(&q))
             .or_default()
@@ -206,14 +209,25 @@ impl Inventory {
         after: usize,
         first: usize,
     ) -> (Vec<StoredQuantity>, bool) {
-        let mut matching = self
-            .by_key
-            .iter()
-            .filter(|((cat, _, _), _)| cat == catalogue)
-            .flat_map(|(_, p)| p.quantities.values())
-            .filter(|q| refs.is_none_or(|r| r.contains(&q.reference)))
-            .filter(|q| kinds.is_none_or(|k| k.contains(&q.kind)))
-            .skip(after);
+        let wanted = |q: &&StoredQuantity| {
+            q.catalogue_ref == catalogue && kinds.is_none_or(|k| k.contains(&q.kind))
+        };
+        let mut matching: Box<dyn Iterator<Item = &StoredQuantity>> = match refs {
+            // By ref, as an index would: in the order asked.
+            Some(refs) => Box::new(
+                refs.iter()
+                    .filter_map(|r| self.by_ref.get(r))
+                    .filter_map(|(key, kind)| self.by_key.get(key)?.quantities.get(kind))
+                    .filter(wanted),
+            ),
+            None => Box::new(
+                self.by_key
+                    .values()
+                    .flat_map(|p| p.quantities.values())
+                    .filter(wanted),
+            ),
+        };
+        let mut matching = matching.by_ref().skip(after);
         let page: Vec<StoredQuantity> = matching.by_ref().take(first).cloned().collect();
         let more = matching.next().is_some();
         (page, more)
