@@ -50,11 +50,7 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let sim = FluentSim::start(FluentSimConfig {
-        ..FluentSimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = FluentSim::start(FluentSimConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("drop")).unwrap();
     let stock = data::stock_positions(100, POSITIONS, 20);

@@ -22,6 +22,8 @@ struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// The token endpoint's whole answer.
+    login: Value,
 }
 
 impl Client {
@@ -48,6 +50,7 @@ impl Client {
             http,
             base: sim.url(),
             token: answer["access_token"].as_str().unwrap().to_string(),
+            login: answer,
         }
     }
 
@@ -622,22 +625,6 @@ async fn the_sandbox_takes_fixed_ports_and_the_api_users_retailer() {
     .unwrap();
     assert!(sandbox.fluent.url().ends_with(&format!(":{base}")));
     assert!(sandbox.newstore.url().ends_with(&format!(":{}", base + 1)));
-    let c = sandbox.fluent.config();
-    let token: Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", sandbox.fluent.url()))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", c.username.as_str()),
-            ("password", c.password.as_str()),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-            ("scope", "api"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(token["Retailer_id"], 2);
+    let client = Client::login(&sandbox.fluent).await;
+    assert_eq!(client.login["Retailer_id"], 2);
 }

@@ -2,33 +2,13 @@
 //! read, a record no result names is read back before it counts as written, and a write larger
 //! than Fluent's 2 MB request limit goes out as several batches.
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::Path;
-use std::sync::Arc;
 
-use syncd_adapter_fluent::FluentFactory;
 use syncd_core::model::StockPosition;
-use syncd_core::{
-    BuildContext, ConfigSection, Connector, ConnectorFactory, EntityKind, ErrorClass, Record,
-    WriteOp, WriteOutcome,
-};
+use syncd_core::{Connector, EntityKind, ErrorClass, Record, WriteOp, WriteOutcome};
 use syncd_sandbox::fluent::{FluentSim, FluentSimConfig};
-
-fn connector(sim: &FluentSim, data_dir: &Path) -> Arc<dyn Connector> {
-    let c = sim.config();
-    let toml = format!(
-        "base_url = '{}'\naccount = '{}'\nretailer_id = {}\nclient_id = '{}'\nclient_secret = '{}'\nusername = '{}'\npassword = '{}'",
-        sim.url(), c.account, c.retailer_id, c.client_id, c.client_secret, c.username, c.password
-    );
-    FluentFactory
-        .build(BuildContext {
-            name: "fluent".into(),
-            section: ConfigSection::from_toml("connectors.fluent", &toml).unwrap(),
-            data_dir: data_dir.to_path_buf(),
-            base_dir: data_dir.to_path_buf(),
-        })
-        .unwrap()
-}
 
 fn upserts(positions: Vec<StockPosition>) -> Vec<WriteOp> {
     positions
@@ -68,7 +48,11 @@ async fn failures_on_the_last_page_of_a_5000_entity_batch_are_reported_not_taken
     let positions: Vec<StockPosition> = (0..5000)
         .map(|i| StockPosition::new(sku(i), if i == 4999 { "NOWHERE" } else { "LOC_1" }, 1))
         .collect();
-    let outcomes = write(connector(&sim, dir.path()).as_ref(), &upserts(positions)).await;
+    let outcomes = write(
+        common::connector(&sim, dir.path(), "").as_ref(),
+        &upserts(positions),
+    )
+    .await;
     assert_eq!(sim.log().calls("POST /api/v4.1/job/{id}/batch"), 1);
     assert!(
         sim.log().calls("GET /api/v4.1/job/{id}/batch/{batch_id}") >= 5,
@@ -106,7 +90,7 @@ async fn a_record_no_result_names_is_read_back_before_it_counts_as_written() {
         StockPosition::new("GHOST", "LOC_1", 5),
         StockPosition::new("B", "LOC_1", 0),
     ]);
-    let outcomes = write(connector(&sim, dir.path()).as_ref(), &ops).await;
+    let outcomes = write(common::connector(&sim, dir.path(), "").as_ref(), &ops).await;
     assert!(matches!(outcomes[0], WriteOutcome::Applied), "{outcomes:?}");
     assert!(matches!(outcomes[2], WriteOutcome::Applied), "{outcomes:?}");
     match &outcomes[1] {
@@ -131,7 +115,11 @@ async fn a_write_over_fluents_two_megabyte_limit_goes_out_as_several_batches() {
             p
         })
         .collect();
-    let outcomes = write(connector(&sim, dir.path()).as_ref(), &upserts(positions)).await;
+    let outcomes = write(
+        common::connector(&sim, dir.path(), "").as_ref(),
+        &upserts(positions),
+    )
+    .await;
     assert!(outcomes.iter().all(|o| matches!(o, WriteOutcome::Applied)));
     assert!(sim.log().calls("POST /api/v4.1/job/{id}/batch") >= 2);
     assert_eq!(sim.quantities().len(), 4000);
@@ -141,19 +129,11 @@ async fn a_write_over_fluents_two_megabyte_limit_goes_out_as_several_batches() {
 async fn the_sources_correction_goes_out_and_the_seeds_retailer_and_catalogue_work() {
     let sim = FluentSim::start(FluentSimConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let c = sim.config();
-    let toml = format!(
-        "base_url = '{}'\naccount = '{}'\nretailer_id = 2\ncatalogue_ref = 'FUTURE:2'\ninventory_type = 'FUTURE'\nclient_id = '{}'\nclient_secret = '{}'\nusername = '{}'\npassword = '{}'\nrelated_quantities = [{{ type = 'SALE', status = 'ACTIVE' }}]",
-        sim.url(), c.account, c.client_id, c.client_secret, c.username, c.password
+    let connector = common::connector(
+        &sim,
+        dir.path(),
+        "retailer_id = 2\ncatalogue_ref = 'FUTURE:2'\ninventory_type = 'FUTURE'\nrelated_quantities = [{ type = 'SALE', status = 'ACTIVE' }]",
     );
-    let connector = FluentFactory
-        .build(BuildContext {
-            name: "fluent".into(),
-            section: ConfigSection::from_toml("connectors.fluent", &toml).unwrap(),
-            data_dir: dir.path().to_path_buf(),
-            base_dir: dir.path().to_path_buf(),
-        })
-        .unwrap();
     let mut p = StockPosition::new("D45", "LOC_MEL", 350);
     p.corrected = Some(4);
     let outcomes = write(connector.as_ref(), &upserts(vec![p])).await;

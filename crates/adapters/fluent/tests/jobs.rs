@@ -1,32 +1,11 @@
 //! Fluent's one-job-a-day rule against the simulator: the job is reused across restarts and
 //! replaced when Fluent closes it.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use syncd_adapter_fluent::FluentFactory;
 use syncd_core::model::StockPosition;
-use syncd_core::{
-    BuildContext, ConfigSection, Connector, ConnectorFactory, EntityKind, Record, WriteOp,
-    WriteOutcome,
-};
+use syncd_core::{Connector, EntityKind, Record, WriteOp, WriteOutcome};
 use syncd_sandbox::fluent::{FluentSim, FluentSimConfig};
-
-fn connector(sim: &FluentSim, data_dir: &Path) -> Arc<dyn Connector> {
-    let c = sim.config();
-    let toml = format!(
-        "base_url = '{}'\naccount = '{}'\nretailer_id = {}\nclient_id = '{}'\nclient_secret = '{}'\nusername = '{}'\npassword = '{}'",
-        sim.url(), c.account, c.retailer_id, c.client_id, c.client_secret, c.username, c.password
-    );
-    FluentFactory
-        .build(BuildContext {
-            name: "fluent".into(),
-            section: ConfigSection::from_toml("connectors.fluent", &toml).unwrap(),
-            data_dir: data_dir.to_path_buf(),
-            base_dir: data_dir.to_path_buf(),
-        })
-        .unwrap()
-}
 
 async fn write(connector: &dyn Connector, sku: &str, qty: i64) {
     let op = WriteOp::Upsert {
@@ -49,15 +28,18 @@ async fn todays_job_is_reused_across_restarts_and_replaced_once_fluent_closes_it
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    connector(&sim, dir.path()).check().await.unwrap();
+    common::connector(&sim, dir.path(), "")
+        .check()
+        .await
+        .unwrap();
 
-    write(connector(&sim, dir.path()).as_ref(), "A", 1).await;
+    write(common::connector(&sim, dir.path(), "").as_ref(), "A", 1).await;
     // A new process (a fresh connector over the same data dir) keeps batching into that job.
-    write(connector(&sim, dir.path()).as_ref(), "B", 2).await;
+    write(common::connector(&sim, dir.path(), "").as_ref(), "B", 2).await;
     assert_eq!(sim.job_ids().len(), 1);
 
     sim.close_job(&sim.job_ids()[0]);
-    let again = connector(&sim, dir.path());
+    let again = common::connector(&sim, dir.path(), "");
     write(again.as_ref(), "C", 3).await;
     assert_eq!(sim.job_ids().len(), 2, "a closed job is replaced");
     assert_eq!(
