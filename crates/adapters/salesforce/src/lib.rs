@@ -1,0 +1,17 @@
+//! syncd-adapter-salesforce: a Salesforce org holding Magento's MSI objects (TNW PowerSync's
+//! Inventory Source, Source Item, Stock, Stock Sales Channel and Source Stock Link, beside
+//! `Product2` and the Magento Website), as seed 000 describes them.
+//!
+//! This crate holds what both of the connector's read paths share, the webhook push of the
+//! managed package and the poll by SOQL relationship sub-queries: the sObject tree of a
+//! reverse-sync body (`sobject`), the object and field names an org uses (`names`), and the
+//! linked-sync units with the canonical records they carry (`unit`). The connector (client,
+//! auth, writes) is built on them.
+
+pub mod names;
+pub mod sobject;
+pub mod unit;
+
+pub use names::Names;
+pub use sobject::{Body, Children, Field, SObject, SObjectError};
+pub use unit::{Unit, UnitError};
