@@ -2,8 +2,9 @@
 //! created), kept in the connector's data dir under a digest of what they carry. When a retry or
 //! a restart makes the same call again (the engine replays a write from its outbox after a
 //! crash), the connector finds the call already made and waits for it instead of making it
-//! twice. An entry is forgotten once its call has finished; entries older than a week are
-//! dropped, as no vendor keeps a call that long.
+//! twice. An entry is forgotten once its call has finished; entries older than a day are
+//! dropped (a Fluent job closes at midnight, a NewStore import ends within hours), so that a
+//! body sent again much later is sent anew rather than matched to an old call.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 
-const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+const RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Default, Serialize, Deserialize)]
 struct Entry {
@@ -71,11 +72,13 @@ impl InFlightCalls {
         result.map_err(|e| ConnectorError::io(&self.context, &e))
     }
 
-    /// The handle kept for the call carrying `digest`, if one is in flight.
+    /// The handle kept for the call carrying `digest`, if one is in flight (and not expired).
     pub fn find<T: DeserializeOwned>(&self, digest: &str) -> Option<T> {
         let _guard = self.lock.lock().expect("in-flight lock");
+        let now = crate::clock::now_millis();
         self.read()
             .remove(digest)
+            .filter(|entry| now - entry.kept_ms < RETENTION_MS)
             .and_then(|entry| serde_json::from_value(entry.handle).ok())
     }
 

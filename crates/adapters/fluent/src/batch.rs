@@ -16,7 +16,9 @@ use syncd_core::{ConnectorError, ErrorClass, WriteOutcome};
 use crate::client::FluentClient;
 use crate::graphql::Failure;
 use crate::job::JobKeeper;
-use crate::wire::{BatchStatus, Created, NewBatch, QuantitiesData, RecordStatus, QUANTITIES_QUERY};
+use crate::wire::{
+    BatchStatus, Created, JobStatus, NewBatch, QuantitiesData, RecordStatus, QUANTITIES_QUERY,
+};
 
 const POLL_FIRST: Duration = Duration::from_millis(50);
 const POLL_MAX: Duration = Duration::from_secs(5);
@@ -65,8 +67,13 @@ impl Batches<'_> {
         };
         let results = match self.results(&posted).await {
             Ok(results) => results,
-            // Fluent no longer knows it (its job was purged): send it again next time.
+            // Refused for good: if Fluent no longer knows the batch (its job was purged), send
+            // it again next time; if it does, the refusal stands (posting it again would only
+            // make a duplicate that is refused the same way).
             Err(e) if e.class() == ErrorClass::Permanent => {
+                if self.batch_known(&posted).await? {
+                    return Err(e);
+                }
                 self.in_flight.forget(&digest)?;
                 return Err(ConnectorError::retryable(self.context, e.to_string()));
             }
@@ -121,6 +128,20 @@ impl Batches<'_> {
         unreachable!("the second attempt returns")
     }
 
+    /// Whether Fluent still lists the batch under its job.
+    async fn batch_known(&self, posted: &Posted) -> Result<bool, ConnectorError> {
+        let path = format!("/api/v4.1/job/{}", posted.job);
+        match self
+            .client
+            .call::<(), JobStatus>(Method::GET, &path, None)
+            .await
+        {
+            Ok(job) => Ok(job.batch.iter().any(|b| b.batch_id == posted.batch)),
+            Err(e) if e.class() == ErrorClass::Permanent => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Polls the batch until COMPLETE, then reads every page of its results.
     async fn results(&self, posted: &Posted) -> Result<Vec<RecordStatus>, ConnectorError> {
         let config = self.client.config();
@@ -137,14 +158,15 @@ impl Batches<'_> {
                 .await
             {
                 Ok(status) if status.status == "COMPLETE" => {
+                    // Paged by our own count of what came, not the answer's echo of `start`:
+                    // an answer that ignored `start` still ends the loop.
                     let got = status.results.len() as u64;
                     results.extend(status.results);
                     let total = status.total.unwrap_or(0);
-                    let first = status.start.unwrap_or(start);
-                    if got == 0 || first + got > total {
+                    if got == 0 || start + got > total {
                         return Ok(results);
                     }
-                    start = first + got;
+                    start += got;
                     continue;
                 }
                 Ok(_) => {}

@@ -209,10 +209,33 @@ impl Sink for FluentConnector {
             in_flight: &self.in_flight,
             context: &context,
         };
-        for body in self.bodies(entities) {
-            for (reference, outcome) in batches.write(&body).await? {
-                if let Some(&i) = sent.get(&reference) {
-                    outcomes[i] = Some(outcome);
+        let mut stopped: Option<ConnectorError> = None;
+        for (n, body) in self.bodies(entities).into_iter().enumerate() {
+            let refs = || {
+                body.entities
+                    .iter()
+                    .filter_map(|e| sent.get(&e.reference).copied())
+            };
+            if let Some(e) = &stopped {
+                // Not sent: an earlier part of this write failed.
+                let e = ConnectorError::retryable(&context, format!("not sent: {e}"));
+                refs().for_each(|i| outcomes[i] = Some(WriteOutcome::Failed(e.clone())));
+                continue;
+            }
+            match batches.write(&body).await {
+                Ok(written) => {
+                    for (reference, outcome) in written {
+                        if let Some(&i) = sent.get(&reference) {
+                            outcomes[i] = Some(outcome);
+                        }
+                    }
+                }
+                // Nothing of the write was applied: the whole call failed.
+                Err(e) if n == 0 => return Err(e),
+                // Earlier batches were: report them, so that a retry sends only the rest.
+                Err(e) => {
+                    refs().for_each(|i| outcomes[i] = Some(WriteOutcome::Failed(e.clone())));
+                    stopped = Some(e);
                 }
             }
         }

@@ -89,15 +89,22 @@ pub struct Conditions {
 pub struct JobStatus {
     /// `OPEN` or `CLOSED`.
     pub status: String,
+    /// The job's batches.
+    #[serde(default)]
+    pub batch: Vec<JobBatch>,
+}
+
+/// One of a job's batches, as `GET /job/{id}` lists them.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobBatch {
+    pub batch_id: String,
 }
 
 /// `GET /api/v4.1/job/{id}/batch/{batchId}?start=&count=`: the batch and one page of results.
 #[derive(Debug, Deserialize)]
 pub struct BatchStatus {
     pub status: String,
-    /// The 1-based position of this page's first result.
-    #[serde(default)]
-    pub start: Option<u64>,
     /// How many results the batch has in all.
     #[serde(default)]
     pub total: Option<u64>,
