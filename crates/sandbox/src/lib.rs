@@ -9,6 +9,7 @@ pub mod faults;
 pub mod fluent;
 pub mod log;
 pub mod newstore;
+pub mod salesforce;
 pub mod server;
 
 pub use faults::{FaultPlan, FaultSpec};
