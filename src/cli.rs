@@ -29,7 +29,8 @@ pub enum Command {
     },
     /// Run every vendor simulator in the foreground and print their URLs and credentials.
     Sandbox {
-        /// Fixed ports: Fluent on this one, NewStore on the next (ephemeral ones by default).
+        /// Fixed ports: Fluent on this one, NewStore on the next, Salesforce on the one after
+        /// (ephemeral ones by default).
         #[arg(long)]
         port_base: Option<u16>,
         /// Fluent's API user's retailer (retailers 1 and 2 exist either way; 2 is the seed's).

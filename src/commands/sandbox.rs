@@ -41,6 +41,16 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<ExitCode> {
         "newstore controls: {url}/_sandbox/stock, {url}/_sandbox/event_stream, {url}/_sandbox/fulfillment_requests (see docs/newstore.md)",
         url = sandbox.newstore.url()
     );
+    let s = sandbox.salesforce.config();
+    println!(
+        "salesforce credentials: token_url {}/services/oauth2/token client_id {} client_secret {} username {} password {} security_token {} (password and client_credentials grants; query, queryAll, sObject rows, limits)",
+        sandbox.salesforce.url(),
+        s.client_id,
+        s.client_secret,
+        s.username,
+        s.password,
+        s.security_token
+    );
     println!("(sandbox credentials, not secrets; Ctrl-C stops)");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

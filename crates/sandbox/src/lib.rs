@@ -22,6 +22,8 @@ pub struct Sandbox {
     pub fluent: fluent::FluentSim,
     /// NewStore.
     pub newstore: newstore::NewStoreSim,
+    /// Salesforce (the MSI objects' org).
+    pub salesforce: salesforce::SalesforceSim,
 }
 
 /// How `syncd sandbox` sets the simulators up.
@@ -58,6 +60,11 @@ impl Sandbox {
                 ..newstore::NewStoreSimConfig::default()
             })
             .await?,
+            salesforce: salesforce::SalesforceSim::start(salesforce::SalesforceSimConfig {
+                port: port(2),
+                ..salesforce::SalesforceSimConfig::default()
+            })
+            .await?,
         })
     }
 
@@ -66,6 +73,7 @@ impl Sandbox {
         vec![
             ("fluent", self.fluent.url()),
             ("newstore", self.newstore.url()),
+            ("salesforce", self.salesforce.url()),
         ]
     }
 }

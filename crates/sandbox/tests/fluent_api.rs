@@ -607,16 +607,17 @@ async fn a_query_over_the_complexity_limit_is_refused_with_an_error() {
 
 #[tokio::test]
 async fn the_sandbox_takes_fixed_ports_and_the_api_users_retailer() {
-    // Two free ports in a row, as an operator would pick for `syncd sandbox --port-base`.
-    let base = (0..20)
+    // Three free ports in a row, as an operator would pick for `syncd sandbox --port-base`.
+    let base = (0..50)
         .find_map(|_| {
             let a = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
             let port = a.local_addr().ok()?.port();
             let b = std::net::TcpListener::bind(("127.0.0.1", port.checked_add(1)?)).ok()?;
-            drop((a, b));
+            let c = std::net::TcpListener::bind(("127.0.0.1", port.checked_add(2)?)).ok()?;
+            drop((a, b, c));
             Some(port)
         })
-        .expect("two free ports in a row");
+        .expect("three free ports in a row");
     let sandbox = syncd_sandbox::Sandbox::start_with(syncd_sandbox::SandboxOptions {
         port_base: Some(base),
         fluent_retailer: Some(2),
@@ -625,6 +626,10 @@ async fn the_sandbox_takes_fixed_ports_and_the_api_users_retailer() {
     .unwrap();
     assert!(sandbox.fluent.url().ends_with(&format!(":{base}")));
     assert!(sandbox.newstore.url().ends_with(&format!(":{}", base + 1)));
+    assert!(sandbox
+        .salesforce
+        .url()
+        .ends_with(&format!(":{}", base + 2)));
     let client = Client::login(&sandbox.fluent).await;
     assert_eq!(client.login["Retailer_id"], 2);
 }

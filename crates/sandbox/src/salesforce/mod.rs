@@ -1,9 +1,198 @@
 //! Salesforce, as the connector to come will meet it. So far: the SOQL the simulator answers
 //! (`soql`), record ids with Salesforce's checksum (`ids`), the org's objects and lookups
-//! (`schema`), and its records on a controllable clock, queried (`store`). The REST endpoints,
-//! auth grants, writes and the managed package's pushes are built on them next.
+//! (`schema`), its records on a controllable clock, queried (`store`), and the REST endpoints
+//! over them (`rest`: token grants, versions, query/queryAll with locators, single-record
+//! CRUD, limits). Still to come: the JWT bearer grant and SOAP login, describe, upsert by
+//! external id, sObject Collections, and the managed package's pushes.
 
 pub mod ids;
+mod rest;
 pub mod schema;
 pub mod soql;
 pub mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::faults::FaultPlan;
+use crate::server::{faults_and_log, Running, SimCore};
+use crate::RequestLog;
+
+/// How the simulated org is set up.
+#[derive(Clone, Debug)]
+pub struct SalesforceSimConfig {
+    /// The connected app's consumer key.
+    pub client_id: String,
+    /// Its consumer secret.
+    pub client_secret: String,
+    /// The API user.
+    pub username: String,
+    /// The user's password.
+    pub password: String,
+    /// The user's security token, appended to the password in the password grant.
+    pub security_token: String,
+    /// The org id (15 characters).
+    pub org_id: String,
+    /// The user id.
+    pub user_id: String,
+    /// The API versions answered (`50.0` is jsforce's default).
+    pub api_versions: Vec<String>,
+    /// API calls allowed a day (`DailyApiRequests`); past it, 403 `REQUEST_LIMIT_EXCEEDED`.
+    pub daily_api_limit: u64,
+    /// The org's objects.
+    pub schema: schema::Schema,
+    /// The port; 0 for an ephemeral one.
+    pub port: u16,
+    /// The faults.
+    pub faults: FaultPlan,
+}
+
+impl Default for SalesforceSimConfig {
+    fn default() -> Self {
+        SalesforceSimConfig {
+            client_id: "syncd-sandbox-consumer-key".into(),
+            client_secret: "salesforce-sandbox-secret".into(),
+            username: "syncd@sandbox.example".into(),
+            password: "sandbox-password".into(),
+            security_token: "SANDBOXTOKEN".into(),
+            org_id: "00D5f000000SANDB".into(),
+            user_id: "0055f000000SYNCD".into(),
+            api_versions: (50..=62).map(|v| format!("{v}.0")).collect(),
+            daily_api_limit: 100_000,
+            schema: schema::Schema::default(),
+            port: 0,
+            faults: FaultPlan::none(),
+        }
+    }
+}
+
+/// Sessions and refresh tokens issued.
+#[derive(Default)]
+pub(crate) struct Tokens {
+    access: HashSet<String>,
+    refresh: HashSet<String>,
+    issued: u64,
+}
+
+impl Tokens {
+    fn issue(&mut self) -> String {
+        self.issued += 1;
+        let token = format!("00D5f000000SANDB!sandbox.session.{:06}", self.issued);
+        self.access.insert(token.clone());
+        token
+    }
+}
+
+pub(crate) struct Salesforce {
+    pub config: SalesforceSimConfig,
+    pub core: Arc<SimCore>,
+    pub tokens: Mutex<Tokens>,
+    pub store: Mutex<store::Store>,
+    pub api_calls: Mutex<u64>,
+    pub locators: Mutex<HashMap<String, Vec<serde_json::Value>>>,
+    locator_serial: Mutex<u64>,
+    url: OnceLock<String>,
+}
+
+impl Salesforce {
+    fn url(&self) -> String {
+        self.url.get().cloned().unwrap_or_default()
+    }
+
+    fn next_locator(&self) -> String {
+        let mut n = self.locator_serial.lock().expect("locator lock");
+        *n += 1;
+        ids::id("01g", "5f", *n)
+    }
+}
+
+/// A running Salesforce simulator.
+pub struct SalesforceSim {
+    state: Arc<Salesforce>,
+    running: Running,
+}
+
+impl SalesforceSim {
+    /// Starts the simulator.
+    pub async fn start(config: SalesforceSimConfig) -> std::io::Result<Self> {
+        let core = Arc::new(SimCore::new(config.faults.clone()));
+        let port = config.port;
+        let state = Arc::new(Salesforce {
+            store: Mutex::new(store::Store::new(config.schema.clone())),
+            config,
+            core: core.clone(),
+            tokens: Mutex::default(),
+            api_calls: Mutex::new(0),
+            locators: Mutex::default(),
+            locator_serial: Mutex::new(0),
+            url: OnceLock::new(),
+        });
+        let router = Router::new()
+            .route("/services/oauth2/token", post(rest::token))
+            .route("/services/data/", get(rest::versions))
+            .route("/services/data/{version}/query", get(rest::query))
+            .route("/services/data/{version}/queryAll", get(rest::query_all))
+            .route("/services/data/{version}/query/{next}", get(rest::more))
+            .route("/services/data/{version}/limits", get(rest::limits))
+            .route(
+                "/services/data/{version}/sobjects/{object}",
+                post(rest::create),
+            )
+            .route(
+                "/services/data/{version}/sobjects/{object}/{id}",
+                get(rest::record).patch(rest::record).delete(rest::record),
+            )
+            .with_state(state.clone())
+            .route_layer(axum::middleware::from_fn_with_state(core, faults_and_log));
+        let running = Running::serve(router, port).await?;
+        let _ = state.url.set(running.url());
+        Ok(SalesforceSim { state, running })
+    }
+
+    /// The instance (and login) URL.
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+
+    /// The org's settings.
+    pub fn config(&self) -> &SalesforceSimConfig {
+        &self.state.config
+    }
+
+    /// Calls per endpoint.
+    pub fn log(&self) -> &RequestLog {
+        &self.state.core.log
+    }
+
+    /// Replaces the fault plan.
+    pub fn set_faults(&self, plan: FaultPlan) {
+        self.state.core.set_plan(plan);
+    }
+
+    /// A refresh token, as the org's web flow would hand one to an admin.
+    pub fn refresh_token(&self) -> String {
+        let mut tokens = self.state.tokens.lock().expect("tokens lock");
+        tokens.issued += 1;
+        let token = format!("5Aep861sandbox.refresh.{:06}", tokens.issued);
+        tokens.refresh.insert(token.clone());
+        token
+    }
+
+    /// Ends every session, as an org's session timeout does: the next call answers 401.
+    pub fn expire_sessions(&self) {
+        self.state
+            .tokens
+            .lock()
+            .expect("tokens lock")
+            .access
+            .clear();
+    }
+
+    /// The org's records, to seed, change, or move the clock of.
+    pub fn store(&self) -> std::sync::MutexGuard<'_, store::Store> {
+        self.state.store.lock().expect("store lock")
+    }
+}

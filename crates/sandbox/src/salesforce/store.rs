@@ -172,6 +172,15 @@ impl Store {
         Ok(())
     }
 
+    /// The fields of live record `id` of `object`.
+    pub fn fields(&self, object: &str, id: &str) -> Option<Map<String, Value>> {
+        let object = self.canonical(object).ok()?;
+        let id = ids::normalize(id)?;
+        self.row(&object, &id)
+            .filter(|r| !r.deleted)
+            .map(|r| r.fields.clone())
+    }
+
     fn row(&self, object: &str, id: &str) -> Option<&Row> {
         self.rows
             .get(object)?
@@ -257,9 +266,63 @@ impl Store {
         }
     }
 
+    /// Every relationship `query` names exists, as Salesforce checks before it runs a query
+    /// (so an empty result never hides a bad path).
+    fn validate(&self, object: &str, query: &Query) -> Result<(), SfError> {
+        let check_path = |path: &[String]| -> Result<(), SfError> {
+            let mut at = object.to_string();
+            for relationship in &path[..path.len().saturating_sub(1)] {
+                let lookup = self.schema.parent(&at, relationship).ok_or_else(|| {
+                    refuse(
+                        "INVALID_FIELD",
+                        format!("Didn't understand relationship '{relationship}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name."),
+                    )
+                })?;
+                at = lookup.target.clone();
+            }
+            Ok(())
+        };
+        fn paths(condition: &soql::Condition, out: &mut Vec<Vec<String>>) {
+            match condition {
+                soql::Condition::And(a, b) | soql::Condition::Or(a, b) => {
+                    paths(a, out);
+                    paths(b, out);
+                }
+                soql::Condition::Not(c) => paths(c, out),
+                soql::Condition::Compare(p, _, _) | soql::Condition::In(p, _, _) => {
+                    out.push(p.clone())
+                }
+            }
+        }
+        let mut all = Vec::new();
+        if let Some(filter) = &query.filter {
+            paths(filter, &mut all);
+        }
+        all.extend(query.order.iter().map(|o| o.path.clone()));
+        for item in &query.items {
+            match item {
+                Item::Field(path) => all.push(path.clone()),
+                Item::Subquery(sub) => {
+                    let (child, _) = self.schema.child(object, &sub.from).ok_or_else(|| {
+                        refuse(
+                            "INVALID_TYPE",
+                            format!(
+                                "Didn't understand relationship '{}' in FROM part of query call.",
+                                sub.from
+                            ),
+                        )
+                    })?;
+                    self.validate(&child.name.clone(), sub)?;
+                }
+            }
+        }
+        all.iter().try_for_each(|p| check_path(p))
+    }
+
     /// Runs `query` (with soft-deleted rows when `all`), each record rendered for API `version`.
     pub fn run(&self, query: &Query, all: bool, version: &str) -> Result<Vec<Value>, SfError> {
         let object = self.canonical(&query.from)?;
+        self.validate(&object, query)?;
         let rows: Vec<&Row> = self
             .rows
             .get(&object)

@@ -1,0 +1,463 @@
+//! The REST endpoints: the OAuth token endpoint (password, client credentials and refresh
+//! token grants), the versions list, `query`/`queryAll` with query locators, single-record
+//! create, read, update and delete, and `/limits`. Errors are Salesforce's:
+//! `[{"message", "errorCode", "fields"}]`, OAuth's `{"error", "error_description"}`; every API
+//! answer counts against the daily budget and says so in `Sforce-Limit-Info`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{Map, Value};
+
+use super::store::SfError;
+use super::{soql, Salesforce};
+
+/// An API error answer.
+pub fn errors(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!([{"message": message, "errorCode": code, "fields": []}])),
+    )
+        .into_response()
+}
+
+/// A refusal, answered in Salesforce's error shape.
+pub struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        errors(self.status, self.code, &self.message)
+    }
+}
+
+fn refusal(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+fn from(e: SfError) -> Response {
+    let status = match e.code {
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    errors(status, e.code, &e.message)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// `POST /services/oauth2/token`.
+pub async fn token(State(sf): State<Arc<Salesforce>>, body: Bytes) -> Response {
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let c = &sf.config;
+    let client_ok = form.get("client_id") == Some(&c.client_id);
+    let secret_ok = form.get("client_secret") == Some(&c.client_secret);
+    let grant = form.get("grant_type").map(String::as_str).unwrap_or("");
+    match grant {
+        "password" | "client_credentials" | "refresh_token" if !client_ok => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client_id",
+                "client identifier invalid",
+            )
+        }
+        "password" | "client_credentials" if !secret_ok => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                "invalid client credentials",
+            )
+        }
+        "password" => {
+            let password = format!("{}{}", c.password, c.security_token);
+            if form.get("username") != Some(&c.username) || form.get("password") != Some(&password)
+            {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "authentication failure",
+                );
+            }
+        }
+        "client_credentials" => {}
+        "refresh_token" => {
+            let known = form
+                .get("refresh_token")
+                .is_some_and(|t| sf.tokens.lock().expect("tokens lock").refresh.contains(t));
+            if !known {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "expired access/refresh token",
+                );
+            }
+        }
+        other => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                &format!("grant type not supported: {other}"),
+            )
+        }
+    }
+    let access = sf.tokens.lock().expect("tokens lock").issue();
+    let instance = sf.url();
+    Json(serde_json::json!({
+        "access_token": access,
+        "instance_url": instance,
+        "id": format!("{instance}/id/{}/{}", c.org_id, c.user_id),
+        "token_type": "Bearer",
+        "issued_at": chrono::Utc::now().timestamp_millis().to_string(),
+        "signature": "c2FuZGJveA==",
+        "scope": "api",
+    }))
+    .into_response()
+}
+
+/// `GET /services/data/`: every version, no session needed.
+pub async fn versions(State(sf): State<Arc<Salesforce>>) -> Response {
+    Json(
+        sf.config
+            .api_versions
+            .iter()
+            .map(|v| serde_json::json!({"label": format!("API {v}"), "url": format!("/services/data/v{v}"), "version": v}))
+            .collect::<Vec<_>>(),
+    )
+    .into_response()
+}
+
+/// The session's check, the version's, and the budget: an error answer, or the version.
+fn admit(sf: &Salesforce, headers: &HeaderMap, version: &str) -> Result<String, Refusal> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        });
+    let valid = token.is_some_and(|t| {
+        let mut tokens = sf.tokens.lock().expect("tokens lock");
+        if sf.core.tokens_expire_now() {
+            tokens.access.clear();
+        }
+        tokens.access.contains(t)
+    });
+    if !valid {
+        return Err(refusal(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        ));
+    }
+    let version = version.strip_prefix('v').unwrap_or(version).to_string();
+    if !sf.config.api_versions.contains(&version) {
+        return Err(refusal(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+        ));
+    }
+    let mut used = sf.api_calls.lock().expect("budget lock");
+    if *used >= sf.config.daily_api_limit {
+        return Err(refusal(
+            StatusCode::FORBIDDEN,
+            "REQUEST_LIMIT_EXCEEDED",
+            format!(
+                "TotalRequests Limit exceeded. Limit: {}",
+                sf.config.daily_api_limit
+            ),
+        ));
+    }
+    *used += 1;
+    Ok(version)
+}
+
+fn with_limit_info(sf: &Salesforce, mut response: Response) -> Response {
+    let used = *sf.api_calls.lock().expect("budget lock");
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("api-usage={used}/{}", sf.config.daily_api_limit))
+    {
+        response.headers_mut().insert("sforce-limit-info", value);
+    }
+    response
+}
+
+/// `?q=`.
+#[derive(serde::Deserialize)]
+pub struct Soql {
+    q: String,
+}
+
+fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("sforce-query-options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|p| p.trim().strip_prefix("batchSize="))
+        })
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .map_or(2000, |n| n.clamp(200, 2000))
+}
+
+fn page(
+    sf: &Salesforce,
+    version: &str,
+    locator: String,
+    rows: Vec<Value>,
+    offset: usize,
+    size: usize,
+) -> Value {
+    let total = rows.len();
+    let end = (offset + size).min(total);
+    let records: Vec<Value> = rows[offset..end].to_vec();
+    let done = end >= total;
+    let mut answer = serde_json::json!({"totalSize": total, "done": done, "records": records});
+    if !done {
+        answer["nextRecordsUrl"] =
+            Value::String(format!("/services/data/v{version}/query/{locator}-{end}"));
+        sf.locators
+            .lock()
+            .expect("locators lock")
+            .insert(locator, rows);
+    }
+    answer
+}
+
+async fn run_query(
+    sf: Arc<Salesforce>,
+    headers: HeaderMap,
+    version: String,
+    q: String,
+    all: bool,
+) -> Response {
+    let version = match admit(&sf, &headers, &version) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let query = match soql::parse(&q) {
+        Ok(query) => query,
+        Err(e) => {
+            return with_limit_info(
+                &sf,
+                errors(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", &e.to_string()),
+            )
+        }
+    };
+    let rows = match sf
+        .store
+        .lock()
+        .expect("store lock")
+        .run(&query, all, &version)
+    {
+        Ok(rows) => rows,
+        Err(e) => return with_limit_info(&sf, from(e)),
+    };
+    let locator = sf.next_locator();
+    let answer = page(&sf, &version, locator, rows, 0, batch_size(&headers));
+    with_limit_info(&sf, Json(answer).into_response())
+}
+
+/// `GET /services/data/{version}/query?q=`.
+pub async fn query(
+    State(sf): State<Arc<Salesforce>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    UrlQuery(q): UrlQuery<Soql>,
+) -> Response {
+    run_query(sf, headers, version, q.q, false).await
+}
+
+/// `GET /services/data/{version}/queryAll?q=`: deleted records too.
+pub async fn query_all(
+    State(sf): State<Arc<Salesforce>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    UrlQuery(q): UrlQuery<Soql>,
+) -> Response {
+    run_query(sf, headers, version, q.q, true).await
+}
+
+/// `GET /services/data/{version}/query/{locator}-{offset}`: the next page.
+pub async fn more(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, next)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let version = match admit(&sf, &headers, &version) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let parsed = next
+        .rsplit_once('-')
+        .and_then(|(locator, offset)| Some((locator.to_string(), offset.parse::<usize>().ok()?)));
+    let rows = parsed.as_ref().and_then(|(locator, _)| {
+        sf.locators
+            .lock()
+            .expect("locators lock")
+            .get(locator)
+            .cloned()
+    });
+    let (Some((locator, offset)), Some(rows)) = (parsed, rows) else {
+        return with_limit_info(
+            &sf,
+            errors(
+                StatusCode::BAD_REQUEST,
+                "INVALID_QUERY_LOCATOR",
+                "invalid query locator",
+            ),
+        );
+    };
+    if offset > rows.len() {
+        return with_limit_info(
+            &sf,
+            errors(
+                StatusCode::BAD_REQUEST,
+                "INVALID_QUERY_LOCATOR",
+                "invalid query locator",
+            ),
+        );
+    }
+    let answer = page(&sf, &version, locator, rows, offset, batch_size(&headers));
+    with_limit_info(&sf, Json(answer).into_response())
+}
+
+fn object_body(body: &Bytes) -> Result<Map<String, Value>, Refusal> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map.into_iter().filter(|(k, _)| k != "attributes").collect()),
+        _ => Err(refusal(
+            StatusCode::BAD_REQUEST,
+            "JSON_PARSER_ERROR",
+            "The request body is not a JSON object",
+        )),
+    }
+}
+
+/// `POST /services/data/{version}/sobjects/{object}`: 201 `{id, success, errors}`.
+pub async fn create(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, object)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    let fields = match object_body(&body) {
+        Ok(f) => f,
+        Err(r) => return with_limit_info(&sf, r.into_response()),
+    };
+    let answer = match sf.store.lock().expect("store lock").insert(&object, fields) {
+        Ok(id) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({"id": id, "success": true, "errors": []})),
+        )
+            .into_response(),
+        Err(e) => from(e),
+    };
+    with_limit_info(&sf, answer)
+}
+
+/// `GET`, `PATCH` (204) and `DELETE` (204) `/services/data/{version}/sobjects/{object}/{id}`.
+pub async fn record(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, object, id)): Path<(String, String, String)>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let version = match admit(&sf, &headers, &version) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let mut store = sf.store.lock().expect("store lock");
+    let answer = match method {
+        axum::http::Method::GET => {
+            let query = soql::Query {
+                items: Vec::new(),
+                from: object.clone(),
+                filter: Some(soql::Condition::Compare(
+                    vec!["Id".into()],
+                    soql::Op::Eq,
+                    soql::Literal::Text(super::ids::normalize(&id).unwrap_or(id.clone())),
+                )),
+                order: Vec::new(),
+                limit: Some(1),
+            };
+            match store.run(&query, false, &version) {
+                Ok(rows) if rows.is_empty() => errors(
+                    StatusCode::NOT_FOUND,
+                    "NOT_FOUND",
+                    "The requested resource does not exist",
+                ),
+                Ok(_) => match store.fields(&object, &id) {
+                    Some(mut fields) => {
+                        fields.insert(
+                            "attributes".into(),
+                            serde_json::json!({"type": object, "url": format!("/services/data/v{version}/sobjects/{object}/{id}")}),
+                        );
+                        Json(Value::Object(fields)).into_response()
+                    }
+                    None => errors(
+                        StatusCode::NOT_FOUND,
+                        "NOT_FOUND",
+                        "The requested resource does not exist",
+                    ),
+                },
+                Err(e) => from(e),
+            }
+        }
+        axum::http::Method::PATCH => match object_body(&body) {
+            Ok(fields) => match store.update(&object, &id, fields) {
+                Ok(()) => StatusCode::NO_CONTENT.into_response(),
+                Err(e) => from(e),
+            },
+            Err(r) => r.into_response(),
+        },
+        axum::http::Method::DELETE => match store.delete(&object, &id) {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => from(e),
+        },
+        _ => errors(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "HTTP method not allowed",
+        ),
+    };
+    drop(store);
+    with_limit_info(&sf, answer)
+}
+
+/// `GET /services/data/{version}/limits`.
+pub async fn limits(
+    State(sf): State<Arc<Salesforce>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    let used = *sf.api_calls.lock().expect("budget lock");
+    let max = sf.config.daily_api_limit;
+    with_limit_info(
+        &sf,
+        Json(serde_json::json!({"DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(used)}})).into_response(),
+    )
+}

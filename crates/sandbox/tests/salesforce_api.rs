@@ -1,0 +1,322 @@
+//! The Salesforce simulator answers as the reference's contract for clients like jsforce says:
+//! the token grants, the versions list, records created and read over REST, SOQL with parent
+//! paths and locators, queryAll for deletes, Salesforce's error shapes and the API budget.
+
+use serde_json::{json, Value};
+use syncd_sandbox::salesforce::{SalesforceSim, SalesforceSimConfig};
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+const V: &str = "/services/data/v50.0";
+
+impl Client {
+    async fn password_grant(sim: &SalesforceSim) -> (u16, Value) {
+        let c = sim.config();
+        let password = format!("{}{}", c.password, c.security_token);
+        let answer = reqwest::Client::new()
+            .post(format!("{}/services/oauth2/token", sim.url()))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", c.client_id.as_str()),
+                ("client_secret", c.client_secret.as_str()),
+                ("username", c.username.as_str()),
+                ("password", password.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (answer.status().as_u16(), answer.json().await.unwrap())
+    }
+
+    async fn login(sim: &SalesforceSim) -> Self {
+        let (status, answer) = Self::password_grant(sim).await;
+        assert_eq!(status, 200, "{answer}");
+        Client {
+            http: reqwest::Client::new(),
+            base: answer["instance_url"].as_str().unwrap().to_string(),
+            token: answer["access_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        batch: Option<usize>,
+    ) -> (u16, Value, Option<String>) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(n) = batch {
+            request = request.header("Sforce-Query-Options", format!("batchSize={n}"));
+        }
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        let limit = answer
+            .headers()
+            .get("sforce-limit-info")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = answer.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            limit,
+        )
+    }
+
+    async fn create(&self, object: &str, fields: Value) -> String {
+        let (status, answer, _) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("{V}/sobjects/{object}"),
+                Some(fields),
+                None,
+            )
+            .await;
+        assert_eq!(status, 201, "{answer}");
+        assert_eq!(answer["success"], true);
+        answer["id"].as_str().unwrap().to_string()
+    }
+
+    async fn query(&self, endpoint: &str, soql: &str, batch: Option<usize>) -> (u16, Value) {
+        let path = format!(
+            "{V}/{endpoint}?q={}",
+            soql.replace(' ', "+").replace('\'', "%27")
+        );
+        let (status, answer, _) = self.call(reqwest::Method::GET, &path, None, batch).await;
+        (status, answer)
+    }
+}
+
+#[tokio::test]
+async fn the_token_grants_answer_as_salesforce_does() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let (status, answer) = Client::password_grant(&sim).await;
+    assert_eq!(status, 200);
+    for field in [
+        "access_token",
+        "instance_url",
+        "id",
+        "token_type",
+        "issued_at",
+        "signature",
+    ] {
+        assert!(answer.get(field).is_some(), "{field} missing: {answer}");
+    }
+    assert!(
+        answer.get("expires_in").is_none(),
+        "Salesforce gives no expiry: refresh on 401"
+    );
+    let c = sim.config();
+    let http = reqwest::Client::new();
+    let token = |form: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        let url = format!("{}/services/oauth2/token", sim.url());
+        async move {
+            let r = http.post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = token(vec![
+        ("grant_type", "password".into()),
+        ("client_id", c.client_id.clone()),
+        ("client_secret", c.client_secret.clone()),
+        ("username", c.username.clone()),
+        ("password", c.password.clone()),
+    ])
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "no security token"
+    );
+    let (status, _) = token(vec![
+        ("grant_type", "client_credentials".into()),
+        ("client_id", c.client_id.clone()),
+        ("client_secret", c.client_secret.clone()),
+    ])
+    .await;
+    assert_eq!(status, 200);
+    let refresh = sim.refresh_token();
+    let (status, body) = token(vec![
+        ("grant_type", "refresh_token".into()),
+        ("client_id", c.client_id.clone()),
+        ("refresh_token", refresh),
+    ])
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["instance_url"].is_string() && body["id"].is_string(),
+        "jsforce needs both: {body}"
+    );
+    let (status, body) = token(vec![
+        ("grant_type", "authorization_code".into()),
+        ("client_id", c.client_id.clone()),
+    ])
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+}
+
+#[tokio::test]
+async fn records_created_over_rest_are_queried_with_parent_paths_and_locators() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let client = Client::login(&sim).await;
+    let versions: Value = reqwest::get(format!("{}/services/data/", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["version"] == "50.0"),
+        "jsforce's default"
+    );
+
+    let product = client
+        .create(
+            "Product2",
+            json!({"Name": "mowockag", "ProductCode": "vebkotwi"}),
+        )
+        .await;
+    assert!(
+        product.starts_with("01t") && product.len() == 18,
+        "{product}"
+    );
+    let source = client
+        .create(
+            "Inventory_Source__c",
+            json!({"Name": "Source 6", "Source_Code__c": "source6"}),
+        )
+        .await;
+    let mut items = Vec::new();
+    for i in 0..450 {
+        items.push(client.create("Inventory_Source_Item__c", json!({"Quantity__c": i.to_string(), "Status__c": "1", "Product__c": product, "Inventory_Source_Field__c": source})).await);
+    }
+
+    let (status, page) = client
+        .query("query", "SELECT Id, Quantity__c, Product__r.ProductCode, Inventory_Source_Field__r.Source_Code__c FROM Inventory_Source_Item__c ORDER BY SystemModstamp, Id", Some(200))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (page["totalSize"].as_u64(), page["done"].as_bool()),
+        (Some(450), Some(false))
+    );
+    assert_eq!(page["records"].as_array().unwrap().len(), 200);
+    assert_eq!(page["records"][0]["Product__r"]["ProductCode"], "vebkotwi");
+    assert_eq!(
+        page["records"][0]["Inventory_Source_Field__r"]["Source_Code__c"],
+        "source6"
+    );
+    let mut seen = page["records"].as_array().unwrap().len();
+    let mut next = page["nextRecordsUrl"].as_str().map(str::to_string);
+    while let Some(url) = next {
+        let (status, more, _) = client
+            .call(reqwest::Method::GET, &url, None, Some(200))
+            .await;
+        assert_eq!(status, 200, "{more}");
+        seen += more["records"].as_array().unwrap().len();
+        next = more["nextRecordsUrl"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, 450);
+
+    // A deleted record leaves `query` and stays in `queryAll`, flagged.
+    let (status, _, _) = client
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{V}/sobjects/Inventory_Source_Item__c/{}", items[0]),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let soql = format!(
+        "SELECT Id, IsDeleted FROM Inventory_Source_Item__c WHERE Id = '{}'",
+        items[0]
+    );
+    assert_eq!(client.query("query", &soql, None).await.1["totalSize"], 0);
+    let all = client.query("queryAll", &soql, None).await.1;
+    assert_eq!(all["records"][0]["IsDeleted"], true, "{all}");
+
+    // One record by id, 15 characters or 18.
+    let (status, one, limit) = client
+        .call(
+            reqwest::Method::GET,
+            &format!("{V}/sobjects/Product2/{}", &product[..15]),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["ProductCode"], "vebkotwi");
+    assert!(limit.unwrap().starts_with("api-usage="));
+}
+
+#[tokio::test]
+async fn errors_come_in_salesforces_shape() {
+    let sim = SalesforceSim::start(SalesforceSimConfig {
+        daily_api_limit: 3,
+        ..SalesforceSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = Client::login(&sim).await;
+    let (status, body) = client.query("query", "SELECT Id FROM", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body[0]["errorCode"], "MALFORMED_QUERY", "{body}");
+    assert!(body[0]["fields"].is_array());
+    let (status, body) = client
+        .query("query", "SELECT Id, Nope__r.Name FROM Product2", None)
+        .await;
+    assert_eq!(
+        (status, body[0]["errorCode"].as_str()),
+        (400, Some("INVALID_FIELD")),
+        "{body}"
+    );
+    let (status, body, _) = client
+        .call(
+            reqwest::Method::GET,
+            &format!("{V}/sobjects/Product2/01t5f0000000000AAA"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body[0]["errorCode"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{body}"
+    );
+    // The fourth call of a day budgeted at three.
+    let (status, body) = client.query("query", "SELECT Id FROM Product2", None).await;
+    assert_eq!(
+        (status, body[0]["errorCode"].as_str()),
+        (403, Some("REQUEST_LIMIT_EXCEEDED")),
+        "{body}"
+    );
+    sim.expire_sessions();
+    let (status, body) = client.query("query", "SELECT Id FROM Product2", None).await;
+    assert_eq!(
+        (status, body[0]["errorCode"].as_str()),
+        (401, Some("INVALID_SESSION_ID")),
+        "{body}"
+    );
+}
