@@ -320,3 +320,195 @@ async fn errors_come_in_salesforces_shape() {
         "{body}"
     );
 }
+
+fn source(code: &str, name: &str) -> Value {
+    json!({"attributes": {"type": "Inventory_Source__c"}, "Source_Code__c": code, "Name": name})
+}
+
+#[tokio::test]
+async fn collections_upsert_by_external_id_and_answer_each_record_in_order() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let client = Client::login(&sim).await;
+    let upsert = format!("{V}/composite/sobjects/Inventory_Source__c/Source_Code__c");
+    let patch = reqwest::Method::PATCH;
+    let body = |records: Vec<Value>, all_or_none: bool| {
+        Some(json!({"allOrNone": all_or_none, "records": records}))
+    };
+
+    let (status, results, _) = client
+        .call(
+            patch.clone(),
+            &upsert,
+            body(vec![source("s1", "One"), source("s2", "Two")], false),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{results}");
+    assert_eq!(results[0]["created"], true);
+    assert_eq!(results[1]["created"], true);
+    let (_, results, _) = client
+        .call(
+            patch.clone(),
+            &upsert,
+            body(vec![source("s1", "One, renamed")], false),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            results[0]["success"].as_bool(),
+            results[0]["created"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let (_, found) = client
+        .query(
+            "query",
+            "SELECT Name FROM Inventory_Source__c WHERE Source_Code__c = 's1'",
+            None,
+        )
+        .await;
+    assert_eq!(found["records"][0]["Name"], "One, renamed");
+
+    // Contention fails a record alone; the next goes through.
+    sim.lock_rows(1);
+    let (_, results, _) = client
+        .call(
+            patch.clone(),
+            &upsert,
+            body(vec![source("s3", "Three"), source("s4", "Four")], false),
+            None,
+        )
+        .await;
+    assert_eq!(
+        results[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW",
+        "{results}"
+    );
+    assert_eq!(results[1]["success"], true);
+
+    // A duplicate external id on create is the record's error, with the field; with allOrNone
+    // the others are rolled back.
+    let (_, results, _) = client
+        .call(
+            reqwest::Method::POST,
+            &format!("{V}/composite/sobjects"),
+            body(vec![source("s5", "Five"), source("s1", "Again")], true),
+            None,
+        )
+        .await;
+    assert_eq!(
+        results[1]["errors"][0]["statusCode"], "DUPLICATE_VALUE",
+        "{results}"
+    );
+    assert_eq!(results[1]["errors"][0]["fields"], json!(["Source_Code__c"]));
+    assert_eq!(
+        results[0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    let (_, five) = client
+        .query(
+            "query",
+            "SELECT Id FROM Inventory_Source__c WHERE Source_Code__c = 's5'",
+            None,
+        )
+        .await;
+    assert_eq!(five["totalSize"], 0, "rolled back");
+
+    // At most 200 records a call.
+    let many: Vec<Value> = (0..201).map(|i| source(&format!("m{i}"), "M")).collect();
+    let (status, body_, _) = client.call(patch, &upsert, body(many, false), None).await;
+    assert_eq!(
+        (status, body_[0]["errorCode"].as_str()),
+        (400, Some("EXCEEDED_ID_LIMIT")),
+        "{body_}"
+    );
+}
+
+#[tokio::test]
+async fn a_single_upsert_answers_by_version_and_describe_names_the_relationships() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let client = Client::login(&sim).await;
+    let (status, created, _) = client
+        .call(
+            reqwest::Method::PATCH,
+            &format!("{V}/sobjects/Inventory_Source__c/Source_Code__c/s9"),
+            Some(json!({"Name": "Nine"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, created["created"].as_bool()),
+        (201, Some(true)),
+        "{created}"
+    );
+    let (status, _, _) = client
+        .call(
+            reqwest::Method::PATCH,
+            "/services/data/v45.0/sobjects/Inventory_Source__c/Source_Code__c/s9",
+            Some(json!({"Name": "Nine!"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "an update before API 46.0");
+    let (status, updated, _) = client
+        .call(
+            reqwest::Method::PATCH,
+            "/services/data/v62.0/sobjects/Inventory_Source__c/Source_Code__c/s9",
+            Some(json!({"Name": "Nine!!"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, updated["created"].as_bool()),
+        (200, Some(false)),
+        "{updated}"
+    );
+
+    let (status, item, _) = client
+        .call(
+            reqwest::Method::GET,
+            &format!("{V}/sobjects/Inventory_Source_Item__c/describe"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{item}");
+    let product = item["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Product__c")
+        .unwrap();
+    assert_eq!(
+        (
+            product["type"].as_str(),
+            product["relationshipName"].as_str()
+        ),
+        (Some("reference"), Some("Product__r"))
+    );
+    assert_eq!(product["referenceTo"], json!(["Product2"]));
+    let (_, product2, _) = client
+        .call(
+            reqwest::Method::GET,
+            &format!("{V}/sobjects/Product2/describe"),
+            None,
+            None,
+        )
+        .await;
+    assert!(
+        product2["childRelationships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["relationshipName"] == "Inventory_Source_Items__r"),
+        "{product2}"
+    );
+    let (_, all, _) = client
+        .call(reqwest::Method::GET, &format!("{V}/sobjects"), None, None)
+        .await;
+    assert_eq!(all["maxBatchSize"], 200);
+}

@@ -2,8 +2,9 @@
 //! (`soql`), record ids with Salesforce's checksum (`ids`), the org's objects and lookups
 //! (`schema`), its records on a controllable clock, queried (`store`), and the REST endpoints
 //! over them (`rest`: token grants, versions, query/queryAll with locators, single-record
-//! CRUD, limits). Still to come: the JWT bearer grant and SOAP login, describe, upsert by
-//! external id, sObject Collections, and the managed package's pushes.
+//! CRUD, upsert by external id, sObject Collections with `allOrNone`, describe, limits). Still
+//! to come: the JWT bearer grant and SOAP login, `/updated` and `/deleted`, and the managed
+//! package's pushes.
 
 pub mod ids;
 mod rest;
@@ -60,7 +61,7 @@ impl Default for SalesforceSimConfig {
             security_token: "SANDBOXTOKEN".into(),
             org_id: "00D5f000000SANDB".into(),
             user_id: "0055f000000SYNCD".into(),
-            api_versions: (50..=62).map(|v| format!("{v}.0")).collect(),
+            api_versions: (31..=62).map(|v| format!("{v}.0")).collect(),
             daily_api_limit: 100_000,
             schema: schema::Schema::default(),
             port: 0,
@@ -141,9 +142,28 @@ impl SalesforceSim {
                 "/services/data/{version}/sobjects/{object}",
                 post(rest::create),
             )
+            .route("/services/data/{version}/sobjects", get(rest::sobjects))
+            .route(
+                "/services/data/{version}/sobjects/{object}/describe",
+                get(rest::describe),
+            )
             .route(
                 "/services/data/{version}/sobjects/{object}/{id}",
                 get(rest::record).patch(rest::record).delete(rest::record),
+            )
+            .route(
+                "/services/data/{version}/sobjects/{object}/{field}/{value}",
+                axum::routing::patch(rest::upsert_one),
+            )
+            .route(
+                "/services/data/{version}/composite/sobjects",
+                post(rest::collection_write)
+                    .patch(rest::collection_write)
+                    .delete(rest::collection_delete),
+            )
+            .route(
+                "/services/data/{version}/composite/sobjects/{object}/{field}",
+                axum::routing::patch(rest::collection_upsert),
             )
             .with_state(state.clone())
             .route_layer(axum::middleware::from_fn_with_state(core, faults_and_log));
@@ -189,6 +209,11 @@ impl SalesforceSim {
             .expect("tokens lock")
             .access
             .clear();
+    }
+
+    /// Makes the next `n` record writes fail with `UNABLE_TO_LOCK_ROW`.
+    pub fn lock_rows(&self, n: u32) {
+        self.store().lock_rows(n);
     }
 
     /// The org's records, to seed, change, or move the clock of.

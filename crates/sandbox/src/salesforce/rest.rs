@@ -461,3 +461,327 @@ pub async fn limits(
         Json(serde_json::json!({"DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(used)}})).into_response(),
     )
 }
+
+/// A version's number (`62.0` → 62.0) for behaviour that changed across versions.
+fn version_number(version: &str) -> f64 {
+    version.parse().unwrap_or(0.0)
+}
+
+/// `PATCH /services/data/{version}/sobjects/{object}/{field}/{value}`: upsert by external id.
+pub async fn upsert_one(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, object, field, value)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let version = match admit(&sf, &headers, &version) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let fields = match object_body(&body) {
+        Ok(f) => f,
+        Err(r) => return with_limit_info(&sf, r.into_response()),
+    };
+    let result = sf
+        .store
+        .lock()
+        .expect("store lock")
+        .upsert(&object, &field, &value, fields);
+    let answer = match result {
+        Ok((id, true)) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({"id": id, "success": true, "errors": [], "created": true})),
+        )
+            .into_response(),
+        // An update answers 204 before API 46.0, 200 with the result from it on.
+        Ok((_, false)) if version_number(&version) < 46.0 => StatusCode::NO_CONTENT.into_response(),
+        Ok((id, false)) => {
+            Json(serde_json::json!({"id": id, "success": true, "errors": [], "created": false}))
+                .into_response()
+        }
+        Err(e) if e.code == "MULTIPLE_CHOICES" => {
+            errors(StatusCode::MULTIPLE_CHOICES, e.code, &e.message)
+        }
+        Err(e) => from(e),
+    };
+    with_limit_info(&sf, answer)
+}
+
+/// The most records one Collections call takes.
+const COLLECTION_LIMIT: usize = 200;
+
+/// `{"allOrNone", "records"}`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Collection {
+    #[serde(default)]
+    all_or_none: bool,
+    records: Vec<Value>,
+}
+
+fn record_result(result: Result<(String, Option<bool>), SfError>) -> Value {
+    match result {
+        Ok((id, created)) => {
+            let mut v = serde_json::json!({"id": id, "success": true, "errors": []});
+            if let Some(created) = created {
+                v["created"] = Value::Bool(created);
+            }
+            v
+        }
+        Err(e) => serde_json::json!({
+            "success": false,
+            "errors": [{"statusCode": e.code, "message": e.message, "fields": e.fields}],
+        }),
+    }
+}
+
+/// Applies `each` to every record of a collection, in order; with `allOrNone`, a failure rolls
+/// every other record back.
+fn apply_collection(
+    sf: &Salesforce,
+    all_or_none: bool,
+    records: Vec<Value>,
+    mut each: impl FnMut(&mut super::store::Store, Value) -> Result<(String, Option<bool>), SfError>,
+) -> Response {
+    if records.len() > COLLECTION_LIMIT {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "EXCEEDED_ID_LIMIT",
+            &format!(
+                "record limit exceeded: {} records, at most {COLLECTION_LIMIT}",
+                records.len()
+            ),
+        );
+    }
+    let mut store = sf.store.lock().expect("store lock");
+    let checkpoint = all_or_none.then(|| store.checkpoint());
+    let results: Vec<Result<(String, Option<bool>), SfError>> =
+        records.into_iter().map(|r| each(&mut store, r)).collect();
+    let failed = results.iter().any(Result::is_err);
+    let results: Vec<Value> = match (checkpoint, failed) {
+        (Some(checkpoint), true) => {
+            store.restore(checkpoint);
+            results
+                .into_iter()
+                .map(|r| match r {
+                    Err(e) => record_result(Err(e)),
+                    Ok(_) => record_result(Err(SfError {
+                        code: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                        message: "Record rolled back because not all records were valid and the request was using AllOrNone header".into(),
+                        fields: Vec::new(),
+                    })),
+                })
+                .collect()
+        }
+        _ => results.into_iter().map(record_result).collect(),
+    };
+    Json(results).into_response()
+}
+
+fn type_of(record: &Value) -> Result<String, SfError> {
+    record["attributes"]["type"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or(SfError {
+            code: "INVALID_TYPE",
+            message: "Each record must give attributes.type".into(),
+            fields: Vec::new(),
+        })
+}
+
+fn fields_of(record: Value) -> Map<String, Value> {
+    match record {
+        Value::Object(map) => map.into_iter().filter(|(k, _)| k != "attributes").collect(),
+        _ => Map::new(),
+    }
+}
+
+fn collection(body: &Bytes) -> Result<Collection, Refusal> {
+    serde_json::from_slice(body).map_err(|e| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            "JSON_PARSER_ERROR",
+            format!("not a collection `{{allOrNone, records}}`: {e}"),
+        )
+    })
+}
+
+/// `POST` (create) and `PATCH` (update by `id`) `/services/data/{version}/composite/sobjects`.
+pub async fn collection_write(
+    State(sf): State<Arc<Salesforce>>,
+    Path(version): Path<String>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    let collection = match collection(&body) {
+        Ok(c) => c,
+        Err(r) => return with_limit_info(&sf, r.into_response()),
+    };
+    let create = method == axum::http::Method::POST;
+    let answer = apply_collection(
+        &sf,
+        collection.all_or_none,
+        collection.records,
+        |store, record| {
+            let object = type_of(&record)?;
+            if create {
+                store
+                    .insert(&object, fields_of(record))
+                    .map(|id| (id, None))
+            } else {
+                let id = record["id"]
+                    .as_str()
+                    .or_else(|| record["Id"].as_str())
+                    .map(str::to_string)
+                    .ok_or(SfError {
+                        code: "MISSING_ARGUMENT",
+                        message: "Id not specified in an update call".into(),
+                        fields: Vec::new(),
+                    })?;
+                let mut fields = fields_of(record);
+                fields.remove("id");
+                store.update(&object, &id, fields).map(|()| (id, None))
+            }
+        },
+    );
+    with_limit_info(&sf, answer)
+}
+
+/// `PATCH /services/data/{version}/composite/sobjects/{object}/{field}`: upsert by external id.
+pub async fn collection_upsert(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, object, field)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    let collection = match collection(&body) {
+        Ok(c) => c,
+        Err(r) => return with_limit_info(&sf, r.into_response()),
+    };
+    let answer = apply_collection(
+        &sf,
+        collection.all_or_none,
+        collection.records,
+        |store, record| {
+            let kind = type_of(&record)?;
+            if !kind.eq_ignore_ascii_case(&object) {
+                return Err(SfError {
+                    code: "INVALID_TYPE",
+                    message: format!("this call upserts {object}, not {kind}"),
+                    fields: Vec::new(),
+                });
+            }
+            let value = match &record[field.as_str()] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(SfError {
+                        code: "MISSING_ARGUMENT",
+                        message: format!("{field} not specified"),
+                        fields: vec![field.clone()],
+                    })
+                }
+            };
+            let mut fields = fields_of(record);
+            fields.remove(&field);
+            store
+                .upsert(&object, &field, &value, fields)
+                .map(|(id, created)| (id, Some(created)))
+        },
+    );
+    with_limit_info(&sf, answer)
+}
+
+/// `?ids=a,b&allOrNone=`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ids {
+    ids: String,
+    #[serde(default)]
+    all_or_none: bool,
+}
+
+/// `DELETE /services/data/{version}/composite/sobjects?ids=`.
+pub async fn collection_delete(
+    State(sf): State<Arc<Salesforce>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    UrlQuery(ids): UrlQuery<Ids>,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    let schema = sf.store.lock().expect("store lock").schema().clone();
+    let records: Vec<Value> = ids
+        .ids
+        .split(',')
+        .map(|id| Value::String(id.trim().to_string()))
+        .collect();
+    let answer = apply_collection(&sf, ids.all_or_none, records, |store, id| {
+        let id = id.as_str().unwrap_or_default().to_string();
+        let object = schema
+            .objects
+            .iter()
+            .find(|o| id.starts_with(&o.key_prefix))
+            .map(|o| o.name.clone())
+            .ok_or(SfError {
+                code: "MALFORMED_ID",
+                message: format!("bad id {id}"),
+                fields: Vec::new(),
+            })?;
+        store.delete(&object, &id).map(|()| (id, None))
+    });
+    with_limit_info(&sf, answer)
+}
+
+/// `GET /services/data/{version}/sobjects`.
+pub async fn sobjects(
+    State(sf): State<Arc<Salesforce>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    let schema = sf.store.lock().expect("store lock").schema().clone();
+    let objects: Vec<Value> = schema
+        .objects
+        .iter()
+        .map(|o| serde_json::json!({"name": o.name, "label": o.name.trim_end_matches("__c").replace('_', " "), "keyPrefix": o.key_prefix, "custom": o.name.ends_with("__c"), "queryable": true}))
+        .collect();
+    with_limit_info(
+        &sf,
+        Json(serde_json::json!({"encoding": "UTF-8", "maxBatchSize": COLLECTION_LIMIT, "sobjects": objects})).into_response(),
+    )
+}
+
+/// `GET /services/data/{version}/sobjects/{object}/describe`.
+pub async fn describe(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, object)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    let store = sf.store.lock().expect("store lock");
+    let Some(described) = store.describe(&object) else {
+        return with_limit_info(
+            &sf,
+            errors(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                &format!("The requested resource does not exist: {object}"),
+            ),
+        );
+    };
+    drop(store);
+    with_limit_info(&sf, Json(described).into_response())
+}

@@ -12,19 +12,22 @@ use super::ids;
 use super::schema::Schema;
 use super::soql::{self, Item, Query};
 
-/// A refused request: Salesforce's `errorCode` and message.
+/// A refused request or record: Salesforce's code, message and the fields at fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SfError {
-    /// `MALFORMED_QUERY`, `INVALID_FIELD`, `INVALID_TYPE`, `NOT_FOUND`, …
+    /// `MALFORMED_QUERY`, `INVALID_FIELD`, `INVALID_TYPE`, `NOT_FOUND`, `DUPLICATE_VALUE`, …
     pub code: &'static str,
     /// What is wrong.
     pub message: String,
+    /// The fields at fault.
+    pub fields: Vec<String>,
 }
 
 fn refuse(code: &'static str, message: impl Into<String>) -> SfError {
     SfError {
         code,
         message: message.into(),
+        fields: Vec::new(),
     }
 }
 
@@ -37,10 +40,18 @@ pub struct Row {
     pub deleted: bool,
 }
 
+/// What a write left behind, to roll back to (`allOrNone`).
+pub struct Checkpoint {
+    rows: BTreeMap<String, Vec<Row>>,
+    serial: u64,
+}
+
 /// Every record, by object.
 pub struct Store {
     schema: Schema,
     rows: BTreeMap<String, Vec<Row>>,
+    /// Record writes still to fail with `UNABLE_TO_LOCK_ROW`.
+    locked: u32,
     serial: u64,
     /// The org's clock: `now` plus what tests moved it by.
     offset: Duration,
@@ -59,6 +70,7 @@ impl Store {
         Store {
             schema,
             rows: BTreeMap::new(),
+            locked: 0,
             serial: 0,
             offset: Duration::zero(),
             late_by: Duration::zero(),
@@ -97,6 +109,130 @@ impl Store {
             })
     }
 
+    /// Makes the next `n` record writes fail with `UNABLE_TO_LOCK_ROW`, as contention does.
+    pub fn lock_rows(&mut self, n: u32) {
+        self.locked = n;
+    }
+
+    /// The state to roll back to.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            rows: self.rows.clone(),
+            serial: self.serial,
+        }
+    }
+
+    /// Rolls back to `checkpoint`.
+    pub fn restore(&mut self, checkpoint: Checkpoint) {
+        self.rows = checkpoint.rows;
+        self.serial = checkpoint.serial;
+    }
+
+    /// A write's turn: refused while rows are locked.
+    fn write_turn(&mut self) -> Result<(), SfError> {
+        if self.locked > 0 {
+            self.locked -= 1;
+            return Err(refuse(
+                "UNABLE_TO_LOCK_ROW",
+                "unable to obtain exclusive access to this record",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses `fields` where an external id would repeat another live record's value.
+    fn unique(
+        &self,
+        object: &str,
+        fields: &Map<String, Value>,
+        except: Option<&str>,
+    ) -> Result<(), SfError> {
+        let externals = &self.schema.object(object).expect("known").external_ids;
+        for field in externals {
+            let Some(value) = fields.get(field).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            let clash = self.rows.get(object).and_then(|rows| {
+                rows.iter().find(|r| {
+                    !r.deleted
+                        && r.fields.get(field) == Some(value)
+                        && r.fields.get("Id").and_then(Value::as_str) != except
+                })
+            });
+            if let Some(row) = clash {
+                return Err(SfError {
+                    code: "DUPLICATE_VALUE",
+                    message: format!(
+                        "duplicate value found: {field} duplicates value on record with id: {}",
+                        row.fields["Id"].as_str().unwrap_or("")
+                    ),
+                    fields: vec![field.clone()],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates or updates the record of `object` whose external id `field` is `value`: its
+    /// id, and whether it was created. More than one match is `MULTIPLE_CHOICES` (300).
+    pub fn upsert(
+        &mut self,
+        object: &str,
+        field: &str,
+        value: &str,
+        mut fields: Map<String, Value>,
+    ) -> Result<(String, bool), SfError> {
+        let object = self.canonical(object)?;
+        let external = self
+            .schema
+            .object(&object)
+            .expect("known")
+            .external_ids
+            .iter()
+            .find(|f| f.eq_ignore_ascii_case(field))
+            .cloned()
+            .ok_or_else(|| {
+                refuse(
+                    "NOT_FOUND",
+                    format!(
+                        "Provided external ID field does not exist or is not accessible: {field}"
+                    ),
+                )
+            })?;
+        let matches: Vec<String> = self
+            .rows
+            .get(&object)
+            .map(|rows| {
+                rows.iter()
+                    .filter(|r| {
+                        !r.deleted && r.fields.get(&external).and_then(Value::as_str) == Some(value)
+                    })
+                    .filter_map(|r| {
+                        r.fields
+                            .get("Id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        fields.remove("Id");
+        match matches.as_slice() {
+            [] => {
+                fields.insert(external, Value::String(value.to_string()));
+                self.insert(&object, fields).map(|id| (id, true))
+            }
+            [id] => {
+                let id = id.clone();
+                self.update(&object, &id, fields).map(|()| (id, false))
+            }
+            _ => Err(refuse(
+                "MULTIPLE_CHOICES",
+                format!("{} records match {external} = {value}", matches.len()),
+            )),
+        }
+    }
+
     /// Creates a record of `object` with `fields`; its id.
     pub fn insert(
         &mut self,
@@ -104,6 +240,8 @@ impl Store {
         mut fields: Map<String, Value>,
     ) -> Result<String, SfError> {
         let object = self.canonical(object)?;
+        self.write_turn()?;
+        self.unique(&object, &fields, None)?;
         let prefix = self
             .schema
             .object(&object)
@@ -145,6 +283,11 @@ impl Store {
         fields: Map<String, Value>,
     ) -> Result<(), SfError> {
         let at = stamp(self.now() - self.late_by);
+        let canonical = self.canonical(object)?;
+        let full = ids::normalize(id).unwrap_or_default();
+        self.find_mut(object, id)?;
+        self.write_turn()?;
+        self.unique(&canonical, &fields, Some(&full))?;
         let row = self.find_mut(object, id)?;
         for (k, v) in fields {
             if !matches!(
@@ -164,12 +307,77 @@ impl Store {
     /// Soft-deletes record `id` of `object`.
     pub fn delete(&mut self, object: &str, id: &str) -> Result<(), SfError> {
         let at = stamp(self.now() - self.late_by);
+        self.find_mut(object, id)?;
+        self.write_turn()?;
         let row = self.find_mut(object, id)?;
         row.deleted = true;
         row.fields.insert("IsDeleted".into(), Value::Bool(true));
         row.fields
             .insert("SystemModstamp".into(), Value::String(at));
         Ok(())
+    }
+
+    /// `describe` of `object`: its fields (system fields, external ids, lookups, and every
+    /// other field its records hold) and the child relationships pointing at it.
+    pub fn describe(&self, object: &str) -> Option<Value> {
+        let o = self.schema.object(object)?;
+        let field = |name: &str, kind: &str| {
+            serde_json::json!({
+                "name": name, "label": name, "type": kind, "length": 255, "nillable": name != "Id",
+                "createable": !matches!(name, "Id" | "IsDeleted" | "CreatedDate" | "LastModifiedDate" | "SystemModstamp"),
+                "updateable": !matches!(name, "Id" | "IsDeleted" | "CreatedDate" | "LastModifiedDate" | "SystemModstamp"),
+                "externalId": o.external_ids.iter().any(|e| e == name),
+                "idLookup": name == "Id" || o.external_ids.iter().any(|e| e == name),
+                "unique": o.external_ids.iter().any(|e| e == name),
+                "relationshipName": null, "referenceTo": [],
+            })
+        };
+        let mut fields = vec![
+            field("Id", "id"),
+            field("IsDeleted", "boolean"),
+            field("CreatedDate", "datetime"),
+            field("LastModifiedDate", "datetime"),
+            field("SystemModstamp", "datetime"),
+        ];
+        let mut seen: std::collections::BTreeSet<String> = fields
+            .iter()
+            .map(|f| f["name"].as_str().unwrap_or("").to_string())
+            .collect();
+        for lookup in &o.lookups {
+            let mut f = field(&lookup.field, "reference");
+            f["relationshipName"] = Value::String(lookup.relationship.clone());
+            f["referenceTo"] = serde_json::json!([lookup.target]);
+            seen.insert(lookup.field.clone());
+            fields.push(f);
+        }
+        let held = self
+            .rows
+            .get(&o.name)
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.fields.keys().cloned());
+        for name in o.external_ids.iter().cloned().chain(held) {
+            if seen.insert(name.clone()) {
+                fields.push(field(&name, "string"));
+            }
+        }
+        let children: Vec<Value> = self
+            .schema
+            .objects
+            .iter()
+            .flat_map(|child| {
+                child
+                    .lookups
+                    .iter()
+                    .filter(|l| l.target == o.name)
+                    .map(|l| serde_json::json!({"childSObject": child.name, "field": l.field, "relationshipName": l.child_relationship}))
+            })
+            .collect();
+        Some(serde_json::json!({
+            "name": o.name, "label": o.name, "keyPrefix": o.key_prefix, "custom": o.name.ends_with("__c"),
+            "createable": true, "updateable": true, "queryable": true,
+            "fields": fields, "childRelationships": children,
+        }))
     }
 
     /// The fields of live record `id` of `object`.
