@@ -512,3 +512,72 @@ async fn a_single_upsert_answers_by_version_and_describe_names_the_relationships
         .await;
     assert_eq!(all["maxBatchSize"], 200);
 }
+
+#[tokio::test]
+async fn updated_and_deleted_list_changes_in_a_window_on_the_orgs_clock() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let client = Client::login(&sim).await;
+    let start = syncd_sandbox::salesforce::store::stamp(sim.store().now());
+    let one = client
+        .create(
+            "Inventory_Source__c",
+            json!({"Name": "One", "Source_Code__c": "s1"}),
+        )
+        .await;
+    sim.store().advance(chrono::Duration::hours(2));
+    let two = client
+        .create(
+            "Inventory_Source__c",
+            json!({"Name": "Two", "Source_Code__c": "s2"}),
+        )
+        .await;
+    let (status, _, _) = client
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{V}/sobjects/Inventory_Source__c/{one}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let end =
+        syncd_sandbox::salesforce::store::stamp(sim.store().now() + chrono::Duration::seconds(1));
+    let encode = |t: &str| t.replace('+', "%2B");
+    // jsforce's spelling (no trailing slash) and the documented one.
+    for path in ["updated", "updated/"] {
+        let (status, updated, _) = client
+            .call(
+                reqwest::Method::GET,
+                &format!(
+                    "{V}/sobjects/Inventory_Source__c/{path}?start={}&end={}",
+                    encode(&start),
+                    encode(&end)
+                ),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{updated}");
+        assert_eq!(updated["ids"], json!([two]), "{path}");
+        assert!(updated["latestDateCovered"].is_string());
+    }
+    let (_, deleted, _) = client
+        .call(
+            reqwest::Method::GET,
+            &format!(
+                "{V}/sobjects/Inventory_Source__c/deleted?start={}&end={}",
+                encode(&start),
+                encode(&end)
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        deleted["deletedRecords"][0]["id"],
+        one.as_str(),
+        "{deleted}"
+    );
+}

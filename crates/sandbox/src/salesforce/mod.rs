@@ -152,6 +152,10 @@ impl SalesforceSim {
                 get(rest::record).patch(rest::record).delete(rest::record),
             )
             .route(
+                "/services/data/{version}/sobjects/{object}/{which}/",
+                get(rest::replication),
+            )
+            .route(
                 "/services/data/{version}/sobjects/{object}/{field}/{value}",
                 axum::routing::patch(rest::upsert_one),
             )

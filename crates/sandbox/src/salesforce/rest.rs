@@ -381,12 +381,24 @@ pub async fn record(
     Path((version, object, id)): Path<(String, String, String)>,
     method: axum::http::Method,
     headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
     body: Bytes,
 ) -> Response {
     let version = match admit(&sf, &headers, &version) {
         Ok(v) => v,
         Err(r) => return r.into_response(),
     };
+    if method == axum::http::Method::GET && matches!(id.as_str(), "updated" | "deleted") {
+        let form: HashMap<String, String> =
+            form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        let w = Window {
+            start: form.get("start").cloned().unwrap_or_default(),
+            end: form.get("end").cloned().unwrap_or_default(),
+        };
+        return replication_answer(&sf, &object, &id, &w);
+    }
     let mut store = sf.store.lock().expect("store lock");
     let answer = match method {
         axum::http::Method::GET => {
@@ -784,4 +796,72 @@ pub async fn describe(
     };
     drop(store);
     with_limit_info(&sf, Json(described).into_response())
+}
+
+/// `?start=&end=` of `/updated` and `/deleted`.
+#[derive(serde::Deserialize)]
+pub struct Window {
+    start: String,
+    end: String,
+}
+
+fn window(
+    w: &Window,
+) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), Refusal> {
+    let parse = |t: &str| {
+        soql::datetime(t)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok_or_else(|| {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REPLICATION_DATE",
+                    format!("`{t}` is not a date and time"),
+                )
+            })
+    };
+    Ok((parse(&w.start)?, parse(&w.end)?))
+}
+
+/// `GET /services/data/{version}/sobjects/{object}/updated/?start=&end=` and `…/deleted/?…`
+/// (jsforce sends them without the trailing slash: `record` hands those here).
+pub async fn replication(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, object, which)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    UrlQuery(w): UrlQuery<Window>,
+) -> Response {
+    if let Err(r) = admit(&sf, &headers, &version) {
+        return r.into_response();
+    }
+    replication_answer(&sf, &object, &which, &w)
+}
+
+fn replication_answer(sf: &Salesforce, object: &str, which: &str, w: &Window) -> Response {
+    let (start, end) = match window(w) {
+        Ok(range) => range,
+        Err(r) => return with_limit_info(sf, r.into_response()),
+    };
+    let store = sf.store.lock().expect("store lock");
+    let answer = match which {
+        "updated" => match store.changed_between(object, start, end, false) {
+            Ok(rows) => Json(serde_json::json!({
+                "ids": rows.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                "latestDateCovered": super::store::stamp(end.min(store.now())),
+            }))
+            .into_response(),
+            Err(e) => from(e),
+        },
+        "deleted" => match store.changed_between(object, start, end, true) {
+            Ok(rows) => Json(serde_json::json!({
+                "deletedRecords": rows.iter().map(|(id, at)| serde_json::json!({"id": id, "deletedDate": at})).collect::<Vec<_>>(),
+                "earliestDateAvailable": super::store::stamp(store.now() - chrono::Duration::days(15)),
+                "latestDateCovered": super::store::stamp(end.min(store.now())),
+            }))
+            .into_response(),
+            Err(e) => from(e),
+        },
+        _ => errors(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist"),
+    };
+    drop(store);
+    with_limit_info(sf, answer)
 }

@@ -380,6 +380,35 @@ impl Store {
         }))
     }
 
+    /// Records of `object` whose `SystemModstamp` lies in `start..end`: the live ones, or with
+    /// `deleted` the deleted ones; (id, stamp) each.
+    pub fn changed_between(
+        &self,
+        object: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        deleted: bool,
+    ) -> Result<Vec<(String, String)>, SfError> {
+        let object = self.canonical(object)?;
+        Ok(self
+            .rows
+            .get(&object)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.deleted == deleted)
+            .filter_map(|r| {
+                let at = r.fields.get("SystemModstamp").and_then(Value::as_str)?;
+                let when = soql::datetime(at)?.with_timezone(&Utc);
+                (start <= when && when < end).then(|| {
+                    (
+                        r.fields["Id"].as_str().unwrap_or("").to_string(),
+                        at.to_string(),
+                    )
+                })
+            })
+            .collect())
+    }
+
     /// The fields of live record `id` of `object`.
     pub fn fields(&self, object: &str, id: &str) -> Option<Map<String, Value>> {
         let object = self.canonical(object).ok()?;
