@@ -43,7 +43,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<ExitCode> {
     );
     let s = sandbox.salesforce.config();
     println!(
-        "salesforce credentials: token_url {}/services/oauth2/token client_id {} client_secret {} username {} password {} security_token {} (password and client_credentials grants; query, queryAll, sObject rows, limits)",
+        "salesforce credentials: token_url {}/services/oauth2/token client_id {} client_secret {} username {} password {} security_token {} (password, client_credentials, refresh_token and JWT bearer grants; the JWT key is syncd_sandbox::salesforce::SANDBOX_JWT_PRIVATE_KEY, crates/sandbox/src/salesforce/sandbox_jwt.key)",
         sandbox.salesforce.url(),
         s.client_id,
         s.client_secret,

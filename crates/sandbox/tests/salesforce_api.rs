@@ -581,3 +581,55 @@ async fn updated_and_deleted_list_changes_in_a_window_on_the_orgs_clock() {
         "{deleted}"
     );
 }
+
+#[tokio::test]
+async fn a_jwt_bearer_assertion_signed_with_the_apps_key_gets_a_session() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let c = sim.config();
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(
+        syncd_sandbox::salesforce::SANDBOX_JWT_PRIVATE_KEY.as_bytes(),
+    )
+    .unwrap();
+    let grant = |sub: &str, exp_in: i64| {
+        let claims = json!({
+            "iss": c.client_id, "sub": sub, "aud": "https://login.salesforce.com",
+            "exp": chrono::Utc::now().timestamp() + exp_in,
+        });
+        let assertion = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &key,
+        )
+        .unwrap();
+        let url = format!("{}/services/oauth2/token", sim.url());
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                    ("assertion", assertion.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = grant(&c.username, 180).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string() && body.get("refresh_token").is_none());
+    let (status, body) = grant("someone@else.example", 180).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = grant(&c.username, -600).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+}

@@ -2,9 +2,9 @@
 //! (`soql`), record ids with Salesforce's checksum (`ids`), the org's objects and lookups
 //! (`schema`), its records on a controllable clock, queried (`store`), and the REST endpoints
 //! over them (`rest`: token grants, versions, query/queryAll with locators, single-record
-//! CRUD, upsert by external id, sObject Collections with `allOrNone`, describe, limits). Still
-//! to come: the JWT bearer grant and SOAP login, `/updated` and `/deleted`, and the managed
-//! package's pushes.
+//! CRUD, upsert by external id, sObject Collections with `allOrNone`, describe, `/updated` and
+//! `/deleted`, limits), with the password, client-credentials, refresh-token and JWT bearer
+//! grants. Still to come: SOAP login and the managed package's pushes.
 
 pub mod ids;
 mod rest;
@@ -21,6 +21,13 @@ use axum::Router;
 use crate::faults::FaultPlan;
 use crate::server::{faults_and_log, Running, SimCore};
 use crate::RequestLog;
+
+/// The private key of the sandbox's connected-app certificate, published so that any client can
+/// sign JWT bearer assertions for the sandbox. A sandbox key: never trust it anywhere else.
+pub const SANDBOX_JWT_PRIVATE_KEY: &str = include_str!("sandbox_jwt.key");
+
+/// The sandbox's connected-app certificate's public key, which checks those assertions.
+pub const SANDBOX_JWT_PUBLIC_KEY: &str = include_str!("sandbox_jwt.pub");
 
 /// How the simulated org is set up.
 #[derive(Clone, Debug)]
@@ -43,6 +50,9 @@ pub struct SalesforceSimConfig {
     pub api_versions: Vec<String>,
     /// API calls allowed a day (`DailyApiRequests`); past it, 403 `REQUEST_LIMIT_EXCEEDED`.
     pub daily_api_limit: u64,
+    /// The connected app's certificate (PEM public key) that JWT bearer assertions are checked
+    /// against.
+    pub jwt_public_key: String,
     /// The org's objects.
     pub schema: schema::Schema,
     /// The port; 0 for an ephemeral one.
@@ -63,6 +73,7 @@ impl Default for SalesforceSimConfig {
             user_id: "0055f000000SYNCD".into(),
             api_versions: (31..=62).map(|v| format!("{v}.0")).collect(),
             daily_api_limit: 100_000,
+            jwt_public_key: SANDBOX_JWT_PUBLIC_KEY.into(),
             schema: schema::Schema::default(),
             port: 0,
             faults: FaultPlan::none(),

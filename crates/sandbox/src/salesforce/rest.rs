@@ -109,6 +109,11 @@ pub async fn token(State(sf): State<Arc<Salesforce>>, body: Bytes) -> Response {
                 );
             }
         }
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
+            if let Err(why) = check_assertion(&sf, form.get("assertion").map(String::as_str)) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &why);
+            }
+        }
         other => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -129,6 +134,44 @@ pub async fn token(State(sf): State<Arc<Salesforce>>, body: Bytes) -> Response {
         "scope": "api",
     }))
     .into_response()
+}
+
+/// The claims a JWT bearer assertion carries.
+#[derive(serde::Deserialize)]
+struct Assertion {
+    iss: String,
+    sub: String,
+}
+
+/// Checks a JWT bearer assertion as Salesforce does: RS256 under the connected app's
+/// certificate, `iss` its consumer key, `sub` a user of the org, `aud` the login host, `exp` in
+/// the future.
+fn check_assertion(sf: &Salesforce, assertion: Option<&str>) -> Result<(), String> {
+    let assertion = assertion.ok_or("assertion missing")?;
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(sf.config.jwt_public_key.as_bytes())
+        .map_err(|e| format!("the connected app has no usable certificate: {e}"))?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    let audiences = [
+        "https://login.salesforce.com".to_string(),
+        "https://test.salesforce.com".to_string(),
+        sf.url(),
+    ];
+    validation.set_audience(&audiences);
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    let claims = jsonwebtoken::decode::<Assertion>(assertion, &key, &validation)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidAudience => "audience is invalid".to_string(),
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => "expired assertion".to_string(),
+            _ => format!("invalid assertion: {e}"),
+        })?
+        .claims;
+    if claims.iss != sf.config.client_id {
+        return Err("client identifier invalid".into());
+    }
+    if claims.sub != sf.config.username {
+        return Err("user hasn't approved this consumer".into());
+    }
+    Ok(())
 }
 
 /// `GET /services/data/`: every version, no session needed.
