@@ -4,9 +4,11 @@
 //! over them (`rest`: token grants, versions, query/queryAll with locators, single-record
 //! CRUD, upsert by external id, sObject Collections with `allOrNone`, describe, `/updated` and
 //! `/deleted`, limits), with the password, client-credentials, refresh-token and JWT bearer
-//! grants. Still to come: SOAP login and the managed package's pushes.
+//! grants; and the managed package's pushes of seed 000's units on every change (`push`).
+//! Still to come: SOAP login.
 
 pub mod ids;
+pub mod push;
 mod rest;
 pub mod schema;
 pub mod soql;
@@ -98,8 +100,17 @@ impl Tokens {
     }
 }
 
+/// Where the package posts, and what it answered.
+#[derive(Default)]
+pub(crate) struct Pushes {
+    target: Option<(String, String)>,
+    answers: Vec<u16>,
+}
+
 pub(crate) struct Salesforce {
     pub config: SalesforceSimConfig,
+    pub pushes: Arc<Mutex<Pushes>>,
+    pub http: reqwest::Client,
     pub core: Arc<SimCore>,
     pub tokens: Mutex<Tokens>,
     pub store: Mutex<store::Store>,
@@ -112,6 +123,40 @@ pub(crate) struct Salesforce {
 impl Salesforce {
     fn url(&self) -> String {
         self.url.get().cloned().unwrap_or_default()
+    }
+
+    /// Posts the unit of every record written since the last call (each unit once), as the
+    /// managed package does, when a target is set.
+    pub(crate) fn push_changes(&self) {
+        let changes = self.store.lock().expect("store lock").take_changes();
+        let Some((url, secret)) = self.pushes.lock().expect("push lock").target.clone() else {
+            return;
+        };
+        let mut bodies: Vec<serde_json::Value> = Vec::new();
+        {
+            let store = self.store.lock().expect("store lock");
+            for (object, id) in changes {
+                if let Some(unit) = push::unit(&store, &object, &id, "54.0") {
+                    if !bodies.contains(&unit) {
+                        bodies.push(unit);
+                    }
+                }
+            }
+        }
+        for unit in bodies {
+            let http = self.http.clone();
+            let (url, secret, pushes) = (url.clone(), secret.clone(), self.pushes.clone());
+            tokio::spawn(async move {
+                let answer = http
+                    .post(&url)
+                    .bearer_auth(&secret)
+                    .json(&serde_json::json!({"sf": [unit]}))
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16());
+                pushes.lock().expect("push lock").answers.push(answer);
+            });
+        }
     }
 
     fn next_locator(&self) -> String {
@@ -135,6 +180,8 @@ impl SalesforceSim {
         let state = Arc::new(Salesforce {
             store: Mutex::new(store::Store::new(config.schema.clone())),
             config,
+            pushes: Arc::default(),
+            http: reqwest::Client::new(),
             core: core.clone(),
             tokens: Mutex::default(),
             api_calls: Mutex::new(0),
@@ -224,6 +271,17 @@ impl SalesforceSim {
             .expect("tokens lock")
             .access
             .clear();
+    }
+
+    /// Plays the managed package: from now on every change posts its unit to `url` with
+    /// `Authorization: Bearer <secret>`.
+    pub fn push_to(&self, url: &str, secret: &str) {
+        self.state.pushes.lock().expect("push lock").target = Some((url.into(), secret.into()));
+    }
+
+    /// The status each push was answered with (0: unreachable), in the order answered.
+    pub fn push_answers(&self) -> Vec<u16> {
+        self.state.pushes.lock().expect("push lock").answers.clone()
     }
 
     /// Makes the next `n` record writes fail with `UNABLE_TO_LOCK_ROW`.

@@ -233,6 +233,8 @@ fn admit(sf: &Salesforce, headers: &HeaderMap, version: &str) -> Result<String, 
 }
 
 fn with_limit_info(sf: &Salesforce, mut response: Response) -> Response {
+    // Every answer ends a request: what it wrote goes out to the package's target now.
+    sf.push_changes();
     let used = *sf.api_calls.lock().expect("budget lock");
     if let Ok(value) =
         HeaderValue::from_str(&format!("api-usage={used}/{}", sf.config.daily_api_limit))

@@ -44,6 +44,7 @@ pub struct Row {
 pub struct Checkpoint {
     rows: BTreeMap<String, Vec<Row>>,
     serial: u64,
+    changes: usize,
 }
 
 /// Every record, by object.
@@ -52,6 +53,8 @@ pub struct Store {
     rows: BTreeMap<String, Vec<Row>>,
     /// Record writes still to fail with `UNABLE_TO_LOCK_ROW`.
     locked: u32,
+    /// Records written since the last `take_changes`: (object, id).
+    changes: Vec<(String, String)>,
     serial: u64,
     /// The org's clock: `now` plus what tests moved it by.
     offset: Duration,
@@ -71,6 +74,7 @@ impl Store {
             schema,
             rows: BTreeMap::new(),
             locked: 0,
+            changes: Vec::new(),
             serial: 0,
             offset: Duration::zero(),
             late_by: Duration::zero(),
@@ -119,6 +123,7 @@ impl Store {
         Checkpoint {
             rows: self.rows.clone(),
             serial: self.serial,
+            changes: self.changes.len(),
         }
     }
 
@@ -126,6 +131,26 @@ impl Store {
     pub fn restore(&mut self, checkpoint: Checkpoint) {
         self.rows = checkpoint.rows;
         self.serial = checkpoint.serial;
+        self.changes.truncate(checkpoint.changes);
+    }
+
+    /// The records written since the last call: (object, id), in order.
+    pub fn take_changes(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// The live records of `object` whose `field` holds `id` (a lookup's children).
+    pub fn children(&self, object: &str, field: &str, id: &str) -> Vec<Map<String, Value>> {
+        let Ok(object) = self.canonical(object) else {
+            return Vec::new();
+        };
+        self.rows
+            .get(&object)
+            .into_iter()
+            .flatten()
+            .filter(|r| !r.deleted && r.fields.get(field).and_then(Value::as_str) == Some(id))
+            .map(|r| r.fields.clone())
+            .collect()
     }
 
     /// A write's turn: refused while rows are locked.
@@ -256,6 +281,7 @@ impl Store {
         for system in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
             fields.insert(system.into(), Value::String(at.clone()));
         }
+        self.changes.push((object.clone(), id.clone()));
         self.rows.entry(object).or_default().push(Row {
             fields,
             deleted: false,
@@ -301,6 +327,7 @@ impl Store {
             .insert("LastModifiedDate".into(), Value::String(at.clone()));
         row.fields
             .insert("SystemModstamp".into(), Value::String(at));
+        self.changes.push((canonical, full));
         Ok(())
     }
 
@@ -314,6 +341,9 @@ impl Store {
         row.fields.insert("IsDeleted".into(), Value::Bool(true));
         row.fields
             .insert("SystemModstamp".into(), Value::String(at));
+        let id = row.fields["Id"].as_str().unwrap_or("").to_string();
+        let object = self.canonical(object)?;
+        self.changes.push((object, id));
         Ok(())
     }
 
@@ -407,6 +437,13 @@ impl Store {
                 })
             })
             .collect())
+    }
+
+    /// The fields of record `id` of `object`, deleted or not.
+    pub fn fields_even_deleted(&self, object: &str, id: &str) -> Option<Map<String, Value>> {
+        let object = self.canonical(object).ok()?;
+        let id = ids::normalize(id)?;
+        self.row(&object, &id).map(|r| r.fields.clone())
     }
 
     /// The fields of live record `id` of `object`.
