@@ -633,3 +633,24 @@ async fn a_jwt_bearer_assertion_signed_with_the_apps_key_gets_a_session() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn describing_an_unknown_object_answers_not_found() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let client = Client::login(&sim).await;
+    let (status, body, _) = client
+        .call(
+            reqwest::Method::GET,
+            &format!("{V}/sobjects/Nope__c/describe"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body[0]["errorCode"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{body}"
+    );
+}

@@ -306,12 +306,14 @@ async fn run_query(
             )
         }
     };
-    let rows = match sf
+    // The store's lock ends before any answer is made: answering pushes what was written,
+    // which takes the lock again.
+    let result = sf
         .store
         .lock()
         .expect("store lock")
-        .run(&query, all, &version)
-    {
+        .run(&query, all, &version);
+    let rows = match result {
         Ok(rows) => rows,
         Err(e) => return with_limit_info(&sf, from(e)),
     };
@@ -828,8 +830,8 @@ pub async fn describe(
     if let Err(r) = admit(&sf, &headers, &version) {
         return r.into_response();
     }
-    let store = sf.store.lock().expect("store lock");
-    let Some(described) = store.describe(&object) else {
+    let described = sf.store.lock().expect("store lock").describe(&object);
+    let Some(described) = described else {
         return with_limit_info(
             &sf,
             errors(
@@ -839,7 +841,6 @@ pub async fn describe(
             ),
         );
     };
-    drop(store);
     with_limit_info(&sf, Json(described).into_response())
 }
 
