@@ -654,3 +654,62 @@ async fn describing_an_unknown_object_answers_not_found() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_soap_login_jsforce_falls_back_to_gives_a_session_the_rest_api_takes() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let c = sim.config();
+    let envelope = |password: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="utf-8" ?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><login xmlns="urn:partner.soap.sforce.com"><username>{}</username><password>{password}</password></login></soapenv:Body></soapenv:Envelope>"#,
+            c.username
+        )
+    };
+    let http = reqwest::Client::new();
+    let url = format!("{}/services/Soap/u/50.0", sim.url());
+    let answer = http
+        .post(&url)
+        .header("Content-Type", "text/xml")
+        .header("SOAPAction", "\"\"")
+        .body(envelope(&format!("{}{}", c.password, c.security_token)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let text = answer.text().await.unwrap();
+    let between = |tag: &str| {
+        let start = text.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
+        let end = text[start..].find(&format!("</{tag}>")).unwrap() + start;
+        text[start..end].to_string()
+    };
+    for tag in ["serverUrl", "sessionId", "userId", "organizationId"] {
+        assert!(!between(tag).is_empty(), "{tag} in {text}");
+    }
+    assert_eq!(between("passwordExpired"), "false");
+    let session = between("sessionId");
+    let query = http
+        .get(format!(
+            "{}/services/data/v50.0/query?q=SELECT+Id+FROM+Product2",
+            sim.url()
+        ))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.status(), 200, "the SOAP session works on REST");
+
+    let refused = http
+        .post(&url)
+        .body(envelope("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 500);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("<faultstring>INVALID_LOGIN"));
+}

@@ -4,13 +4,14 @@
 //! over them (`rest`: token grants, versions, query/queryAll with locators, single-record
 //! CRUD, upsert by external id, sObject Collections with `allOrNone`, describe, `/updated` and
 //! `/deleted`, limits), with the password, client-credentials, refresh-token and JWT bearer
-//! grants; and the managed package's pushes of seed 000's units on every change (`push`).
-//! Still to come: SOAP login.
+//! grants and the SOAP login (`soap`); and the managed package's pushes of seed 000's units on
+//! every change (`push`).
 
 pub mod ids;
 pub mod push;
 mod rest;
 pub mod schema;
+mod soap;
 pub mod soql;
 pub mod store;
 
@@ -192,6 +193,7 @@ impl SalesforceSim {
         let router = Router::new()
             .route("/services/oauth2/token", post(rest::token))
             .route("/services/data/", get(rest::versions))
+            .route("/services/Soap/u/{version}", post(soap::login))
             .route("/services/data/{version}/query", get(rest::query))
             .route("/services/data/{version}/queryAll", get(rest::query_all))
             .route("/services/data/{version}/query/{next}", get(rest::more))
