@@ -29,6 +29,9 @@ use syncd_store::{shadow, ShadowIndex, Stamp, StampKind, StateStore, StoreError,
 /// adjustment was dead-lettered, an order never finished): a stamp forgotten is never covered.
 const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
+/// Item lives never closed are forgotten after this long.
+const OPEN_RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
+
 /// What the next import may remove, and what was found on the way.
 #[derive(Debug, Default)]
 pub struct Removable {
@@ -121,10 +124,16 @@ pub fn removable(
 ) -> Result<Removable, StoreError> {
     let mut out = Removable::default();
     for (item, life) in logical::lives(store, namespace)? {
-        if life
+        let closed_long_ago = life
             .closed
-            .is_some_and(|c| now_ms - c.seen_ms > RETENTION_MS)
-        {
+            .as_ref()
+            .is_some_and(|c| now_ms - c.seen_ms > RETENTION_MS);
+        // An order neither finished nor failed in three months (cancelled without an event,
+        // say): its item is forgotten, so that lives do not pile up for ever.
+        let open_for_months = life.closed.is_none()
+            && life.first_seen_ms > 0
+            && now_ms - life.first_seen_ms > OPEN_RETENTION_MS;
+        if closed_long_ago || open_for_months {
             out.forget_lives.push(item);
         }
     }
@@ -294,7 +303,7 @@ mod tests {
                     kind,
                     at,
                     (kind == StampKind::Completed).then(|| adjustment(item)),
-                    0,
+                    1,
                 );
             logical::put_life(&mut batch, "ns", reference, &life);
         }
@@ -413,5 +422,23 @@ mod tests {
             .map(|(_, lts, _)| lts)
             .collect();
         assert_eq!(left, [11], "only the open assignment stays");
+    }
+
+    #[test]
+    fn an_item_life_never_closed_is_forgotten_after_three_months_and_a_closed_one_after_a_week() {
+        let store = MemoryStore::new();
+        event(&store, 10, StampKind::Assigned, "open", &["i"]);
+        event(&store, 11, StampKind::Failed, "done", &["i"]);
+        let day: i64 = 24 * 3600 * 1000;
+        let forgotten = |now: i64| {
+            let mut lives = removable(&store, "ns", "erp", POLICY, now)
+                .unwrap()
+                .forget_lives;
+            lives.sort();
+            lives
+        };
+        assert!(forgotten(day).is_empty());
+        assert_eq!(forgotten(8 * day), ["done/i"]);
+        assert_eq!(forgotten(91 * day), ["done/i", "open/i"]);
     }
 }

@@ -108,6 +108,10 @@ pub struct ItemLife {
     /// The stock adjustment its completion became (to know when the authority holds it).
     #[serde(default)]
     pub adjustment: Option<String>,
+    /// When an event of it was first seen (Unix ms; 0 when not recorded): a life never closed
+    /// is forgotten long after.
+    #[serde(default)]
+    pub first_seen_ms: i64,
 }
 
 impl ItemLife {
@@ -120,6 +124,9 @@ impl ItemLife {
         adjustment: Option<String>,
         now_ms: i64,
     ) -> Self {
+        if self.first_seen_ms == 0 {
+            self.first_seen_ms = now_ms;
+        }
         match kind {
             StampKind::Assigned => self.assigned_at = Some(lts),
             StampKind::Noted => {}
