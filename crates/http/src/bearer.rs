@@ -27,6 +27,18 @@ pub async fn call_json<T: DeserializeOwned>(
     context: &str,
     build: impl Fn(&str) -> reqwest::RequestBuilder,
 ) -> Result<T, ConnectorError> {
+    call_json_observed(tokens, refused, context, build, |_| {}).await
+}
+
+/// [`call_json`], showing `observe` the headers of every answer (a vendor's usage counters,
+/// say), refused or not.
+pub async fn call_json_observed<T: DeserializeOwned>(
+    tokens: &dyn BearerTokens,
+    refused: &[u16],
+    context: &str,
+    build: impl Fn(&str) -> reqwest::RequestBuilder,
+    observe: impl Fn(&reqwest::header::HeaderMap),
+) -> Result<T, ConnectorError> {
     let mut renewed = false;
     loop {
         let token = tokens.token().await?;
@@ -34,6 +46,7 @@ pub async fn call_json<T: DeserializeOwned>(
             .send()
             .await
             .map_err(|e| transport(context, e))?;
+        observe(response.headers());
         let status = response.status().as_u16();
         if refused.contains(&status) && !renewed {
             tracing::debug!(%context, status, "access token refused: renewing it");

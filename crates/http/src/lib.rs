@@ -9,7 +9,7 @@ use syncd_core::ConnectorError;
 
 mod bearer;
 
-pub use bearer::{call_json, BearerTokens};
+pub use bearer::{call_json, call_json_observed, BearerTokens};
 
 /// Where vendors put their message in an error body, most specific first: Fluent's
 /// `errors[0].message`, problem+json's `detail`, OAuth's `error_description`.

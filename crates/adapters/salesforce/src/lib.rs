@@ -5,9 +5,11 @@
 //! This crate holds what both of the connector's read paths share, the webhook push of the
 //! managed package and the poll by SOQL relationship sub-queries: the sObject tree of a
 //! reverse-sync body (`sobject`), the object and field names an org uses (`names`), and the
-//! linked-sync units with the canonical records they carry (`unit`). The connector (client,
-//! auth, writes) is built on them.
+//! linked-sync units with the canonical records they carry (`unit`); and the client of an org
+//! (`client`: OAuth grants, one re-authentication on 401, the daily API budget). The connector
+//! (poll, push, writes) is built on them.
 
+pub mod client;
 pub mod names;
 pub mod sobject;
 pub mod unit;
