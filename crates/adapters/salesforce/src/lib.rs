@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod names;
+pub mod poll;
 pub mod sobject;
 pub mod unit;
 
