@@ -58,7 +58,12 @@ pub async fn call_json_observed<T: DeserializeOwned>(
             return Err(HttpFailure::read(response).await.classify(context));
         }
         let bytes = response.bytes().await.map_err(|e| transport(context, e))?;
-        return serde_json::from_slice(&bytes)
+        // 204 No Content (an update applied) reads as JSON `null`.
+        let bytes: &[u8] = match bytes.is_empty() {
+            true => b"null",
+            false => &bytes,
+        };
+        return serde_json::from_slice(bytes)
             .map_err(|e| ConnectorError::retryable(context, format!("unexpected answer: {e}")));
     }
 }

@@ -122,14 +122,16 @@ async fn a_late_commit_is_caught_by_the_overlap_a_finished_pass_rewinds_by() {
 
     // A transaction that began two minutes ago commits now: its stamp is behind the cursor.
     sim.store().commit_late(chrono::Duration::minutes(2));
-    let _: Value = client
+    // An update answers 204 without a body.
+    let updated: Value = client
         .call(
             Method::PATCH,
             &format!("/sobjects/Inventory_Source_Item__c/{item}"),
             Some(&json!({"Quantity__c": "9"})),
         )
         .await
-        .unwrap_or(Value::Null);
+        .unwrap();
+    assert_eq!(updated, Value::Null);
     let exact = source_items(&client, &names, &last, 200).await.unwrap();
     assert!(
         exact.items.is_empty(),
