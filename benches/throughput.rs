@@ -107,10 +107,7 @@ fn bench_plan() {
         retry: Default::default(),
         write_as: None,
     };
-    let planner = Planner {
-        config: &config,
-        store: &store,
-    };
+    let planner = Planner::new(&config, &store);
     let items: Vec<ReadItem> = positions(POSITIONS, 0)
         .into_iter()
         .enumerate()

@@ -134,10 +134,24 @@ pub struct Planner<'a> {
     pub config: &'a PipelineConfig,
     /// The state store (for the target's shadowed records when merging owned fields).
     pub store: &'a dyn StateStore,
+    /// Per scope, the logical timestamps whose allocations the target removed, read once a
+    /// page rather than once an event (see `stamps`).
+    pub(crate) removed: std::sync::Mutex<HashMap<String, syncd_store::logical::Ranges>>,
 }
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl<'a> Planner<'a> {
+    /// A planner of `config`'s pages over `store`.
+    pub fn new(config: &'a PipelineConfig, store: &'a dyn StateStore) -> Self {
+        Planner {
+            config,
+            store,
+            removed: Default::default(),
+        }
+    }
 }
 
 impl Planner<'_> {

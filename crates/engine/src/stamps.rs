@@ -12,6 +12,18 @@ use crate::planner::{PagePlan, Planner};
 use crate::transform;
 
 impl Planner<'_> {
+    /// Whether the target removed `scope`'s allocations at `ts` (the set read once a page).
+    fn removed_at(&self, namespace: &str, scope: &str, ts: u64) -> Result<bool, StoreError> {
+        let mut removed = self.removed.lock().expect("removed lock");
+        if !removed.contains_key(scope) {
+            removed.insert(
+                scope.to_string(),
+                logical::removed(self.store, namespace, scope)?,
+            );
+        }
+        Ok(removed[scope].contains(ts))
+    }
+
     /// Records the logical timestamp of a fulfillment event (merged with what earlier
     /// deliveries said), under the source connector and the event's own location, and the
     /// event in the life of each of its items. A redelivery of an event whose allocations the
@@ -24,7 +36,7 @@ impl Planner<'_> {
         let namespace = &self.config.from;
         let ts = event.logical_timestamp;
         for scope in ["*", event.location.as_str()] {
-            if logical::removed(self.store, namespace, scope)?.contains(ts) {
+            if self.removed_at(namespace, scope, ts)? {
                 return Ok(());
             }
         }

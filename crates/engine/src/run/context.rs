@@ -110,10 +110,7 @@ impl<'p> RunCtx<'p> {
 
 impl Pipeline {
     pub(crate) fn planner<'a>(&'a self, store: &'a dyn StateStore) -> Planner<'a> {
-        Planner {
-            config: &self.config,
-            store,
-        }
+        Planner::new(&self.config, store)
     }
 
     pub(crate) fn link_view<'a>(&'a self, indexes: &'a Indexes) -> Option<LinkView<'a>> {

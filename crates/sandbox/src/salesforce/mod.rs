@@ -230,6 +230,10 @@ impl SalesforceSim {
                 axum::routing::patch(rest::collection_upsert),
             )
             .with_state(state.clone())
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                rest::push_after,
+            ))
             .route_layer(axum::middleware::from_fn_with_state(core, faults_and_log));
         let running = Running::serve(router, port).await?;
         let _ = state.url.set(running.url());

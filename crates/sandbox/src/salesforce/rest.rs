@@ -17,6 +17,18 @@ use serde_json::{Map, Value};
 use super::store::SfError;
 use super::{soql, Salesforce};
 
+/// Runs a request, then posts the units of what it wrote, as the managed package does: after
+/// the handler has answered and let go of every lock.
+pub async fn push_after(
+    State(sf): State<Arc<Salesforce>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    sf.push_changes();
+    response
+}
+
 /// An API error answer.
 pub fn errors(status: StatusCode, code: &str, message: &str) -> Response {
     (
@@ -233,8 +245,6 @@ fn admit(sf: &Salesforce, headers: &HeaderMap, version: &str) -> Result<String, 
 }
 
 fn with_limit_info(sf: &Salesforce, mut response: Response) -> Response {
-    // Every answer ends a request: what it wrote goes out to the package's target now.
-    sf.push_changes();
     let used = *sf.api_calls.lock().expect("budget lock");
     if let Ok(value) =
         HeaderValue::from_str(&format!("api-usage={used}/{}", sf.config.daily_api_limit))
