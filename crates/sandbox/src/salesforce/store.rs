@@ -55,6 +55,8 @@ pub struct Store {
     locked: u32,
     /// Records written since the last `take_changes`: (object, id).
     changes: Vec<(String, String)>,
+    /// Where each id's row sits in its object's rows (ids are unique across objects).
+    by_id: std::collections::HashMap<String, usize>,
     serial: u64,
     /// The org's clock: `now` plus what tests moved it by.
     offset: Duration,
@@ -75,6 +77,7 @@ impl Store {
             rows: BTreeMap::new(),
             locked: 0,
             changes: Vec::new(),
+            by_id: std::collections::HashMap::new(),
             serial: 0,
             offset: Duration::zero(),
             late_by: Duration::zero(),
@@ -132,6 +135,12 @@ impl Store {
         self.rows = checkpoint.rows;
         self.serial = checkpoint.serial;
         self.changes.truncate(checkpoint.changes);
+        self.by_id = self
+            .rows
+            .values()
+            .flat_map(|rows| rows.iter().enumerate())
+            .filter_map(|(i, r)| Some((r.fields.get("Id")?.as_str()?.to_string(), i)))
+            .collect();
     }
 
     /// The records written since the last call: (object, id), in order.
@@ -282,7 +291,9 @@ impl Store {
             fields.insert(system.into(), Value::String(at.clone()));
         }
         self.changes.push((object.clone(), id.clone()));
-        self.rows.entry(object).or_default().push(Row {
+        let rows = self.rows.entry(object).or_default();
+        self.by_id.insert(id.clone(), rows.len());
+        rows.push(Row {
             fields,
             deleted: false,
         });
@@ -292,12 +303,11 @@ impl Store {
     fn find_mut(&mut self, object: &str, id: &str) -> Result<&mut Row, SfError> {
         let object = self.canonical(object)?;
         let id = ids::normalize(id).unwrap_or_default();
+        let at = self.by_id.get(&id).copied();
         self.rows
             .get_mut(&object)
-            .and_then(|rows| {
-                rows.iter_mut()
-                    .find(|r| r.fields["Id"] == id.as_str() && !r.deleted)
-            })
+            .and_then(|rows| rows.get_mut(at?))
+            .filter(|r| r.fields["Id"] == id.as_str() && !r.deleted)
             .ok_or_else(|| refuse("NOT_FOUND", "The requested resource does not exist"))
     }
 
@@ -458,8 +468,8 @@ impl Store {
     fn row(&self, object: &str, id: &str) -> Option<&Row> {
         self.rows
             .get(object)?
-            .iter()
-            .find(|r| r.fields.get("Id").and_then(Value::as_str) == Some(id))
+            .get(*self.by_id.get(id)?)
+            .filter(|r| r.fields.get("Id").and_then(Value::as_str) == Some(id))
     }
 
     /// The value at `path` from `row` of `object`: a field, or a field of a parent reached
