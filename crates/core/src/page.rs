@@ -50,6 +50,29 @@ pub struct ReadItem {
     pub position: u64,
     /// The record, or why there is none.
     pub record: Result<Record, RejectedRow>,
+    /// A tombstone: the source deleted this record (only its key fields need be right). The
+    /// engine deletes it from a target that holds it.
+    pub deleted: bool,
+}
+
+impl ReadItem {
+    /// A record (or rejected row) read at `position`.
+    pub fn new(position: u64, record: Result<Record, RejectedRow>) -> Self {
+        ReadItem {
+            position,
+            record,
+            deleted: false,
+        }
+    }
+
+    /// A tombstone of `record`, deleted in the source, read at `position`.
+    pub fn tombstone(position: u64, record: Record) -> Self {
+        ReadItem {
+            position,
+            record: Ok(record),
+            deleted: true,
+        }
+    }
 }
 
 type ResumeFn = Box<dyn Fn(u64) -> Cursor + Send + Sync>;

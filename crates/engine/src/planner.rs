@@ -181,8 +181,11 @@ impl Planner<'_> {
         let mut plan = PagePlan::default();
         // 1. In order: unreadable rows, stamps, expansion, maps; what is left is to diff.
         let mut candidates: Vec<(usize, Record)> = Vec::with_capacity(items.len());
+        // Page items that are tombstones (rare: a small set beside the hot path).
+        let mut tombstones: std::collections::HashSet<usize> = Default::default();
         for (index, item) in items.into_iter().enumerate() {
             plan.read += 1;
+            let deleted = item.deleted;
             let record = match item.record {
                 Err(row) => {
                     let mut dl = self.dead_letter(
@@ -213,6 +216,18 @@ impl Planner<'_> {
                 }
                 Ok(r) => r,
             };
+            if deleted {
+                // A tombstone deletes the record as it is known to the target: mapped, not
+                // expanded (what an expanded record was is not kept) and not stamped.
+                if self.config.write_as.is_some() {
+                    plan.skipped += 1;
+                    plan.settled.push(index);
+                } else if let Some(record) = self.map_record(&mut plan, index, record) {
+                    tombstones.insert(index);
+                    candidates.push((index, record));
+                }
+                continue;
+            }
             if let Record::FulfillmentEvent(event) = &record {
                 self.stamp(&mut plan, event)?;
             }
@@ -251,6 +266,10 @@ impl Planner<'_> {
         // 3. In order again: a later row of a key wins; diff or merge.
         let mut by_key: HashKeyed<usize> = HashKeyed::default();
         for ((index, record), facts) in candidates.into_iter().zip(facts) {
+            if tombstones.contains(&index) {
+                self.plan_tombstone(&mut plan, &mut by_key, index, record, facts, link);
+                continue;
+            }
             self.plan_record(&mut plan, &mut by_key, index, record, facts, link)?;
         }
         Ok(plan)
@@ -285,6 +304,51 @@ impl Planner<'_> {
                 None
             }
         }
+    }
+
+    /// Plans the tombstone of page item `index`: a delete when the target holds the record
+    /// (or an earlier row of the page planned a write of it), nothing otherwise.
+    fn plan_tombstone(
+        &self,
+        plan: &mut PagePlan,
+        by_key: &mut HashKeyed<usize>,
+        index: usize,
+        record: Record,
+        facts: Facts,
+        link: Option<&LinkView<'_>>,
+    ) {
+        let hash = facts.hash;
+        let key = record.key();
+        let held = match link {
+            Some(view) => view.live.contains_key(&key),
+            None => facts.held.is_some(),
+        };
+        let earlier = by_key.get(&hash).copied();
+        if earlier.is_none() && !held {
+            plan.unchanged += 1;
+            plan.settled.push(index);
+            return;
+        }
+        let planned = Planned {
+            op: WriteOp::Delete {
+                key,
+                entity: self.config.write_as.unwrap_or(self.config.entity),
+            },
+            fingerprint: None,
+            link_base: None,
+            page: 0,
+            key_hash: hash,
+            items: Items::one(index),
+            call: None,
+        };
+        if let Some(at) = earlier {
+            let mut items = std::mem::take(&mut plan.writes[at].items);
+            items.push(index);
+            plan.writes[at] = Planned { items, ..planned };
+            return;
+        }
+        by_key.insert(hash, plan.writes.len());
+        plan.writes.push(planned);
     }
 
     /// Plans one mapped record of page item `index`: merge, diff.

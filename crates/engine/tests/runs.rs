@@ -756,3 +756,106 @@ async fn an_acknowledgement_is_one_commit_a_write_is_never_both_pending_and_shad
         assert!(r.succeeded(), "after commit {fail_at} failed: {r:?}");
     }
 }
+
+/// A source whose every run reads the next of a list of pages (an incremental feed that
+/// carries tombstones, as a Salesforce `queryAll` does).
+struct Feed {
+    pages: std::sync::Mutex<std::collections::VecDeque<Vec<syncd_core::ReadItem>>>,
+}
+
+#[async_trait::async_trait]
+impl syncd_core::Connector for Feed {
+    fn name(&self) -> &str {
+        "feed"
+    }
+    fn capabilities(&self) -> syncd_core::Capabilities {
+        syncd_core::Capabilities {
+            reads: vec![EntityKind::StockPosition],
+            writes: vec![],
+            max_batch: 1,
+        }
+    }
+    fn source(&self) -> Option<&dyn syncd_core::Source> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl syncd_core::Source for Feed {
+    async fn read_page(
+        &self,
+        _request: syncd_core::ReadRequest,
+    ) -> Result<syncd_core::Page, syncd_core::ConnectorError> {
+        let items = self.pages.lock().unwrap().pop_front().unwrap_or_default();
+        let next = syncd_core::Cursor(serde_json::json!({ "n": items.len() }));
+        Ok(syncd_core::Page::new(
+            items,
+            next.clone(),
+            true,
+            move |_| next.clone(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_tombstone_deletes_what_the_target_holds_and_costs_nothing_otherwise() {
+    use syncd_core::{ReadItem, Record};
+    let f = Fixture::new();
+    let position = |sku: &str, n| Record::StockPosition(StockPosition::new(sku, "W", n));
+    let feed = Feed {
+        pages: std::sync::Mutex::new(
+            vec![
+                vec![
+                    ReadItem::new(0, Ok(position("A", 1))),
+                    ReadItem::new(1, Ok(position("B", 2))),
+                ],
+                vec![
+                    ReadItem::tombstone(0, position("A", 0)),
+                    ReadItem::tombstone(1, position("Z", 0)),
+                ],
+                // Deleted, then created again within one page: the later row wins.
+                vec![
+                    ReadItem::tombstone(0, position("B", 0)),
+                    ReadItem::new(1, Ok(position("B", 7))),
+                ],
+            ]
+            .into(),
+        ),
+    };
+    let out = f.path("out/stock.jsonl");
+    let target = f.connector("shop", "write_path = 'out/stock.jsonl'");
+    let p = Pipeline::new(
+        config("feed-to-shop", "feed", "shop", Mode::Incremental, false),
+        ConnectorHandle::new(Arc::new(feed), None),
+        target,
+        &[],
+    )
+    .unwrap();
+    let first = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert!(first.succeeded(), "{first:?}");
+    assert_eq!(quantities(&out).len(), 2);
+    let second = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert!(second.succeeded(), "{second:?}");
+    assert_eq!(
+        (second.deleted, second.unchanged),
+        (1, 1),
+        "A deleted, Z never held: {second:?}"
+    );
+    assert_eq!(
+        quantities(&out),
+        BTreeMap::from([("B|W".to_string(), (2, 0))])
+    );
+    let third = p
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert!(third.succeeded(), "{third:?}");
+    assert_eq!((third.deleted, third.written), (0, 1), "{third:?}");
+    assert_eq!(
+        quantities(&out),
+        BTreeMap::from([("B|W".to_string(), (7, 0))])
+    );
+}

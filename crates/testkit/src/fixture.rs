@@ -56,6 +56,7 @@ impl Source for FixtureSource {
             .map(|i| ReadItem {
                 position: i as u64,
                 record: Ok(self.records[i].clone()),
+                deleted: false,
             })
             .collect();
         let done = end == self.records.len();

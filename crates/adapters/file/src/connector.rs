@@ -291,6 +291,7 @@ async fn read_ledger(ledger: Arc<Ledger>, request: ReadRequest) -> Result<Page, 
         .map(|(i, p)| syncd_core::ReadItem {
             position: i as u64,
             record: Ok(syncd_core::Record::StockPosition(p)),
+            deleted: false,
         })
         .collect();
     let cursor = |after: u64| syncd_core::Cursor(serde_json::json!({ "ledger_offset": after + 1 }));

@@ -147,6 +147,7 @@ fn read_csv(
                     raw: String::new(),
                     error: format!("bad header: {e}"),
                 }),
+                deleted: false,
             };
             let end = std::fs::metadata(path)?.len();
             return Ok((vec![item], vec![(end, 1)], true));
@@ -226,6 +227,7 @@ fn read_csv(
         items.push(ReadItem {
             position: items.len() as u64,
             record: record.0,
+            deleted: false,
         });
         ends.push((record.2, record.1));
     }
@@ -290,6 +292,7 @@ fn read_json_lines(
         items.push(ReadItem {
             position: items.len() as u64,
             record,
+            deleted: false,
         });
         ends.push((at_byte, at_line));
     }

@@ -297,6 +297,7 @@ impl Source for FluentConnector {
             .map(|(i, e)| ReadItem {
                 position: i as u64,
                 record: Ok(Record::StockPosition(e.node.into_position())),
+                deleted: false,
             })
             .collect();
         let done = !connection.page_info.has_next_page;

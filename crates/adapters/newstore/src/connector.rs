@@ -294,7 +294,11 @@ impl Source for NewStoreConnector {
                         error: "product_id, fulfillment_node_id and on_hand are required".into(),
                     }),
                 };
-                ReadItem { position, record }
+                ReadItem {
+                    position,
+                    record,
+                    deleted: false,
+                }
             })
             .collect();
         let done = items.len() < limit;

@@ -9,7 +9,9 @@ use crate::error::RunError;
 use super::Pipeline;
 
 impl Pipeline {
-    /// Deletes the inbox events the saved cursor has moved past, in `cleanup`.
+    /// Deletes the inbox events of this pipeline's entity kind that the saved cursor has moved
+    /// past, in `cleanup` (another kind's events wait for their own pipeline; an event that
+    /// cannot be decoded was dead-lettered by every pipeline and goes with the first).
     pub(crate) fn prune_inbox(
         &self,
         store: &dyn StateStore,
@@ -19,11 +21,24 @@ impl Pipeline {
         else {
             return Ok(());
         };
-        for (id, _) in inbox::list(store, self.source.name())? {
+        let receiver = self
+            .source
+            .connector
+            .webhooks()
+            .expect("checked when the pipeline was built");
+        let single = receiver.entities().len() <= 1;
+        for (id, payload) in inbox::list(store, self.source.name())? {
             if id > after {
                 break;
             }
-            inbox::delete(cleanup, self.source.name(), id);
+            let ours = single
+                || serde_json::from_slice::<syncd_core::InboundEvent>(&payload)
+                    .map_err(|e| e.to_string())
+                    .and_then(|event| receiver.decode(&event))
+                    .map_or(true, |r| r.entity() == self.config.entity);
+            if ours {
+                inbox::delete(cleanup, self.source.name(), id);
+            }
         }
         Ok(())
     }
@@ -43,13 +58,19 @@ impl Pipeline {
         let after = cursor.as_ref().and_then(inbox_after);
         let name = self.source.name();
         let mut items = Vec::new();
+        // The last event looked at: events of another entity kind (a connector whose pushes
+        // carry several, each read by its own pipeline) are passed over, not read.
+        let mut scanned = after;
+        let mut done = true;
         for (id, payload) in inbox::list(store, name)? {
             if after.is_some_and(|after| id <= after) {
                 continue;
             }
             if items.len() == self.config.page_size {
+                done = false;
                 break;
             }
+            scanned = Some(id);
             let origin = format!("inbox:{name}:{id}");
             let record = serde_json::from_slice::<syncd_core::InboundEvent>(&payload)
                 .map_err(|e| e.to_string())
@@ -59,17 +80,18 @@ impl Pipeline {
                     raw: String::from_utf8_lossy(&payload).into_owned(),
                     error,
                 });
-            items.push(syncd_core::ReadItem {
-                position: id,
-                record,
-            });
+            if record
+                .as_ref()
+                .is_ok_and(|r| r.entity() != self.config.entity)
+            {
+                continue;
+            }
+            items.push(syncd_core::ReadItem::new(id, record));
         }
-        let next = match (items.last(), after) {
-            (Some(item), _) => inbox_cursor(item.position),
-            (None, Some(after)) => inbox_cursor(after),
-            (None, None) => Cursor(serde_json::json!({})),
+        let next = match scanned {
+            Some(id) => inbox_cursor(id),
+            None => Cursor(serde_json::json!({})),
         };
-        let done = items.len() < self.config.page_size;
         Ok(Page::new(items, next, done, inbox_cursor))
     }
 }
