@@ -111,10 +111,7 @@ fn bench_plan() {
     let items: Vec<ReadItem> = positions(POSITIONS, 0)
         .into_iter()
         .enumerate()
-        .map(|(i, r)| ReadItem {
-            position: i as u64,
-            record: Ok(r),
-        })
+        .map(|(i, r)| ReadItem::new(i as u64, Ok(r)))
         .collect();
     let index = ShadowIndex::default();
     let mut writes = 0;

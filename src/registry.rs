@@ -12,5 +12,7 @@ pub fn registry() -> Registry {
     registry.register(Box::new(syncd_adapter_fluent::FluentFactory));
     #[cfg(feature = "connector-newstore")]
     registry.register(Box::new(syncd_adapter_newstore::NewStoreFactory));
+    #[cfg(feature = "connector-salesforce")]
+    registry.register(Box::new(syncd_adapter_salesforce::SalesforceFactory));
     registry
 }

@@ -68,6 +68,7 @@ async fn accept(
             WebhookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "rejected"),
             WebhookError::Forbidden(_) => (StatusCode::FORBIDDEN, "rejected"),
             WebhookError::NoRoute(_) => (StatusCode::NOT_FOUND, "rejected"),
+            WebhookError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "failed"),
         };
         daemon.metrics.webhook(&connector, result);
         // Kept for inspection in the log (never the headers: they carry the credential).

@@ -58,9 +58,12 @@ pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Result<impl IntoRespo
                 dead_letters::count(store.as_ref(), &p.name)?,
             );
         }
-        for name in loaded.topology.connectors.keys() {
+        for (name, handle) in &loaded.topology.connectors {
             let up = health.get(name).is_some_and(|h| h.ok);
             metrics.set_connector(name, inbox::depth(store.as_ref(), name)?, up);
+            if let Some(usage) = handle.connector.api_usage() {
+                metrics.set_api_usage(name, usage);
+            }
         }
         Ok(metrics.encode())
     })

@@ -56,6 +56,8 @@ pub struct Metrics {
     dead_letters: Family<PipelineLabel, Gauge>,
     inbox: Family<ConnectorLabel, Gauge>,
     connector_up: Family<ConnectorLabel, Gauge>,
+    api_used: Family<ConnectorLabel, Gauge>,
+    api_limit: Family<ConnectorLabel, Gauge>,
     reloads: Family<ResultLabel, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     allocations_held: Family<PipelineLabel, Gauge>,
@@ -159,7 +161,21 @@ impl Default for Metrics {
             "allocation_ranges",
             "Allocation-removal ranges the target acknowledged",
         );
+        let api_used = Family::<ConnectorLabel, Gauge>::default();
+        registry.register(
+            "vendor_api_used",
+            "API requests the vendor counts as used in its window (Salesforce: the rolling day), as its last answer said",
+            api_used.clone(),
+        );
+        let api_limit = Family::<ConnectorLabel, Gauge>::default();
+        registry.register(
+            "vendor_api_limit",
+            "API requests the vendor allows in that window",
+            api_limit.clone(),
+        );
         Metrics {
+            api_used,
+            api_limit,
             registry,
             runs,
             read,
@@ -301,6 +317,15 @@ impl Metrics {
         };
         self.inbox.get_or_create(&c).set(inbox as i64);
         self.connector_up.get_or_create(&c).set(i64::from(up));
+    }
+
+    /// Sets a connector's API quota use, as the vendor last reported it.
+    pub fn set_api_usage(&self, connector: &str, usage: syncd_core::ApiUsage) {
+        let c = ConnectorLabel {
+            connector: connector.to_string(),
+        };
+        self.api_used.get_or_create(&c).set(usage.used as i64);
+        self.api_limit.get_or_create(&c).set(usage.limit as i64);
     }
 
     /// The metrics in the Prometheus / OpenMetrics text format.

@@ -26,6 +26,15 @@ pub struct Capabilities {
     pub max_batch: usize,
 }
 
+/// A vendor's API quota as its last answer reported it (Salesforce's `Sforce-Limit-Info`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApiUsage {
+    /// Requests used in the vendor's window (a rolling day for Salesforce).
+    pub used: u64,
+    /// Requests allowed in that window.
+    pub limit: u64,
+}
+
 /// A built connector: a named runtime object made from one config section.
 #[async_trait]
 pub trait Connector: Send + Sync {
@@ -47,6 +56,11 @@ pub trait Connector: Send + Sync {
 
     /// The webhook receiver, for connectors whose vendor pushes events to `/hooks/<name>/...`.
     fn webhooks(&self) -> Option<&dyn WebhookReceiver> {
+        None
+    }
+
+    /// The vendor's API quota, for a vendor that reports one (exported as a metric).
+    fn api_usage(&self) -> Option<ApiUsage> {
         None
     }
 

@@ -52,6 +52,14 @@ impl RecordKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The parts the key was composed of, unescaped (the inverse of [`RecordKey::compose`]).
+    pub fn parts(&self) -> Vec<String> {
+        self.0
+            .split('|')
+            .map(|part| part.replace("%7C", "|").replace("%25", "%"))
+            .collect()
+    }
 }
 
 impl RecordKey {
@@ -89,6 +97,10 @@ mod tests {
 
     #[test]
     fn parts_containing_the_separator_do_not_collide() {
+        assert_eq!(
+            RecordKey::compose(&["a|b%7C", "%c"]).parts(),
+            vec!["a|b%7C".to_string(), "%c".to_string()]
+        );
         let a = RecordKey::compose(&["a|b", "c"]);
         let b = RecordKey::compose(&["a", "b|c"]);
         assert_ne!(a, b);

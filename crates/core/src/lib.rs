@@ -17,7 +17,7 @@ pub mod webhook;
 pub mod write;
 
 pub use config::{ConfigError, ConfigSection, Problems};
-pub use connector::{Capabilities, Connector, RangePolicy, Sink, Source};
+pub use connector::{ApiUsage, Capabilities, Connector, RangePolicy, Sink, Source};
 pub use error::{ConnectorError, ErrorClass};
 pub use fingerprint::Fingerprint;
 pub use key::RecordKey;

@@ -53,6 +53,9 @@ pub enum WebhookError {
     /// No route of this connector matches the path (404).
     #[error("no webhook route `{0}`")]
     NoRoute(String),
+    /// The request is fine but cannot be taken now (503): the vendor sends it again.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Accepts a connector's webhooks, and turns the stored events into records.

@@ -68,6 +68,14 @@ impl HttpFailure {
 
 fn message_of(body: &str) -> String {
     let parsed = serde_json::from_str::<serde_json::Value>(body).ok();
+    // Salesforce answers a list of `{message, errorCode, fields}`.
+    if let Some(first) = parsed.as_ref().and_then(|v| v.get(0)) {
+        if let (Some(code), Some(message)) =
+            (first["errorCode"].as_str(), first["message"].as_str())
+        {
+            return format!("{code}: {message}");
+        }
+    }
     parsed
         .as_ref()
         .and_then(|v| {

@@ -228,7 +228,20 @@ impl SalesforceClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ConnectorError> {
-        let context = format!("salesforce {method} {path}");
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// [`SalesforceClient::call`] with extra request headers (`Sforce-Query-Options`); a `path`
+    /// that starts with `/services/` (a `nextRecordsUrl`) is taken from the instance's root.
+    pub async fn call_with<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        headers: &[(&str, &str)],
+    ) -> Result<T, ConnectorError> {
+        let shown: String = path.chars().take(120).collect();
+        let context = format!("salesforce {method} {shown}");
         self.within_budget(&context)?;
         let version = self.settings.api_version.clone();
         let instance = self
@@ -237,13 +250,19 @@ impl SalesforceClient {
             .instance_url
             .trim_end_matches('/')
             .to_string();
-        let url = format!("{instance}/services/data/v{version}{path}");
+        let url = match path.starts_with("/services/") {
+            true => format!("{instance}{path}"),
+            false => format!("{instance}/services/data/v{version}{path}"),
+        };
         call_json_observed(
             self,
             &[401],
             &context,
             |token| {
-                let request = self.http.request(method.clone(), &url).bearer_auth(token);
+                let mut request = self.http.request(method.clone(), &url).bearer_auth(token);
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
                 match body {
                     Some(body) => request.json(body),
                     None => request,
@@ -261,6 +280,7 @@ impl SalesforceClient {
             },
         )
         .await
+        .map_err(|e| reclassify(e, &context))
     }
 
     async fn session_now(&self) -> Result<TokenAnswer, ConnectorError> {
@@ -272,6 +292,19 @@ impl SalesforceClient {
         *session = Some(fresh.clone());
         Ok(fresh)
     }
+}
+
+/// Salesforce's own reading of a refusal: a spent daily budget (403 `REQUEST_LIMIT_EXCEEDED`)
+/// is a wait, not bad credentials, and a locked row (`UNABLE_TO_LOCK_ROW`) clears by itself.
+fn reclassify(error: ConnectorError, context: &str) -> ConnectorError {
+    let text = error.to_string();
+    if text.contains("REQUEST_LIMIT_EXCEEDED") {
+        return ConnectorError::rate_limited(context, Duration::from_secs(3600));
+    }
+    if text.contains("UNABLE_TO_LOCK_ROW") {
+        return ConnectorError::retryable(context, text);
+    }
+    error
 }
 
 #[async_trait::async_trait]

@@ -62,6 +62,14 @@ pub struct Names {
     pub magento_id: String,
     /// Link: its priority.
     pub priority: String,
+    /// Link: the lookup to its Stock.
+    pub link_stock_lookup: String,
+    /// Link: the lookup to its Source.
+    pub link_source_lookup: String,
+    /// Channel: the lookup to its Stock.
+    pub channel_stock_lookup: String,
+    /// Channel: the lookup to its Website.
+    pub channel_website_lookup: String,
     /// Channel: its type (`website`).
     pub channel_type: String,
     /// Website: its code.
@@ -99,6 +107,10 @@ impl Default for Names {
             product_sku: "ProductCode".into(),
             magento_id: "Magento_ID__c".into(),
             priority: "Priority__c".into(),
+            link_stock_lookup: "Inventory_Stock_Lookup__c".into(),
+            link_source_lookup: "Inventory_Source_Lookup__c".into(),
+            channel_stock_lookup: "Inventory_Stock_Lookup__c".into(),
+            channel_website_lookup: "Magento_Website_Lookup__c".into(),
             channel_type: "Type__c".into(),
             website_code: "tnw_mage_basic__Code__c".into(),
         }

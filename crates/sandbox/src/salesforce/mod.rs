@@ -101,6 +101,9 @@ impl Tokens {
     }
 }
 
+/// An open query cursor: its rows, and when (on the org's clock) it opened.
+pub(crate) type OpenCursor = (Arc<Vec<serde_json::Value>>, chrono::DateTime<chrono::Utc>);
+
 /// Where the package posts, and what it answered.
 #[derive(Default)]
 pub(crate) struct Pushes {
@@ -116,7 +119,8 @@ pub(crate) struct Salesforce {
     pub tokens: Mutex<Tokens>,
     pub store: Mutex<store::Store>,
     pub api_calls: Mutex<u64>,
-    pub locators: Mutex<HashMap<String, Vec<serde_json::Value>>>,
+    /// Open query cursors: each locator, its rows, and when (on the org's clock) it opened.
+    pub locators: Mutex<HashMap<String, OpenCursor>>,
     locator_serial: Mutex<u64>,
     url: OnceLock<String>,
 }

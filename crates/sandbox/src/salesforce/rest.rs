@@ -272,11 +272,17 @@ fn batch_size(headers: &HeaderMap) -> usize {
         .map_or(2000, |n| n.clamp(200, 2000))
 }
 
+/// How long a query locator lives: "locator + results live 2 days; expired →
+/// `INVALID_QUERY_LOCATOR`".
+fn locator_life() -> chrono::Duration {
+    chrono::Duration::days(2)
+}
+
 fn page(
     sf: &Salesforce,
     version: &str,
     locator: String,
-    rows: Vec<Value>,
+    rows: Arc<Vec<Value>>,
     offset: usize,
     size: usize,
 ) -> Value {
@@ -288,10 +294,10 @@ fn page(
     if !done {
         answer["nextRecordsUrl"] =
             Value::String(format!("/services/data/v{version}/query/{locator}-{end}"));
-        sf.locators
-            .lock()
-            .expect("locators lock")
-            .insert(locator, rows);
+        let now = sf.store.lock().expect("store lock").now();
+        let mut open = sf.locators.lock().expect("locators lock");
+        open.retain(|_, (_, opened)| now - *opened < locator_life());
+        open.insert(locator, (rows, now));
     }
     answer
 }
@@ -328,7 +334,14 @@ async fn run_query(
         Err(e) => return with_limit_info(&sf, from(e)),
     };
     let locator = sf.next_locator();
-    let answer = page(&sf, &version, locator, rows, 0, batch_size(&headers));
+    let answer = page(
+        &sf,
+        &version,
+        locator,
+        Arc::new(rows),
+        0,
+        batch_size(&headers),
+    );
     with_limit_info(&sf, Json(answer).into_response())
 }
 
@@ -366,11 +379,13 @@ pub async fn more(
         .rsplit_once('-')
         .and_then(|(locator, offset)| Some((locator.to_string(), offset.parse::<usize>().ok()?)));
     let rows = parsed.as_ref().and_then(|(locator, _)| {
+        let now = sf.store.lock().expect("store lock").now();
         sf.locators
             .lock()
             .expect("locators lock")
             .get(locator)
-            .cloned()
+            .filter(|(_, opened)| now - *opened < locator_life())
+            .map(|(rows, _)| rows.clone())
     });
     let (Some((locator, offset)), Some(rows)) = (parsed, rows) else {
         return with_limit_info(
