@@ -51,6 +51,10 @@ pub const POINTS: &[(&str, &str)] = &[
         "import_started",
         "NewStore was told to start the kept import; its end is not seen yet",
     ),
+    (
+        "push_aged",
+        "a Salesforce push's unit ages are kept; its events are not in the inbox, the package has no answer",
+    ),
 ];
 
 /// Aborts the process here if the tests asked for this point.

@@ -262,14 +262,16 @@ impl Sink for SalesforceConnector {
                         }
                     }
                 }
-                other => outcomes[*i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
-                    &context,
-                    format!(
+                other => {
+                    outcomes[*i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
+                        &context,
+                        format!(
                         "{}: Salesforce takes upserts of {} and deletes of Source Items, not this",
                         other.key(),
                         WRITES.map(|k| k.as_str()).join(", ")
                     ),
-                ))),
+                    )))
+                }
             }
         }
         writer

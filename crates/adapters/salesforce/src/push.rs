@@ -157,6 +157,7 @@ pub fn events(
         .map(|(key, age, _)| (key.clone(), *age))
         .collect();
     let mut newer = ages.take_newer(&keyed)?.into_iter();
+    syncd_core::crash::point("push_aged");
     Ok(out
         .into_iter()
         .filter(|(key, _, event)| {
