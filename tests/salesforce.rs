@@ -356,8 +356,16 @@ async fn pushed_units_reach_a_file_target_and_duplicates_and_late_pushes_change_
     write_config(dir.path(), &sim);
     let d = Daemon::start_at(dir.path(), &ENV).await;
 
-    // The package pushes every change it sees, on its own.
-    sim.push_to(&format!("{}/hooks/sf_push", d.public()), PUSH_SECRET);
+    // The package pushes every change it sees, on its own, once pointed at the daemon (by the
+    // sandbox's control, as `syncd sandbox` prints it).
+    let pointed = d
+        .http
+        .put(format!("{}/_sandbox/push_to", sim.url()))
+        .json(&json!({"url": format!("{}/hooks/sf_push", d.public()), "secret": PUSH_SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pointed.status().as_u16(), 204);
     create_item(&client, &sim, "P-001", "src1", 5).await;
     create_item(&client, &sim, "P-001", "src2", 6).await;
     create_item(&client, &sim, "P-002", "src1", 7).await;
@@ -600,4 +608,47 @@ async fn a_kill_after_salesforce_answered_a_create_converges_without_a_doubled_s
     assert!(again.status.success());
     let reports: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(reports[0]["written"], 0, "{reports}");
+}
+
+#[tokio::test]
+async fn every_seed_000_body_posted_verbatim_is_taken_and_the_source_item_reaches_the_target() {
+    let sim = org(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sim);
+    let d = Daemon::start_at(dir.path(), &ENV).await;
+    for name in [
+        "inventory_source.sf.json",
+        "inventory_source_item.sf.json",
+        "inventory_stock.sf.json",
+        "inventory_stock_sales_channel.sf.json",
+        "inventory_source_stock_link.sf.json",
+    ] {
+        // The bytes of the seed's example, as the package sends them.
+        let body = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/seeds/000")
+                .join(name),
+        )
+        .unwrap();
+        let status = d
+            .http
+            .post(format!("{}/hooks/sf_push", d.public()))
+            .bearer_auth(PUSH_SECRET)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, 200, "{name}");
+    }
+    let report = run(&d, "push-to-file").await;
+    assert_eq!(report["dead_lettered"], 0, "{report}");
+    // "Inventory_Source_Item__c … "Quantity__c": "27", "Status__c": "1" … "ProductCode":
+    // "vebkotwi" … "Source_Code__c": "source6""
+    assert_eq!(
+        held(&d, "pushed.jsonl"),
+        BTreeMap::from([("vebkotwi|source6".to_string(), 27)])
+    );
 }

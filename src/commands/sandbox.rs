@@ -51,6 +51,10 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<ExitCode> {
         s.password,
         s.security_token
     );
+    println!(
+        "salesforce package: PUT {}/_sandbox/push_to {{\"url\": \"<public listener>/hooks/<connector>\", \"secret\": \"<push_secret>\"}} makes every change post its seed-000 unit there (see docs/configuration.md, kind = \"salesforce\")",
+        sandbox.salesforce.url()
+    );
     println!("(sandbox credentials, not secrets; Ctrl-C stops)");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

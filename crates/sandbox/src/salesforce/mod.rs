@@ -195,6 +195,7 @@ impl SalesforceSim {
             url: OnceLock::new(),
         });
         let router = Router::new()
+            .route("/_sandbox/push_to", axum::routing::put(rest::push_to))
             .route("/services/oauth2/token", post(rest::token))
             .route("/services/data/", get(rest::versions))
             .route("/services/Soap/u/{version}", post(soap::login))

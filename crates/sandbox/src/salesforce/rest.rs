@@ -29,6 +29,20 @@ pub async fn push_after(
     response
 }
 
+/// The managed package's outbound target, set by `PUT /_sandbox/push_to`.
+#[derive(serde::Deserialize)]
+pub struct PushTarget {
+    url: String,
+    secret: String,
+}
+
+/// `PUT /_sandbox/push_to` `{url, secret}`: from now on every change posts its unit to `url`
+/// with `Authorization: Bearer <secret>` (a sandbox control, not a Salesforce endpoint).
+pub async fn push_to(State(sf): State<Arc<Salesforce>>, Json(target): Json<PushTarget>) -> Response {
+    sf.pushes.lock().expect("push lock").target = Some((target.url, target.secret));
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// An API error answer.
 pub fn errors(status: StatusCode, code: &str, message: &str) -> Response {
     (
