@@ -166,7 +166,12 @@ async fn main() {
             write_as: None,
         },
         connector(&SalesforceFactory, dir.path(), "sf", &toml),
-        connector(&FileFactory, dir.path(), "file", "write_path = 'out/stock.jsonl'"),
+        connector(
+            &FileFactory,
+            dir.path(),
+            "file",
+            "write_path = 'out/stock.jsonl'",
+        ),
         &[],
     )
     .unwrap();

@@ -311,6 +311,19 @@ async fn source_items_changed_in_salesforce_reach_a_file_target_by_poll_deletes_
         (Some(0), Some(0)),
         "{third}"
     );
+
+    // The org's daily usage, as `Sforce-Limit-Info` said it, is a metric.
+    let (_, metrics) = d.get("/metrics").await;
+    let used = metrics
+        .lines()
+        .find(|l| l.starts_with("syncd_vendor_api_used{connector=\"sf\"}"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let used: f64 = used.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(used >= 3.0, "{used}");
+    assert!(
+        metrics.contains("syncd_vendor_api_limit{connector=\"sf\"} 100000"),
+        "{metrics}"
+    );
 }
 
 /// A unit as the package pushes it on a Source Item change: the product, its items nested,
@@ -651,4 +664,125 @@ async fn every_seed_000_body_posted_verbatim_is_taken_and_the_source_item_reache
         held(&d, "pushed.jsonl"),
         BTreeMap::from([("vebkotwi|source6".to_string(), 27)])
     );
+}
+
+fn write_link_config(dir: &Path, sim: &SalesforceSim) {
+    std::fs::create_dir_all(dir.join("counts")).unwrap();
+    let c = sim.config();
+    std::fs::write(
+        dir.join("adapters.toml"),
+        format!(
+            r#"[daemon]
+state_dir = "state"
+admin_listen = "127.0.0.1:0"
+admin_token = {{ env = "SYNCD_TEST_ADMIN_TOKEN" }}
+
+[connectors.sf]
+kind = "salesforce"
+login_url = "{url}"
+client_id = "{client}"
+username = "{user}"
+private_key = {{ env = "SF_PRIVATE_KEY" }}
+
+[connectors.counts]
+kind = "file"
+read_dir = "counts"
+
+[connectors.wms]
+kind = "file"
+ledger_path = "wms.json"
+
+[[pipelines]]
+name = "counts-to-wms"
+from = "counts"
+to = "wms"
+entity = "stock_position"
+
+[[pipelines]]
+name = "wms-to-sf"
+from = "wms"
+to = "sf"
+entity = "stock_position"
+mode = "full"
+
+[[pipelines]]
+name = "sf-to-wms"
+from = "sf"
+to = "wms"
+entity = "stock_position"
+mode = "full"
+
+[[links]]
+name = "stock"
+between = ["wms", "sf"]
+entity = "stock_position"
+owners = {{ on_hand = "wms", status = "sf" }}
+"#,
+            url = sim.url(),
+            client = c.client_id,
+            user = c.username,
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn salesforce_is_a_link_side_that_owns_status_while_the_warehouse_owns_on_hand() {
+    let sim = org(4).await;
+    let client = client(&sim);
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(create_item(&client, &sim, &format!("P-{i:03}"), "src1", 5).await);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_link_config(dir.path(), &sim);
+    let d = Daemon::start_at(dir.path(), &ENV).await;
+    count(dir.path(), 4, |_| 10);
+    run(&d, "counts-to-wms").await;
+
+    // The warehouse's counts reach Salesforce; Salesforce's statuses stay.
+    let first = run(&d, "wms-to-sf").await;
+    assert_eq!(first["written"], 4, "{first}");
+    assert!(items(&sim)
+        .values()
+        .all(|v| *v == ("10".to_string(), "1".to_string())));
+
+    // In Salesforce a merchandiser takes P-002 out of stock, and someone types a quantity.
+    let _: Value = client
+        .call(
+            Method::PATCH,
+            &format!("/sobjects/Inventory_Source_Item__c/{}", ids[2]),
+            Some(&json!({"Status__c": "0", "Quantity__c": "99"})),
+        )
+        .await
+        .unwrap();
+    let back = run(&d, "sf-to-wms").await;
+    assert_eq!(back["written"], 1, "{back}");
+    let wms: Value = serde_json::from_slice(&std::fs::read(d.path("wms.json")).unwrap()).unwrap();
+    let p2 = wms["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["sku"] == "P-002")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (p2["on_hand"].as_i64(), p2["status"].as_str()),
+        (Some(10), Some("inactive")),
+        "status from Salesforce, on hand still the warehouse's: {p2}"
+    );
+
+    // The warehouse's on hand wins in Salesforce again; the status Salesforce owns stays.
+    let again = run(&d, "wms-to-sf").await;
+    assert_eq!(again["written"], 1, "{again}");
+    assert_eq!(
+        items(&sim)[&("P-002".to_string(), "src1".to_string())],
+        ("10".to_string(), "0".to_string())
+    );
+
+    // Both sides agree: neither way writes (our own writes come back as echoes).
+    for pipeline in ["sf-to-wms", "wms-to-sf"] {
+        let quiet = run(&d, pipeline).await;
+        assert_eq!(quiet["written"], 0, "{pipeline}: {quiet}");
+    }
 }

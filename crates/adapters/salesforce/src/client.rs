@@ -122,18 +122,29 @@ impl SalesforceClient {
         }
     }
 
-    /// Refuses a call once this connector's share of the daily budget is spent.
-    fn within_budget(&self, context: &str) -> Result<(), ConnectorError> {
+    /// Why no more calls may be made, once this connector's share of the org's daily
+    /// requests is used (as the last answer reported it).
+    pub fn budget_spent(&self) -> Option<String> {
         let Usage { used, allocation } = self.usage();
         let allowed = (allocation as f64 * self.settings.budget_share).floor() as u64;
-        if allocation > 0 && used >= allowed {
-            return Err(ConnectorError::rate_limited(
-                context,
+        (allocation > 0 && used >= allowed).then(|| {
+            format!(
+                "the org has used {used} of its {allocation} daily API requests, and this connector may use {allowed} of them (budget_share = {})",
+                self.settings.budget_share
+            )
+        })
+    }
+
+    /// Refuses a call once this connector's share of the daily budget is spent.
+    fn within_budget(&self, context: &str) -> Result<(), ConnectorError> {
+        match self.budget_spent() {
+            Some(why) => Err(ConnectorError::rate_limited(
+                format!("{context}: {why}"),
                 // The budget is a rolling day: try again in an hour, when some has freed.
                 Duration::from_secs(3600),
-            ));
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     async fn authenticate(&self) -> Result<TokenAnswer, ConnectorError> {

@@ -39,6 +39,7 @@ impl ConnectorFactory for SalesforceFactory {
         let client = SalesforceClient::new(config.client_settings())
             .map_err(|e| vec![ctx.section.error("login_url", e.to_string())])?;
         Ok(Arc::new(SalesforceConnector {
+            budget_key: format!("{}.budget_share", ctx.section.path()),
             name: ctx.name,
             ages: Ages::new(ctx.data_dir),
             known: KnownIds::default(),
@@ -51,6 +52,8 @@ impl ConnectorFactory for SalesforceFactory {
 /// An org as a source and sink of the MSI objects.
 pub struct SalesforceConnector {
     name: String,
+    /// The key a spent budget is blamed on.
+    budget_key: String,
     config: SalesforceConfig,
     client: SalesforceClient,
     known: KnownIds,
@@ -68,6 +71,20 @@ const WRITES: [EntityKind; 4] = [
 impl SalesforceConnector {
     fn context(&self) -> String {
         syncd_core::error::connector_context("salesforce", &self.name)
+    }
+
+    /// Refuses to start a read or a write once the connector's share of the daily budget is
+    /// used: the run stops with the reason (its writes wait in the outbox), rather than wait
+    /// for hours in the middle.
+    fn within_budget(&self) -> Result<(), ConnectorError> {
+        match self.client.budget_spent() {
+            Some(why) => Err(ConnectorError::Config(ConfigError::new(
+                "the org's daily API budget",
+                &self.budget_key,
+                why,
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn cursor_of(cursor: &Cursor) -> Result<PollCursor, String> {
@@ -142,6 +159,7 @@ impl Connector for SalesforceConnector {
 #[async_trait]
 impl Source for SalesforceConnector {
     async fn read_page(&self, request: ReadRequest) -> Result<Page, ConnectorError> {
+        self.within_budget()?;
         let context = self.context();
         let names = &self.config.names;
         let shape = Shape::of(names, request.entity).ok_or_else(|| {
@@ -231,6 +249,7 @@ impl Sink for SalesforceConnector {
         entity: EntityKind,
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        self.within_budget()?;
         let context = self.context();
         if !WRITES.contains(&entity) {
             return Err(ConnectorError::permanent(

@@ -113,3 +113,57 @@ async fn the_connectors_share_of_the_daily_budget_is_kept_to() {
         "refused before it reached the org"
     );
 }
+
+#[tokio::test]
+async fn a_run_is_refused_at_its_start_once_the_share_of_the_budget_is_used_naming_the_key() {
+    use syncd_adapter_salesforce::SalesforceFactory;
+    use syncd_core::{
+        BuildContext, ConfigSection, ConnectorFactory, EntityKind, ReadMode, ReadRequest,
+    };
+    let sim = SalesforceSim::start(SalesforceSimConfig {
+        daily_api_limit: 4,
+        ..SalesforceSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let c = sim.config();
+    let toml = format!(
+        "login_url = '{}'\nclient_id = '{}'\nusername = '{}'\nprivate_key = '''\n{}'''\nbudget_share = 0.5",
+        sim.url(),
+        c.client_id,
+        c.username,
+        SANDBOX_JWT_PRIVATE_KEY
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let connector = SalesforceFactory
+        .build(BuildContext {
+            name: "sf".into(),
+            section: ConfigSection::from_toml("connectors.sf", &toml).unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            base_dir: dir.path().to_path_buf(),
+        })
+        .unwrap();
+    let read = || async {
+        connector
+            .source()
+            .unwrap()
+            .read_page(ReadRequest {
+                entity: EntityKind::StockPosition,
+                mode: ReadMode::Incremental,
+                cursor: None,
+                max_records: 200,
+            })
+            .await
+    };
+    read().await.unwrap();
+    read().await.unwrap();
+    let e = read().await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Config, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("connectors.sf.budget_share") && text.contains("2 of its 4"),
+        "{text}"
+    );
+    let stopped = connector.check().await.unwrap_err();
+    assert!(stopped.to_string().contains("budget_share"), "{stopped}");
+}
