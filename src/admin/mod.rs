@@ -55,6 +55,7 @@ pub fn public_router(daemon: Arc<Daemon>) -> Router {
         .route("/healthz", get(probes::healthz))
         .route("/hooks/{connector}", post(hooks::receive_root))
         .route("/hooks/{connector}/{*path}", post(hooks::receive))
+        .merge(syncd_http::files::router())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(daemon)
 }

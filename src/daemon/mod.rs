@@ -297,6 +297,10 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let public_addr = public.as_ref().map(|l| l.local_addr()).transpose()?;
+    if let Some(addr) = public_addr {
+        // Files published for vendors (a ShipHero sync's CSV) are offered here.
+        syncd_http::files::serve_publicly(addr);
+    }
     if !config.daemon.admin_is_loopback() {
         tracing::warn!(
             admin = %admin_addr,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use syncd_core::ConnectorError;
 
 mod bearer;
+pub mod files;
 
 pub use bearer::{call_json, call_json_observed, BearerTokens};
 

@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use crate::client::NewStoreClient;
 use crate::config::{NewStoreConfig, RangeScope};
 use crate::events;
-use crate::file_host::FileHost;
+use syncd_http::files::FileHost;
 use crate::import::{self, Availability, Range};
 
 /// Builds NewStore connectors (`kind = "newstore"`).
@@ -40,9 +40,12 @@ impl ConnectorFactory for NewStoreFactory {
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
         let config = NewStoreConfig::from_section(&ctx.section)?;
         let files = FileHost::new(
+            syncd_core::error::connector_context("newstore", &ctx.name),
+            Some(config.file_listen.clone()),
             config.file_listen.clone(),
             config.public_base_url.clone(),
             Duration::from_secs(config.file_ttl_secs),
+            "application/zip",
         );
         let client = NewStoreClient::new(config)
             .map_err(|e| vec![ctx.section.error("api_base", e.to_string())])?;

@@ -11,7 +11,7 @@ use syncd_core::in_flight::InFlightCalls;
 use syncd_core::ConnectorError;
 
 use crate::client::NewStoreClient;
-use crate::file_host::FileHost;
+use syncd_http::files::FileHost;
 
 /// The file inside the zip.
 pub const FILE_NAME: &str = "availabilities.json";
@@ -79,7 +79,7 @@ pub async fn run(
             Err(Unfinished::Ended(_)) => in_flight.forget(&content)?,
         }
     }
-    let file = files.publish(zipped(&body)?).await?;
+    let file = files.publish(zipped(&body)?, "zip").await?;
     let outcome = async {
         let job = create(client, &file.url).await?;
         syncd_core::crash::point("import_created");

@@ -7,7 +7,6 @@ mod client;
 mod config;
 mod connector;
 mod events;
-mod file_host;
 mod import;
 
 pub use config::{NewStoreConfig, RangeScope};
