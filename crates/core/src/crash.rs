@@ -52,6 +52,14 @@ pub const POINTS: &[(&str, &str)] = &[
         "NewStore was told to start the kept import; its end is not seen yet",
     ),
     (
+        "sync_intent",
+        "a ShipHero sync's CSV is served and its intent kept; inventory_sync is not called",
+    ),
+    (
+        "sync_kept",
+        "a ShipHero sync was created and its sync_id kept; its end is not seen yet",
+    ),
+    (
         "push_aged",
         "a Salesforce push's unit ages are kept; its events are not in the inbox, the package has no answer",
     ),

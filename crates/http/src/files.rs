@@ -181,8 +181,24 @@ impl FileHost {
         bytes: Vec<u8>,
         extension: &str,
     ) -> Result<Published, ConnectorError> {
-        let base = self.base().await?;
         let name = format!("{}.{extension}", unguessable(&self.context)?);
+        self.publish_as(&name, bytes).await
+    }
+
+    /// A fresh unguessable name for [`FileHost::publish_as`] (128 random bits).
+    pub fn fresh_name(&self, extension: &str) -> Result<String, ConnectorError> {
+        Ok(format!("{}.{extension}", unguessable(&self.context)?))
+    }
+
+    /// Serves `bytes` as `name` (one from [`FileHost::fresh_name`], kept across a restart so
+    /// that a vendor still fetching the old URL finds the file again).
+    pub async fn publish_as(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Published, ConnectorError> {
+        let base = self.base().await?;
+        let name = name.to_string();
         let now = syncd_core::clock::instant();
         let mut files = files().lock().expect("files lock");
         files.retain(|_, f| now < f.until);
@@ -202,10 +218,12 @@ impl FileHost {
 
     /// Stops serving a file (the vendor has it: its import or sync ended).
     pub fn withdraw(&self, published: &Published) {
-        files()
-            .lock()
-            .expect("files lock")
-            .remove(&published.name);
+        self.withdraw_name(&published.name);
+    }
+
+    /// Stops serving the file published as `name`.
+    pub fn withdraw_name(&self, name: &str) {
+        files().lock().expect("files lock").remove(name);
     }
 }
 
@@ -223,9 +241,16 @@ mod tests {
             Duration::from_secs(60),
             "text/csv",
         );
-        let published = host.publish(b"sku,quantity\n".to_vec(), "csv").await.unwrap();
+        let published = host
+            .publish(b"sku,quantity\n".to_vec(), "csv")
+            .await
+            .unwrap();
         let name = published.url.rsplit('/').next().unwrap();
-        assert_eq!(name.len(), 32 + 4, "128 random bits in hex, and the extension");
+        assert_eq!(
+            name.len(),
+            32 + 4,
+            "128 random bits in hex, and the extension"
+        );
         let get = || async { reqwest::get(&published.url).await.unwrap() };
         let answer = get().await;
         assert_eq!(answer.status(), 200);
