@@ -14,5 +14,7 @@ pub fn registry() -> Registry {
     registry.register(Box::new(syncd_adapter_newstore::NewStoreFactory));
     #[cfg(feature = "connector-salesforce")]
     registry.register(Box::new(syncd_adapter_salesforce::SalesforceFactory));
+    #[cfg(feature = "connector-shiphero")]
+    registry.register(Box::new(syncd_adapter_shiphero::ShipHeroFactory));
     registry
 }
