@@ -7,6 +7,7 @@
 //! grants and the SOAP login (`soap`); and the managed package's pushes of seed 000's units on
 //! every change (`push`).
 
+mod bulk;
 pub mod ids;
 pub mod push;
 mod rest;
@@ -234,7 +235,14 @@ impl SalesforceSim {
                 "/services/data/{version}/composite/sobjects/{object}/{field}",
                 axum::routing::patch(rest::collection_upsert),
             )
+            .route(
+                "/services/data/{version}/composite/sobjects/{object}",
+                post(rest::collection_retrieve),
+            )
+            .route("/services/data/{version}", get(rest::version_root))
+            .route("/services/data/{version}/", get(rest::version_root))
             .with_state(state.clone())
+            .merge(bulk::router(state.clone()))
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 rest::push_after,

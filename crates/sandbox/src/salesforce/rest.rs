@@ -38,7 +38,10 @@ pub struct PushTarget {
 
 /// `PUT /_sandbox/push_to` `{url, secret}`: from now on every change posts its unit to `url`
 /// with `Authorization: Bearer <secret>` (a sandbox control, not a Salesforce endpoint).
-pub async fn push_to(State(sf): State<Arc<Salesforce>>, Json(target): Json<PushTarget>) -> Response {
+pub async fn push_to(
+    State(sf): State<Arc<Salesforce>>,
+    Json(target): Json<PushTarget>,
+) -> Response {
     sf.pushes.lock().expect("push lock").target = Some((target.url, target.secret));
     StatusCode::NO_CONTENT.into_response()
 }
@@ -65,7 +68,12 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn refusal(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
+/// A refusal of `code` with `status`, for handlers outside this module too.
+pub(super) fn refusal(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+) -> Refusal {
     Refusal {
         status,
         code,
@@ -213,7 +221,11 @@ pub async fn versions(State(sf): State<Arc<Salesforce>>) -> Response {
 }
 
 /// The session's check, the version's, and the budget: an error answer, or the version.
-fn admit(sf: &Salesforce, headers: &HeaderMap, version: &str) -> Result<String, Refusal> {
+pub(super) fn admit(
+    sf: &Salesforce,
+    headers: &HeaderMap,
+    version: &str,
+) -> Result<String, Refusal> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -258,7 +270,8 @@ fn admit(sf: &Salesforce, headers: &HeaderMap, version: &str) -> Result<String, 
     Ok(version)
 }
 
-fn with_limit_info(sf: &Salesforce, mut response: Response) -> Response {
+/// `response` with `Sforce-Limit-Info`, which every REST answer but `/services/data/` carries.
+pub(super) fn with_limit_info(sf: &Salesforce, mut response: Response) -> Response {
     let used = *sf.api_calls.lock().expect("budget lock");
     if let Ok(value) =
         HeaderValue::from_str(&format!("api-usage={used}/{}", sf.config.daily_api_limit))
@@ -949,4 +962,144 @@ fn replication_answer(sf: &Salesforce, object: &str, which: &str, w: &Window) ->
     };
     drop(store);
     with_limit_info(sf, answer)
+}
+
+/// `GET /services/data/{version}/`: the version's resources, each name mapped to its URL (the
+/// keys Salesforce lists are not confirmed; these are the ones the simulator serves).
+pub async fn version_root(
+    State(sf): State<Arc<Salesforce>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let version = match admit(&sf, &headers, &version) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let base = format!("/services/data/v{version}");
+    let c = &sf.config;
+    let mut resources = Map::new();
+    for name in [
+        "sobjects",
+        "query",
+        "queryAll",
+        "limits",
+        "composite",
+        "jobs",
+    ] {
+        resources.insert(name.into(), Value::String(format!("{base}/{name}")));
+    }
+    resources.insert(
+        "identity".into(),
+        Value::String(format!("{}/id/{}/{}", sf.url(), c.org_id, c.user_id)),
+    );
+    with_limit_info(&sf, Json(Value::Object(resources)).into_response())
+}
+
+/// The most ids one Collections retrieve takes.
+const RETRIEVE_LIMIT: usize = 2000;
+
+/// `{"ids", "fields"}` of a Collections retrieve.
+#[derive(serde::Deserialize)]
+pub struct Retrieve {
+    ids: Vec<String>,
+    fields: Vec<String>,
+}
+
+/// `POST /services/data/{version}/composite/sobjects/{object}` `{ids, fields}`: the records in
+/// the order of `ids`, `null` where an id names no live record of `object`.
+pub async fn collection_retrieve(
+    State(sf): State<Arc<Salesforce>>,
+    Path((version, object)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let version = match admit(&sf, &headers, &version) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let retrieve: Retrieve = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return with_limit_info(
+                &sf,
+                errors(
+                    StatusCode::BAD_REQUEST,
+                    "JSON_PARSER_ERROR",
+                    &format!("not a retrieve `{{ids, fields}}`: {e}"),
+                ),
+            )
+        }
+    };
+    if retrieve.ids.len() > RETRIEVE_LIMIT || retrieve.fields.is_empty() {
+        let message = match retrieve.fields.is_empty() {
+            true => "fields must name at least one field".to_string(),
+            false => format!(
+                "id limit exceeded: {} ids, at most {RETRIEVE_LIMIT}",
+                retrieve.ids.len()
+            ),
+        };
+        let code = match retrieve.fields.is_empty() {
+            true => "MISSING_ARGUMENT",
+            false => "EXCEEDED_ID_LIMIT",
+        };
+        return with_limit_info(&sf, errors(StatusCode::BAD_REQUEST, code, &message));
+    }
+    let wanted: Vec<String> = retrieve
+        .ids
+        .iter()
+        .filter_map(|id| super::ids::normalize(id))
+        .collect();
+    // Id rides along so each record can be matched to its place in `ids`, then leaves again
+    // unless it was asked for.
+    let asked_id = retrieve.fields.iter().any(|f| f.eq_ignore_ascii_case("Id"));
+    let mut items: Vec<soql::Item> = retrieve
+        .fields
+        .iter()
+        .map(|f| soql::Item::Field(f.split('.').map(|p| p.trim().to_string()).collect()))
+        .collect();
+    if !asked_id {
+        items.push(soql::Item::Field(vec!["Id".into()]));
+    }
+    let query = soql::Query {
+        items,
+        from: object.clone(),
+        filter: Some(soql::Condition::In(
+            vec!["Id".into()],
+            wanted.into_iter().map(soql::Literal::Text).collect(),
+            false,
+        )),
+        order: Vec::new(),
+        limit: None,
+    };
+    let result = sf
+        .store
+        .lock()
+        .expect("store lock")
+        .run(&query, false, &version);
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) => return with_limit_info(&sf, from(e)),
+    };
+    let by_id: HashMap<String, Value> = rows
+        .into_iter()
+        .filter_map(|mut row| {
+            let id = row["Id"].as_str()?.to_string();
+            if !asked_id {
+                if let Value::Object(fields) = &mut row {
+                    fields.remove("Id");
+                }
+            }
+            Some((id, row))
+        })
+        .collect();
+    let answer: Vec<Value> = retrieve
+        .ids
+        .iter()
+        .map(|id| {
+            super::ids::normalize(id)
+                .and_then(|id| by_id.get(&id).cloned())
+                .unwrap_or(Value::Null)
+        })
+        .collect();
+    with_limit_info(&sf, Json(answer).into_response())
 }
