@@ -55,6 +55,19 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<ExitCode> {
         "salesforce package: PUT {}/_sandbox/push_to {{\"url\": \"<public listener>/hooks/<connector>\", \"secret\": \"<push_secret>\"}} makes every change post its seed-000 unit there (see docs/configuration.md, kind = \"salesforce\")",
         sandbox.salesforce.url()
     );
+    let h = sandbox.shiphero.config();
+    println!(
+        "shiphero credentials: token_url {url}/auth/token username {} password {} (refresh at {url}/auth/refresh, GraphQL at {url}/graphql); account {} warehouses {}",
+        h.username,
+        h.password,
+        h.account_id,
+        h.warehouses
+            .iter()
+            .map(|(id, name)| format!("{id} {name} ({})", sandbox.shiphero.warehouse_id(*id)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        url = sandbox.shiphero.url()
+    );
     println!("(sandbox credentials, not secrets; Ctrl-C stops)");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

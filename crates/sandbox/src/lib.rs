@@ -11,6 +11,7 @@ pub mod log;
 pub mod newstore;
 pub mod salesforce;
 pub mod server;
+pub mod shiphero;
 
 pub use faults::{FaultPlan, FaultSpec};
 pub use log::RequestLog;
@@ -24,6 +25,8 @@ pub struct Sandbox {
     pub newstore: newstore::NewStoreSim,
     /// Salesforce (the MSI objects' org).
     pub salesforce: salesforce::SalesforceSim,
+    /// ShipHero.
+    pub shiphero: shiphero::ShipHeroSim,
 }
 
 /// How `syncd sandbox` sets the simulators up.
@@ -65,6 +68,11 @@ impl Sandbox {
                 ..salesforce::SalesforceSimConfig::default()
             })
             .await?,
+            shiphero: shiphero::ShipHeroSim::start(shiphero::ShipHeroSimConfig {
+                port: port(3),
+                ..shiphero::ShipHeroSimConfig::default()
+            })
+            .await?,
         })
     }
 
@@ -74,6 +82,7 @@ impl Sandbox {
             ("fluent", self.fluent.url()),
             ("newstore", self.newstore.url()),
             ("salesforce", self.salesforce.url()),
+            ("shiphero", self.shiphero.url()),
         ]
     }
 }

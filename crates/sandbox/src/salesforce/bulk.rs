@@ -246,7 +246,9 @@ pub(crate) fn router(sf: Arc<Salesforce>) -> Router {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(STEP / 5).await;
-            let Some(bulk) = ticking.upgrade() else { return };
+            let Some(bulk) = ticking.upgrade() else {
+                return;
+            };
             bulk.tick();
         }
     });
