@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 use crate::client::NewStoreClient;
 use crate::config::{NewStoreConfig, RangeScope};
 use crate::events;
-use syncd_http::files::FileHost;
 use crate::import::{self, Availability, Range};
+use syncd_http::files::FileHost;
 
 /// Builds NewStore connectors (`kind = "newstore"`).
 pub struct NewStoreFactory;
