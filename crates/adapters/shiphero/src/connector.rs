@@ -152,16 +152,8 @@ impl Source for ShipHeroConnector {
                     }),
             ));
         }
-        let last = afters.last().cloned().unwrap_or_else(|| cursor.clone());
-        let next = match page.done {
-            // The next pass reads what changed since the latest change this one met.
-            true => ReadCursor {
-                updated_from: last.latest.clone().or(cursor.updated_from.clone()),
-                after: None,
-                latest: None,
-            },
-            false => last,
-        };
+        // The next pass reads what changed since the latest change this one met.
+        let next = page.next;
         let to_value =
             |c: &ReadCursor| Cursor(serde_json::to_value(c).expect("a cursor serializes"));
         let next = to_value(&next);

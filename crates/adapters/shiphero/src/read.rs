@@ -22,13 +22,42 @@ pub struct ReadCursor {
     /// The latest `updated_at` the pass has met: the next pass starts there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<String>,
+    /// What the products read at `updated_from` held (digests), so that the next pass, which
+    /// reads that second again (`updated_from` is inclusive, and a product changed again in
+    /// the same second shows the same `updated_at`), passes over those unchanged since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<String>,
+    /// The digests of the products this pass has met at `latest` so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub met: Vec<String>,
 }
 
-/// One page: each product's position (or why not) with the cursor after it, and whether the
-/// pass is over.
+/// The most products whose digests a cursor keeps; past it, the second is read again whole
+/// (the engine's diff makes that free, only credits are spent).
+const SEEN_LIMIT: usize = 500;
+
+fn digest(node: &Value) -> String {
+    let text = format!(
+        "{}|{}|{}|{}",
+        node["sku"], node["on_hand"], node["allocated"], node["updated_at"]
+    );
+    format!("{:016x}", xxhash(text.as_bytes()))
+}
+
+/// FNV-1a, 64 bits: a stable digest (std's hasher is not stable across releases).
+fn xxhash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// One page: each product's position (or why not) with the cursor after it, the cursor after
+/// the whole page, and whether the pass is over.
 pub struct ReadPage {
     /// The positions, in the connection's order.
     pub items: Vec<(Result<StockPosition, String>, ReadCursor)>,
+    /// Resumes after the page; once the pass is over, where the next pass starts.
+    pub next: ReadCursor,
     /// Whether the connection has no more.
     pub done: bool,
 }
@@ -94,23 +123,70 @@ pub async fn read(
         .await?;
     let data = &answer["data"];
     let mut latest = cursor.latest.clone();
+    // Digests of the products at `latest` (the pass's boundary so far), while they fit.
+    let mut boundary: Option<Vec<String>> = Some(cursor.met.clone());
+    let mut after_page = cursor.after.clone();
     let mut items = Vec::new();
     for edge in data["edges"].as_array().into_iter().flatten() {
         let node = &edge["node"];
-        if let Some(at) = node["updated_at"].as_str() {
-            if latest.as_deref().is_none_or(|l| at > l) {
-                latest = Some(at.to_string());
+        after_page = edge["cursor"].as_str().map(str::to_string).or(after_page);
+        let at = node["updated_at"].as_str().map(str::to_string);
+        if let Some(at) = &at {
+            if latest.as_deref().is_none_or(|l| at.as_str() > l) {
+                latest = Some(at.clone());
+                boundary = Some(Vec::new());
             }
+        }
+        let digest = digest(node);
+        if at.is_some() && at == latest {
+            if let Some(b) = boundary.as_mut() {
+                b.push(digest.clone());
+                if b.len() > SEEN_LIMIT {
+                    boundary = None;
+                }
+            }
+        }
+        // Read at the previous pass's boundary, unchanged since: not a record again.
+        if cursor.updated_from.is_some() && cursor.seen.contains(&digest) {
+            continue;
         }
         let after = ReadCursor {
             updated_from: cursor.updated_from.clone(),
-            after: edge["cursor"].as_str().map(str::to_string),
+            after: after_page.clone(),
             latest: latest.clone(),
+            seen: cursor.seen.clone(),
+            met: Vec::new(),
         };
         items.push((position_of(node, &config.location), after));
     }
     let done = !data["pageInfo"]["hasNextPage"].as_bool().unwrap_or(false);
-    Ok(ReadPage { items, done })
+    let next = match done {
+        true => ReadCursor {
+            updated_from: latest.clone().or(cursor.updated_from.clone()),
+            after: None,
+            latest: None,
+            // A pass that met nothing new keeps what it knew of the boundary.
+            seen: match latest == cursor.updated_from && latest.is_some() {
+                true => {
+                    let mut seen = cursor.seen.clone();
+                    seen.extend(boundary.unwrap_or_default());
+                    seen.sort();
+                    seen.dedup();
+                    seen
+                }
+                false => boundary.unwrap_or_default(),
+            },
+            met: Vec::new(),
+        },
+        false => ReadCursor {
+            updated_from: cursor.updated_from.clone(),
+            after: after_page,
+            latest,
+            seen: cursor.seen.clone(),
+            met: boundary.unwrap_or_default(),
+        },
+    };
+    Ok(ReadPage { items, next, done })
 }
 
 #[cfg(test)]

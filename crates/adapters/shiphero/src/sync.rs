@@ -75,6 +75,16 @@ pub struct Ended {
     pub status: String,
     /// Whether we aborted it.
     pub aborted: bool,
+    /// Its `total_count`, `success_count` and `error_count`, when it said them.
+    pub counts: Option<(u64, u64, u64)>,
+}
+
+fn counts_of(status: &Value) -> Option<(u64, u64, u64)> {
+    Some((
+        status["total_count"].as_u64()?,
+        status["success_count"].as_u64()?,
+        status["error_count"].as_u64()?,
+    ))
 }
 
 /// Statuses a sync may still leave.
@@ -232,6 +242,7 @@ impl Syncs<'_> {
                     sync_id: sync_id.to_string(),
                     status: state,
                     aborted: false,
+                    counts: counts_of(&status),
                 });
             }
             let age_ms = syncd_core::clock::now_millis() - created_ms;
@@ -265,16 +276,35 @@ impl Syncs<'_> {
                 .unwrap_or("aborted")
                 .to_string(),
             aborted: true,
+            counts: None,
         })
     }
 
-    /// Every row's outcome, read page by page from `inventory_sync_items_status`.
+    /// Every row's outcome, read page by page from `inventory_sync_items_status`. A row costs
+    /// a credit to read, so when the sync's counts say every row was processed, only the rows
+    /// in error are read and the others are written; otherwise every row is read.
     async fn outcomes(
         &self,
         ended: &Ended,
         rows: &[Row],
     ) -> Result<Vec<(usize, WriteOutcome)>, ConnectorError> {
+        let all_processed = !ended.aborted
+            && ended.counts.is_some_and(|(total, success, error)| {
+                total == rows.len() as u64 && success + error == total
+            });
         let mut seen: HashMap<usize, WriteOutcome> = HashMap::new();
+        if all_processed {
+            if let Some((_, _, 0)) = ended.counts {
+                return Ok(rows
+                    .iter()
+                    .map(|r| (r.index, WriteOutcome::Applied))
+                    .collect());
+            }
+        }
+        let filter = match all_processed {
+            true => ", status: \"error\"",
+            false => "",
+        };
         let mut after: Option<String> = None;
         let page = 100;
         loop {
@@ -283,7 +313,7 @@ impl Syncs<'_> {
                 .map(|a| format!(", after: {}", text(a)))
                 .unwrap_or_default();
             let query = format!(
-                "query {{ inventory_sync_items_status(id: {}) {{ request_id complexity data(first: {page}{after_arg}) {{ pageInfo {{ hasNextPage endCursor }} edges {{ node {{ row sku quantity status error }} }} }} }} }}",
+                "query {{ inventory_sync_items_status(id: {}{filter}) {{ request_id complexity data(first: {page}{after_arg}) {{ pageInfo {{ hasNextPage endCursor }} edges {{ node {{ row sku quantity status error }} }} }} }} }}",
                 text(&ended.sync_id)
             );
             let answer = self
@@ -336,6 +366,10 @@ impl Syncs<'_> {
         Ok(rows
             .iter()
             .map(|r| {
+                if all_processed && !seen.contains_key(&r.index) {
+                    // Processed, and not among the rows in error.
+                    return (r.index, WriteOutcome::Applied);
+                }
                 let outcome = seen.remove(&r.index).unwrap_or_else(|| {
                     WriteOutcome::Failed(ConnectorError::retryable(
                         self.context,
