@@ -251,3 +251,128 @@ async fn a_kill_around_the_creation_of_a_sync_converges_on_one_sync() {
         assert_eq!(sim.on_hand(WAREHOUSE, "SKU-00099"), Some(100), "{point}");
     }
 }
+
+/// A GraphQL call to the simulator as any client makes it: a token, then the query.
+async fn graphql(sim: &ShipHeroSim, query: &str, variables: Value) -> Value {
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/auth/token", sim.url()))
+        .json(&serde_json::json!({"username": sim.config().username, "password": sim.config().password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.post(format!("{}/graphql", sim.url()))
+        .bearer_auth(login["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_inventory_update_webhook_brings_the_skus_stock_into_the_daemon_and_a_forged_one_is_refused(
+) {
+    let sim = warehouse(ShipHeroSimConfig::default(), 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hook = format!("http://127.0.0.1:{port}/hooks/warehouse_hooks");
+    // "secret returned only here"
+    let created = graphql(
+        &sim,
+        "mutation($url: String!) { webhook_create(data: { name: \"Inventory Update\", url: $url, shop_name: \"api\" }) { request_id complexity webhook { shared_signature_secret } } }",
+        serde_json::json!({ "url": hook }),
+    )
+    .await;
+    let secret = created["data"]["webhook_create"]["webhook"]["shared_signature_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    std::fs::write(
+        dir.path().join("adapters.toml"),
+        format!(
+            r#"[daemon]
+state_dir = "state"
+admin_listen = "127.0.0.1:0"
+public_listen = "127.0.0.1:{port}"
+admin_token = {{ env = "SYNCD_TEST_ADMIN_TOKEN" }}
+
+[connectors.warehouse_hooks]
+kind = "shiphero"
+base_url = "{url}"
+username = "{user}"
+password = {{ env = "SHIPHERO_PASSWORD" }}
+warehouse_id = "{warehouse}"
+location = "WH1"
+webhook_secret = {{ env = "SHIPHERO_HOOK_SECRET" }}
+
+[connectors.shop]
+kind = "file"
+write_path = "out/stock.jsonl"
+
+[[pipelines]]
+name = "shiphero-to-shop"
+from = "warehouse_hooks"
+to = "shop"
+entity = "stock_position"
+"#,
+            url = sim.url(),
+            user = sim.config().username,
+            warehouse = sim.warehouse_id(WAREHOUSE),
+        ),
+    )
+    .unwrap();
+    let env = [
+        ("SHIPHERO_PASSWORD", sim.config().password.as_str()),
+        ("SHIPHERO_HOOK_SECRET", secret.as_str()),
+    ];
+    let d = Daemon::start_at(dir.path(), &env).await;
+
+    // A count in the warehouse: ShipHero posts an Inventory Update, signed.
+    let replaced = graphql(
+        &sim,
+        "mutation($data: ReplaceInventoryInput!) { inventory_replace(data: $data) { request_id complexity warehouse_product { sku on_hand } } }",
+        serde_json::json!({"data": {"sku": "SKU-00001", "warehouse_id": sim.warehouse_id(WAREHOUSE), "quantity": 42, "reason": "count"}}),
+    )
+    .await;
+    assert_eq!(
+        replaced["data"]["inventory_replace"]["warehouse_product"]["on_hand"], 42,
+        "{replaced}"
+    );
+    until("the webhook is delivered", || async {
+        sim.webhook_deliveries().iter().any(|w| w.delivered)
+    })
+    .await;
+    let before = d.runs_of("shiphero-to-shop").await.len();
+    d.trigger("shiphero-to-shop");
+    until("the pipeline ran", || async {
+        d.runs_of("shiphero-to-shop").await.len() > before
+    })
+    .await;
+    let stock = syncd_adapter_file::read_snapshot(&d.path("out/stock.jsonl")).unwrap();
+    let held: Vec<(String, i64)> = stock
+        .into_iter()
+        .map(|(k, p)| (k.to_string(), p.on_hand))
+        .collect();
+    assert_eq!(held, vec![("SKU-00001|WH1".to_string(), 42)]);
+
+    // A body signed with another secret is refused before anything is kept.
+    let body = r#"{"webhook_type":"Inventory Update","inventory":[]}"#;
+    let forged = reqwest::Client::new()
+        .post(&hook)
+        .header(
+            "X-ShipHero-HMAC-SHA256",
+            syncd_adapter_shiphero::webhook::sign(body.as_bytes(), "not-the-secret"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 401);
+}
