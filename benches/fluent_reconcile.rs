@@ -75,6 +75,7 @@ async fn main() {
             delete_missing: false,
             retry: Default::default(),
             write_as: None,
+            require_catalog: None,
         },
         connector(&FileFactory, dir.path(), "erp", "read_dir = 'drop'"),
         connector(&FluentFactory, dir.path(), "fluent", &fluent_toml),

@@ -164,6 +164,7 @@ async fn main() {
             delete_missing: false,
             retry: Default::default(),
             write_as: None,
+            require_catalog: None,
         },
         connector(&SalesforceFactory, dir.path(), "sf", &toml),
         connector(

@@ -84,6 +84,7 @@ async fn main() {
             delete_missing: false,
             retry: Default::default(),
             write_as: None,
+            require_catalog: None,
         },
         connector(&FileFactory, dir.path(), "erp", "read_dir = 'drop'"),
         connector(&ShipHeroFactory, dir.path(), "warehouse", &toml),

@@ -106,6 +106,7 @@ fn bench_plan() {
         delete_missing: false,
         retry: Default::default(),
         write_as: None,
+        require_catalog: None,
     };
     let planner = Planner::new(&config, &store);
     let items: Vec<ReadItem> = positions(POSITIONS, 0)

@@ -104,7 +104,11 @@ impl Topology {
                     && old.links == config.links
                     && kept_connectors.contains(p.from.as_str())
                     && kept_connectors.contains(p.to.as_str());
-                unchanged
+                let catalog_kept = p
+                    .require_catalog
+                    .as_ref()
+                    .is_none_or(|c| kept_connectors.contains(c.as_str()));
+                (unchanged && catalog_kept)
                     .then(|| topology.pipelines.iter().find(|o| o.name() == p.name))
                     .flatten()
             });
@@ -113,7 +117,15 @@ impl Topology {
                 pipelines.push(pipeline.clone());
                 continue;
             }
-            match Pipeline::new(p.clone(), source.clone(), target.clone(), &config.links) {
+            let built = Pipeline::new(p.clone(), source.clone(), target.clone(), &config.links)
+                .and_then(|pipeline| match &p.require_catalog {
+                    None => Ok(pipeline),
+                    Some(name) => match connectors.get(name) {
+                        Some(catalog) => pipeline.with_catalog(catalog.clone()),
+                        None => Err(format!("require_catalog: no connector named `{name}`")),
+                    },
+                });
+            match built {
                 Ok(pipeline) => {
                     rebuilt.built.push(format!("pipeline {}", p.name));
                     pipelines.push(Arc::new(pipeline));

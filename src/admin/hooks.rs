@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::Json;
 use syncd_core::{WebhookError, WebhookRequest};
 use syncd_store::inbox;
@@ -18,25 +18,28 @@ use crate::daemon::Daemon;
 pub async fn receive_root(
     State(daemon): State<Arc<Daemon>>,
     Path(connector): Path<String>,
+    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    accept(daemon, connector, "/".into(), headers, body).await
+    accept(daemon, connector, method, "/".into(), headers, body).await
 }
 
 /// A webhook to `/hooks/<connector>/<path>`.
 pub async fn receive(
     State(daemon): State<Arc<Daemon>>,
     Path((connector, path)): Path<(String, String)>,
+    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    accept(daemon, connector, format!("/{path}"), headers, body).await
+    accept(daemon, connector, method, format!("/{path}"), headers, body).await
 }
 
 async fn accept(
     daemon: Arc<Daemon>,
     connector: String,
+    method: Method,
     path: String,
     headers: HeaderMap,
     body: Bytes,
@@ -55,6 +58,7 @@ async fn accept(
         )
     })?;
     let request = WebhookRequest {
+        method: method.to_string(),
         path,
         headers: headers
             .iter()
@@ -62,7 +66,7 @@ async fn accept(
             .collect(),
         body: body.to_vec(),
     };
-    let events = receiver.accept(&request).await.map_err(|e| {
+    let refused = |e: WebhookError| {
         let (status, result) = match e {
             WebhookError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             WebhookError::BadRequest(_) => (StatusCode::BAD_REQUEST, "rejected"),
@@ -78,7 +82,20 @@ async fn accept(
             .collect();
         tracing::warn!(connector = %connector, error = %e, body = %excerpt, "webhook refused");
         ApiError(status, e.to_string())
-    })?;
+    };
+    // A request the connector answers itself (an app's manifest) stores nothing.
+    if let Some(reply) = receiver.reply(&request).await {
+        let reply = reply.map_err(refused)?;
+        let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+        return Ok((status, Json(reply.body)));
+    }
+    if method != Method::POST && method != Method::PUT {
+        return Err(ApiError(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("connector `{connector}` takes webhooks by POST or PUT"),
+        ));
+    }
+    let events = receiver.accept(&request).await.map_err(refused)?;
     if events.is_empty() {
         daemon.metrics.webhook(&connector, "ignored");
     }

@@ -53,8 +53,16 @@ pub fn public_router(daemon: Arc<Daemon>) -> Router {
     let body_limit = daemon.current().config.daemon.max_webhook_bytes;
     Router::new()
         .route("/healthz", get(probes::healthz))
-        .route("/hooks/{connector}", post(hooks::receive_root))
-        .route("/hooks/{connector}/{*path}", post(hooks::receive))
+        .route(
+            "/hooks/{connector}",
+            post(hooks::receive_root)
+                .put(hooks::receive_root)
+                .get(hooks::receive_root),
+        )
+        .route(
+            "/hooks/{connector}/{*path}",
+            post(hooks::receive).put(hooks::receive).get(hooks::receive),
+        )
         .merge(syncd_http::files::router())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(daemon)

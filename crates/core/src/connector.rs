@@ -59,6 +59,12 @@ pub trait Connector: Send + Sync {
         None
     }
 
+    /// The catalog it keeps, for a connector that is one (a PIM): pipelines that require it
+    /// hold back stock of SKUs it does not know.
+    fn catalog(&self) -> Option<&dyn Catalog> {
+        None
+    }
+
     /// The vendor's API quota, for a vendor that reports one (exported as a metric).
     fn api_usage(&self) -> Option<ApiUsage> {
         None
@@ -68,6 +74,12 @@ pub trait Connector: Send + Sync {
     async fn check(&self) -> Result<(), ConnectorError> {
         Ok(())
     }
+}
+
+/// A catalog that answers, by SKU, whether a product exists.
+pub trait Catalog: Send + Sync {
+    /// Whether the catalog holds a product `sku`.
+    fn knows_sku(&self, sku: &str) -> Result<bool, String>;
 }
 
 /// Reads pages of records from a system.

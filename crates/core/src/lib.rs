@@ -17,7 +17,7 @@ pub mod webhook;
 pub mod write;
 
 pub use config::{ConfigError, ConfigSection, Problems};
-pub use connector::{ApiUsage, Capabilities, Connector, RangePolicy, Sink, Source};
+pub use connector::{ApiUsage, Capabilities, Catalog, Connector, RangePolicy, Sink, Source};
 pub use error::{ConnectorError, ErrorClass};
 pub use fingerprint::Fingerprint;
 pub use key::RecordKey;
@@ -27,5 +27,5 @@ pub use page::{
 };
 pub use registry::{BuildContext, ConnectorFactory, KeyDoc, KeyNeed, Registry};
 pub use secret::Secret;
-pub use webhook::{InboundEvent, WebhookError, WebhookReceiver, WebhookRequest};
+pub use webhook::{InboundEvent, WebhookError, WebhookReceiver, WebhookReply, WebhookRequest};
 pub use write::{WriteOp, WriteOutcome};

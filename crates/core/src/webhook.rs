@@ -11,6 +11,8 @@ use crate::model::{EntityKind, Record};
 /// One webhook request, as received.
 #[derive(Clone, Debug)]
 pub struct WebhookRequest {
+    /// The HTTP method (`POST`, `PUT`, `GET`).
+    pub method: String,
     /// The path below `/hooks/<connector>` (`/` when none).
     pub path: String,
     /// Header names (lower case) and values, in order.
@@ -58,9 +60,24 @@ pub enum WebhookError {
     Unavailable(String),
 }
 
+/// An answer of a connector's own to a request that carries no events (an app's manifest).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: serde_json::Value,
+}
+
 /// Accepts a connector's webhooks, and turns the stored events into records.
 #[async_trait]
 pub trait WebhookReceiver: Send + Sync {
+    /// Answers `request` itself, when it is one the connector answers without events (a
+    /// manifest, a configuration form); `None` hands it to [`WebhookReceiver::accept`].
+    async fn reply(&self, _request: &WebhookRequest) -> Option<Result<WebhookReply, WebhookError>> {
+        None
+    }
+
     /// Verifies `request` and returns the events it carries (none for a ping or an event kind
     /// the connector ignores).
     async fn accept(&self, request: &WebhookRequest) -> Result<Vec<InboundEvent>, WebhookError>;
@@ -70,4 +87,9 @@ pub trait WebhookReceiver: Send + Sync {
 
     /// The record an accepted event stands for.
     fn decode(&self, event: &InboundEvent) -> Result<Record, String>;
+
+    /// Whether the event says its record was deleted (a tombstone).
+    fn deleted(&self, _event: &InboundEvent) -> bool {
+        false
+    }
 }

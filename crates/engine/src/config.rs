@@ -127,6 +127,11 @@ pub struct PipelineConfig {
     /// Retry policy.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// A catalog connector (a PIM) whose products this pipeline's stock must belong to: a
+    /// position of a SKU the catalog does not know is held as a dead letter, and replayed by
+    /// the first run after the product arrives.
+    #[serde(default)]
+    pub require_catalog: Option<String>,
 }
 
 /// Two connectors kept in step both ways for one entity, with an owner per field.

@@ -137,7 +137,12 @@ pub struct Planner<'a> {
     /// Per scope, the logical timestamps whose allocations the target removed, read once a
     /// page rather than once an event (see `stamps`).
     pub(crate) removed: std::sync::Mutex<HashMap<String, syncd_store::logical::Ranges>>,
+    /// The catalog the pipeline's SKUs must be in (`require_catalog`), with its name.
+    pub(crate) catalog: Option<(&'a str, &'a dyn syncd_core::Catalog)>,
 }
+
+/// How a catalog-guard dead letter's error begins: the next run looks for these.
+pub const UNKNOWN_SKU: &str = "unknown sku";
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -150,6 +155,7 @@ impl<'a> Planner<'a> {
             config,
             store,
             removed: Default::default(),
+            catalog: None,
         }
     }
 }
@@ -233,8 +239,11 @@ impl Planner<'_> {
             }
             let Some(kind) = self.config.write_as else {
                 // The common case: one record as read, no expansion to allocate for.
+                let original = self.catalog.is_some().then(|| record.clone());
                 if let Some(record) = self.map_record(&mut plan, index, record) {
-                    candidates.push((index, record));
+                    if let Some(record) = self.guard(&mut plan, index, original, record)? {
+                        candidates.push((index, record));
+                    }
                 }
                 continue;
             };
@@ -273,6 +282,44 @@ impl Planner<'_> {
             self.plan_record(&mut plan, &mut by_key, index, record, facts, link)?;
         }
         Ok(plan)
+    }
+
+    /// Holds back a record of a SKU the required catalog does not know, as a dead letter that
+    /// keeps the record as read (`original`); the record otherwise.
+    fn guard(
+        &self,
+        plan: &mut PagePlan,
+        index: usize,
+        original: Option<Record>,
+        record: Record,
+    ) -> Result<Option<Record>, StoreError> {
+        let Some((name, catalog)) = self.catalog else {
+            return Ok(Some(record));
+        };
+        let Some(sku) = record.sku() else {
+            return Ok(Some(record));
+        };
+        let known = catalog
+            .knows_sku(sku)
+            .map_err(|message| StoreError::Backend {
+                dir: format!("catalog `{name}`"),
+                message,
+            })?;
+        if known {
+            return Ok(Some(record));
+        }
+        let key = record.key();
+        let mut dl = self.dead_letter(
+            Stage::Map,
+            dead_letters::record_id(key.as_str()),
+            format!(
+                "{UNKNOWN_SKU} `{sku}`: catalog `{name}` has no such product; replayed once it has"
+            ),
+        );
+        dl.key = Some(key.to_string());
+        dl.record = Some(original.unwrap_or(record));
+        plan.dead.push((index, dl));
+        Ok(None)
     }
 
     /// Applies the maps to one record of page item `index`; `None` when it was skipped or

@@ -71,6 +71,7 @@ fn config(name: &str, from: &str, to: &str, mode: Mode, delete_missing: bool) ->
         delete_missing,
         retry: Default::default(),
         write_as: None,
+        require_catalog: None,
     }
 }
 

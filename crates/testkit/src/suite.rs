@@ -225,6 +225,7 @@ fn pipeline_config(subject: &dyn Subject) -> PipelineConfig {
         to: "conformance-target".into(),
         entity: subject.entity(),
         write_as: None,
+        require_catalog: None,
         mode: syncd_engine::Mode::Incremental,
         schedule: None,
         maps: Default::default(),

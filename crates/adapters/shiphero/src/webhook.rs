@@ -77,6 +77,7 @@ mod tests {
 
     fn request(body: &str, signature: Option<String>) -> WebhookRequest {
         WebhookRequest {
+            method: "POST".into(),
             path: "/".into(),
             headers: signature
                 .map(|s| vec![("x-shiphero-hmac-sha256".to_string(), s)])

@@ -181,6 +181,16 @@ impl Record {
         Fingerprint::of(self)
     }
 
+    /// The SKU this record is about, where it has one.
+    pub fn sku(&self) -> Option<&str> {
+        match self {
+            Record::StockPosition(r) => Some(&r.sku),
+            Record::StockAdjustment(r) => Some(&r.sku),
+            Record::Product(r) => Some(&r.sku),
+            _ => None,
+        }
+    }
+
     /// The SKU this record is about, where it has one (used by SKU maps).
     pub fn sku_mut(&mut self) -> Option<&mut String> {
         match self {

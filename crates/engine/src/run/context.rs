@@ -110,7 +110,16 @@ impl<'p> RunCtx<'p> {
 
 impl Pipeline {
     pub(crate) fn planner<'a>(&'a self, store: &'a dyn StateStore) -> Planner<'a> {
-        Planner::new(&self.config, store)
+        let mut planner = Planner::new(&self.config, store);
+        planner.catalog = self.catalog();
+        planner
+    }
+
+    /// The catalog this pipeline's SKUs must be in, with its connector's name.
+    pub(crate) fn catalog(&self) -> Option<(&str, &dyn syncd_core::Catalog)> {
+        self.catalog
+            .as_ref()
+            .and_then(|c| c.connector.catalog().map(|cat| (c.name(), cat)))
     }
 
     pub(crate) fn link_view<'a>(&'a self, indexes: &'a Indexes) -> Option<LinkView<'a>> {

@@ -72,8 +72,10 @@ impl Pipeline {
             }
             scanned = Some(id);
             let origin = format!("inbox:{name}:{id}");
-            let record = serde_json::from_slice::<syncd_core::InboundEvent>(&payload)
-                .map_err(|e| e.to_string())
+            let event = serde_json::from_slice::<syncd_core::InboundEvent>(&payload)
+                .map_err(|e| e.to_string());
+            let deleted = event.as_ref().is_ok_and(|e| receiver.deleted(e));
+            let record = event
                 .and_then(|event| receiver.decode(&event))
                 .map_err(|error| syncd_core::RejectedRow {
                     origin,
@@ -86,7 +88,10 @@ impl Pipeline {
             {
                 continue;
             }
-            items.push(syncd_core::ReadItem::new(id, record));
+            items.push(match (record, deleted) {
+                (Ok(record), true) => syncd_core::ReadItem::tombstone(id, record),
+                (record, _) => syncd_core::ReadItem::new(id, record),
+            });
         }
         let next = match scanned {
             Some(id) => inbox_cursor(id),

@@ -10,6 +10,7 @@
 //!
 //! On start, writes left in the outbox by an interrupted run are replayed first.
 
+mod catalog;
 mod context;
 mod deletes;
 mod finish;
@@ -48,6 +49,8 @@ pub struct Pipeline {
     from_inbox: bool,
     /// The target stages its writes until `finish`.
     staging: bool,
+    /// The catalog the pipeline's SKUs must be in, when it requires one.
+    catalog: Option<ConnectorHandle>,
 }
 
 impl Pipeline {
@@ -129,7 +132,27 @@ impl Pipeline {
             max_batch,
             from_inbox,
             staging,
+            catalog: None,
         })
+    }
+
+    /// The pipeline, guarded by the catalog `handle` keeps (its `require_catalog`).
+    pub fn with_catalog(mut self, handle: ConnectorHandle) -> Result<Self, String> {
+        if handle.connector.catalog().is_none() {
+            return Err(format!(
+                "require_catalog: connector `{}` keeps no catalog",
+                handle.name()
+            ));
+        }
+        if self.config.require_catalog.as_deref() != Some(handle.name()) {
+            return Err(format!(
+                "require_catalog names `{}`, not `{}`",
+                self.config.require_catalog.as_deref().unwrap_or("nothing"),
+                handle.name()
+            ));
+        }
+        self.catalog = Some(handle);
+        Ok(self)
     }
 
     /// The pipeline's name.
@@ -251,6 +274,7 @@ impl RunCtx<'_> {
             self.start_reading()?;
         }
         self.prepare().await?;
+        self.release_known_skus().await?;
         self.replay_outbox().await?;
         let mut ranges = self.before_read().await?;
         if !early {
