@@ -16,5 +16,7 @@ pub fn registry() -> Registry {
     registry.register(Box::new(syncd_adapter_salesforce::SalesforceFactory));
     #[cfg(feature = "connector-shiphero")]
     registry.register(Box::new(syncd_adapter_shiphero::ShipHeroFactory));
+    #[cfg(feature = "connector-pim")]
+    registry.register(Box::new(syncd_adapter_pim::PimFactory));
     registry
 }

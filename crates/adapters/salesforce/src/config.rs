@@ -111,6 +111,19 @@ pub struct SalesforceConfig {
     /// Timeout of one HTTP request.
     #[serde(default = "default_request_timeout_secs")]
     pub request_timeout_secs: u64,
+    /// The catalog attribute a product's `Name` is taken from.
+    #[serde(default = "default_name_attribute")]
+    pub product_name_attribute: String,
+    /// The locale a product's `Name` is taken in.
+    #[serde(default = "default_locale")]
+    pub product_locale: String,
+}
+
+fn default_name_attribute() -> String {
+    "name".into()
+}
+fn default_locale() -> String {
+    "en_GB".into()
 }
 
 /// The kinds a Salesforce org holds (reads and pushes).
@@ -311,5 +324,17 @@ pub const KEYS: &[KeyDoc] = &[
         "integer",
         "60",
         "timeout of one HTTP request",
+    ),
+    KeyDoc::default(
+        "product_name_attribute",
+        "string",
+        "\"name\"",
+        "the catalog attribute a Product2's Name is taken from",
+    ),
+    KeyDoc::default(
+        "product_locale",
+        "string",
+        "\"en_GB\"",
+        "the locale a Product2's Name is taken in",
     ),
 ];

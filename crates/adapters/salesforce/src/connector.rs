@@ -262,6 +262,8 @@ impl Sink for SalesforceConnector {
             names: &self.config.names,
             known: &self.known,
             context: &context,
+            name_attribute: &self.config.product_name_attribute,
+            locale: &self.config.product_locale,
         };
         let per_call = self.config.batch_size;
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.len()];

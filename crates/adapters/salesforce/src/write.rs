@@ -116,6 +116,10 @@ pub struct Writer<'a> {
     pub known: &'a KnownIds,
     /// Names the connector in errors.
     pub context: &'a str,
+    /// The catalog attribute a product's name is taken from.
+    pub name_attribute: &'a str,
+    /// The locale a product's name is taken in.
+    pub locale: &'a str,
 }
 
 /// A record to send and the batch index its outcome belongs to.
@@ -488,7 +492,10 @@ impl Writer<'_> {
         for &(index, p) in batch {
             let mut m = Map::new();
             m.insert("attributes".into(), Self::attributes(object));
-            m.insert("Name".into(), Value::String(product_name(p)));
+            m.insert(
+                "Name".into(),
+                Value::String(product_name(p, self.name_attribute, self.locale)),
+            );
             m.insert(n.product_sku.clone(), Value::String(p.sku.clone()));
             m.insert("IsActive".into(), Value::Bool(true));
             let key = product_key(&p.sku);
@@ -580,13 +587,17 @@ fn product_key(sku: &str) -> RecordKey {
     RecordKey::compose(&["~product", sku])
 }
 
-/// A product's display name: its `name` value (global, or the first locale's), else its SKU.
-fn product_name(p: &Product) -> String {
+/// A product's display name: its `attribute` value in `locale` (or global; else the first
+/// locale's), else its SKU.
+pub fn product_name(p: &Product, attribute: &str, locale: &str) -> String {
     use syncd_core::model::ProductValue;
     let text = |v: &Value| v.as_str().map(str::to_string);
-    match p.values.get("name") {
+    match p.values.get(attribute) {
         Some(ProductValue::Global(v)) => text(v),
-        Some(ProductValue::Localized(by_locale)) => by_locale.values().find_map(text),
+        Some(ProductValue::Localized(by_locale)) => by_locale
+            .get(locale)
+            .and_then(text)
+            .or_else(|| by_locale.values().find_map(text)),
         None => None,
     }
     .unwrap_or_else(|| p.sku.clone())
@@ -645,6 +656,37 @@ mod tests {
                 fields: vec!["Quantity__c".into()],
             }],
         }
+    }
+
+    #[test]
+    fn a_products_name_is_its_name_value_in_the_configured_locale() {
+        use syncd_core::model::ProductValue;
+        let mut p = Product {
+            sku: "P1".into(),
+            product_type: "SIMPLE-PRODUCT".into(),
+            values: Default::default(),
+            categories: Default::default(),
+            bindings: Default::default(),
+            variants: Default::default(),
+            children: Default::default(),
+        };
+        assert_eq!(product_name(&p, "name", "de_DE"), "P1", "no name: its SKU");
+        p.values.insert(
+            "name".into(),
+            ProductValue::Localized(
+                [
+                    ("en_GB".to_string(), json!("Boot")),
+                    ("de_DE".to_string(), json!("Stiefel")),
+                ]
+                .into(),
+            ),
+        );
+        assert_eq!(product_name(&p, "name", "de_DE"), "Stiefel");
+        assert_eq!(
+            product_name(&p, "name", "fr_FR"),
+            "Stiefel",
+            "another locale's"
+        );
     }
 
     #[test]
