@@ -1,0 +1,455 @@
+//! The PIM app end to end through the real binary, called as Ergonode calls it (a real HTTP
+//! client, tokens signed HS256 with the installation's secret): the handshake, every seed 002
+//! example accepted verbatim, a body that breaks a schema refused by pointer, bad tokens refused
+//! with nothing stored, a full synchronization that only counts once it ends, and the catalog
+//! guard holding back stock of an unknown SKU until its product arrives.
+
+mod support;
+
+use std::path::Path;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use support::{until, Daemon};
+
+const SECRET: &str = "ergonode-shared-secret-0123456789";
+const INSTALLATION: &str = "6c0e2f39-4d2b-4a5e-9a51-0f7f1f0c1a11";
+const KEY: &str = "catalog-encryption-key-0123456789";
+
+fn write_config(dir: &Path) {
+    std::fs::create_dir_all(dir.join("counts")).unwrap();
+    std::fs::write(
+        dir.join("adapters.toml"),
+        r#"[daemon]
+state_dir = "state"
+admin_listen = "127.0.0.1:0"
+public_listen = "127.0.0.1:0"
+admin_token = { env = "SYNCD_TEST_ADMIN_TOKEN" }
+
+[connectors.pim]
+kind = "pim"
+encryption_key = { env = "PIM_KEY" }
+
+[connectors.counts]
+kind = "file"
+read_dir = "counts"
+
+[connectors.erp]
+kind = "file"
+ledger_path = "ledger.json"
+
+[[pipelines]]
+name = "counts-to-erp"
+from = "counts"
+to = "erp"
+entity = "stock_position"
+require_catalog = "pim"
+"#,
+    )
+    .unwrap();
+}
+
+fn token(secret: &str, installation: &str, sync: Option<&str>, exp_in: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({"app_installation_id": installation, "api_url": "http://ergonode.test/api", "iat": now, "nbf": now - 1, "exp": now + exp_in});
+    if let Some(sync) = sync {
+        claims["synchronization_id"] = json!(sync);
+    }
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Ergonode, as far as the app sees it.
+struct Ergonode<'a> {
+    d: &'a Daemon,
+    http: reqwest::Client,
+}
+
+impl Ergonode<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}/hooks/pim{path}", self.d.public())
+    }
+
+    async fn handshake(&self) -> u16 {
+        self.http
+            .post(self.url("/handshake"))
+            .header("X-APP-TOKEN", token(SECRET, INSTALLATION, None, 300))
+            .json(&json!({ "shared_secret": SECRET }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn consume_as(
+        &self,
+        endpoint: &str,
+        body: &Value,
+        token: Option<String>,
+    ) -> (u16, String) {
+        let mut request = self
+            .http
+            .put(self.url(&format!("/consume/{endpoint}")))
+            .json(body);
+        if let Some(token) = token {
+            request = request.header("X-APP-TOKEN", token);
+        }
+        let answer = request.send().await.unwrap();
+        (
+            answer.status().as_u16(),
+            answer.text().await.unwrap_or_default(),
+        )
+    }
+
+    async fn consume(&self, endpoint: &str, body: &Value, sync: Option<&str>) -> (u16, String) {
+        self.consume_as(endpoint, body, Some(token(SECRET, INSTALLATION, sync, 300)))
+            .await
+    }
+}
+
+fn body(endpoint: &str, id: &str, id_type: &str, events: Vec<Value>) -> Value {
+    json!({"name": endpoint, "resource_id": {"id": id, "type": id_type}, "synchronization": {"resource_customs": null, "events": events}})
+}
+
+fn seed_event(name: &str) -> Value {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("fixtures/seeds/002/events/{name}.json")),
+    )
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn product(sku: &str) -> Value {
+    json!({"type": "product_created", "payload": {"sku": sku, "type": "SIMPLE-PRODUCT", "category_codes": []}})
+}
+
+async fn start(dir: &Path) -> Daemon {
+    Daemon::start_at(dir, &[("PIM_KEY", KEY)]).await
+}
+
+#[tokio::test]
+async fn the_manifest_and_handshake_then_every_seed_example_verbatim_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path());
+    let d = start(dir.path()).await;
+    let e = Ergonode {
+        d: &d,
+        http: reqwest::Client::new(),
+    };
+    let manifest: Value = e
+        .http
+        .get(e.url("/manifest"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        manifest["features"],
+        json!(["synchronization", "synchronization_full"])
+    );
+    assert!(
+        manifest["url"].as_str().unwrap().ends_with("/hooks/pim"),
+        "{manifest}"
+    );
+    assert_eq!(e.handshake().await, 200);
+
+    // "attribute_created … attribute_option_*, category_created, product_created,
+    // product_value_*, product_*_category, product_binding_*, product_child_*,
+    // product_variant_*": each example, as the seed prints it, inside the call that carries it.
+    let calls: [(&str, &str, &str, &[&str]); 3] = [
+        (
+            "attribute_created",
+            "attribute_code",
+            "attribute_code",
+            &[
+                "attribute_created",
+                "attribute_name_changed",
+                "attribute_option_created",
+                "attribute_option_name_changed",
+                "attribute_option_code_changed",
+                "attribute_option_deleted",
+            ],
+        ),
+        (
+            "category_created",
+            "category_code",
+            "category_code",
+            &["category_created", "category_name_changed"],
+        ),
+        (
+            "product_created",
+            "Product SKU",
+            "sku",
+            &[
+                "product_created",
+                "product_value_added",
+                "product_value_changed",
+                "product_value_removed",
+                "product_added_to_category",
+                "product_removed_from_category",
+                "product_binding_added",
+                "product_binding_removed",
+                "product_child_added",
+                "product_child_quantity_changed",
+                "product_child_removed",
+                "product_variant_added",
+                "product_variant_removed",
+            ],
+        ),
+    ];
+    let mut total = 0;
+    for (endpoint, id, id_type, names) in calls {
+        let events: Vec<Value> = names.iter().map(|n| seed_event(n)).collect();
+        total += events.len();
+        let (status, answer) = e
+            .consume(endpoint, &body(endpoint, id, id_type, events), None)
+            .await;
+        assert_eq!(status, 200, "{endpoint}: {answer}");
+    }
+    assert_eq!(total, 21);
+
+    // A body whose event breaks its schema is refused, naming the type, pointer and rule.
+    let mut broken = seed_event("product_child_added");
+    broken["payload"]["child_quantity"] = json!("two");
+    let (status, answer) = e
+        .consume(
+            "product_updated",
+            &body(
+                "product_updated",
+                "Product SKU",
+                "sku",
+                vec![product("Product SKU"), broken],
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains("product_child_added")
+            && answer.contains("/synchronization/events/1/payload/child_quantity")
+            && answer.contains("type"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_an_expired_token_an_unknown_installation_or_no_token_gets_401_and_nothing_is_kept(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path());
+    let d = start(dir.path()).await;
+    let e = Ergonode {
+        d: &d,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(e.handshake().await, 200);
+    let call = body("product_created", "P-1", "sku", vec![product("P-1")]);
+    for (why, token) in [
+        (
+            "bad signature",
+            Some(token("not-the-secret", INSTALLATION, None, 300)),
+        ),
+        (
+            "expired token",
+            Some(token(SECRET, INSTALLATION, None, -120)),
+        ),
+        (
+            "unknown installation",
+            Some(token(
+                SECRET,
+                "00000000-0000-0000-0000-000000000000",
+                None,
+                300,
+            )),
+        ),
+        ("missing X-APP-TOKEN", None),
+    ] {
+        let (status, answer) = e.consume_as("product_created", &call, token).await;
+        assert_eq!(status, 401, "{why}: {answer}");
+        assert!(answer.contains(why), "{why}: {answer}");
+    }
+    // Nothing reached the catalog: a position of P-1 is still held back.
+    std::fs::write(d.path("counts/1.csv"), "sku,location,on_hand\nP-1,WH,5\n").unwrap();
+    let report = run(&d, "counts-to-erp").await;
+    assert_eq!(report["dead_lettered"], 1, "{report}");
+}
+
+async fn run(d: &Daemon, pipeline: &str) -> Value {
+    let before = d.runs_of(pipeline).await.len();
+    d.trigger(pipeline);
+    until(&format!("{pipeline} ran"), || async {
+        d.runs_of(pipeline).await.len() > before
+    })
+    .await;
+    d.runs_of(pipeline).await.pop().unwrap()
+}
+
+fn ledger(d: &Daemon) -> Vec<(String, i64)> {
+    let Ok(bytes) = std::fs::read(d.path("ledger.json")) else {
+        return Vec::new();
+    };
+    let ledger: Value = serde_json::from_slice(&bytes).unwrap();
+    let mut out: Vec<(String, i64)> = ledger["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["sku"].as_str().unwrap().to_string(),
+                p["on_hand"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn stock_of_an_unknown_sku_waits_as_a_dead_letter_and_goes_out_once_the_product_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path());
+    let d = start(dir.path()).await;
+    let e = Ergonode {
+        d: &d,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(e.handshake().await, 200);
+    let (status, _) = e
+        .consume(
+            "product_created",
+            &body("product_created", "KNOWN", "sku", vec![product("KNOWN")]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    std::fs::write(
+        d.path("counts/1.csv"),
+        "sku,location,on_hand\nKNOWN,WH,5\nLATER,WH,7\n",
+    )
+    .unwrap();
+    let first = run(&d, "counts-to-erp").await;
+    assert_eq!(
+        (first["written"].as_u64(), first["dead_lettered"].as_u64()),
+        (Some(1), Some(1)),
+        "{first}"
+    );
+    assert_eq!(ledger(&d), vec![("KNOWN".to_string(), 5)]);
+    let (_, letters) = d.get("/dlq/counts-to-erp").await;
+    assert!(letters.contains("unknown sku `LATER`"), "{letters}");
+
+    // The product arrives; the next run sends the held stock without being asked.
+    let (status, _) = e
+        .consume(
+            "product_created",
+            &body("product_created", "LATER", "sku", vec![product("LATER")]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let second = run(&d, "counts-to-erp").await;
+    assert_eq!(second["replayed"], 1, "{second}");
+    assert_eq!(
+        ledger(&d),
+        vec![("KNOWN".to_string(), 5), ("LATER".to_string(), 7)]
+    );
+    let (_, letters) = d.get("/dlq/counts-to-erp").await;
+    assert!(!letters.contains("LATER"), "{letters}");
+}
+
+#[tokio::test]
+async fn an_interrupted_full_synchronization_changes_nothing_and_a_finished_one_replaces_the_catalog(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path());
+    let d = start(dir.path()).await;
+    let e = Ergonode {
+        d: &d,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(e.handshake().await, 200);
+    for sku in ["OLD", "KEPT"] {
+        e.consume(
+            "product_created",
+            &body("product_created", sku, "sku", vec![product(sku)]),
+            None,
+        )
+        .await;
+    }
+    let full = json!({"name": "synchronization_started", "type": "full"});
+    // A full synchronization that never ends.
+    assert_eq!(
+        e.consume("synchronization_started", &full, Some("sync-1"))
+            .await
+            .0,
+        200
+    );
+    for sku in ["KEPT", "NEW"] {
+        assert_eq!(
+            e.consume(
+                "product_created",
+                &body("product_created", sku, "sku", vec![product(sku)]),
+                Some("sync-1")
+            )
+            .await
+            .0,
+            200
+        );
+    }
+    std::fs::write(
+        d.path("counts/1.csv"),
+        "sku,location,on_hand\nOLD,WH,1\nNEW,WH,2\n",
+    )
+    .unwrap();
+    let held = run(&d, "counts-to-erp").await;
+    assert_eq!(
+        (held["written"].as_u64(), held["dead_lettered"].as_u64()),
+        (Some(1), Some(1)),
+        "OLD still known, NEW not yet: {held}"
+    );
+
+    // The next full synchronization ends: the catalog is what it sent.
+    assert_eq!(
+        e.consume("synchronization_started", &full, Some("sync-2"))
+            .await
+            .0,
+        200
+    );
+    for sku in ["KEPT", "NEW"] {
+        assert_eq!(
+            e.consume(
+                "product_created",
+                &body("product_created", sku, "sku", vec![product(sku)]),
+                Some("sync-2")
+            )
+            .await
+            .0,
+            200
+        );
+    }
+    assert_eq!(
+        e.consume(
+            "synchronization_ended",
+            &json!({"name": "synchronization_ended"}),
+            Some("sync-2")
+        )
+        .await
+        .0,
+        200
+    );
+    std::fs::write(d.path("counts/2.csv"), "sku,location,on_hand\nOLD,WH,3\n").unwrap();
+    let after = run(&d, "counts-to-erp").await;
+    assert_eq!(after["replayed"], 1, "NEW's held stock goes out: {after}");
+    assert_eq!(
+        after["dead_lettered"], 1,
+        "OLD is gone from the catalog: {after}"
+    );
+}
