@@ -649,6 +649,7 @@ fn every_crash_point_has_a_case() {
         include_str!("fluent.rs"),
         include_str!("salesforce.rs"),
         include_str!("shiphero.rs"),
+        include_str!("pim.rs"),
     ];
     for (point, _) in syncd_core::crash::POINTS {
         assert!(

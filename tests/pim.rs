@@ -453,3 +453,109 @@ async fn an_interrupted_full_synchronization_changes_nothing_and_a_finished_one_
         "OLD is gone from the catalog: {after}"
     );
 }
+
+fn write_config_with_salesforce(dir: &Path, sim: &syncd_sandbox::salesforce::SalesforceSim) {
+    write_config(dir);
+    let mut config = std::fs::read_to_string(dir.join("adapters.toml")).unwrap();
+    config.push_str(&format!(
+        r#"
+[connectors.sf]
+kind = "salesforce"
+login_url = "{}"
+client_id = "{}"
+username = "{}"
+private_key = {{ env = "SF_PRIVATE_KEY" }}
+
+[[pipelines]]
+name = "catalog-to-salesforce"
+from = "pim"
+to = "sf"
+entity = "product"
+"#,
+        sim.url(),
+        sim.config().client_id,
+        sim.config().username
+    ));
+    std::fs::write(dir.join("adapters.toml"), config).unwrap();
+}
+
+fn named(sku: &str, en: &str) -> Vec<Value> {
+    vec![
+        product(sku),
+        json!({"type": "product_value_added", "payload": {"attribute_code": "name", "attribute_type": "TEXT", "attribute_scope": "local", "value": [{"language": "en_GB", "translation": en}, {"language": "de_DE", "translation": format!("{en} (de)")}]}}),
+    ]
+}
+
+fn product2(sim: &syncd_sandbox::salesforce::SalesforceSim) -> Vec<(String, String)> {
+    let query =
+        syncd_sandbox::salesforce::soql::parse("SELECT ProductCode, Name FROM Product2").unwrap();
+    let mut rows: Vec<(String, String)> = sim
+        .store()
+        .run(&query, false, "62.0")
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ProductCode"].as_str().unwrap().to_string(),
+                r["Name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn a_kill_after_a_call_is_folded_and_before_it_is_answered_loses_nothing_when_ergonode_sends_again(
+) {
+    let sim = syncd_sandbox::salesforce::SalesforceSim::start(Default::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config_with_salesforce(dir.path(), &sim);
+    let key = syncd_sandbox::salesforce::SANDBOX_JWT_PRIVATE_KEY;
+    let env = [("PIM_KEY", KEY), ("SF_PRIVATE_KEY", key)];
+    let crashing = [
+        ("PIM_KEY", KEY),
+        ("SF_PRIVATE_KEY", key),
+        ("SYNCD_CRASH_AT", "catalog_applied"),
+    ];
+    let mut d = Daemon::start_at(dir.path(), &crashing).await;
+    let e = Ergonode {
+        d: &d,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(e.handshake().await, 200);
+    let call = body("product_created", "P-1", "sku", named("P-1", "Boot"));
+    let answered = e
+        .http
+        .put(e.url("/consume/product_created"))
+        .header("X-APP-TOKEN", token(SECRET, INSTALLATION, None, 300))
+        .json(&call)
+        .send()
+        .await;
+    assert!(answered.is_err(), "the daemon died before it answered");
+    let (status, _) = d.exit().await;
+    assert!(!status.success());
+
+    // Ergonode had no answer: it sends the call again.
+    let d = Daemon::start_at(dir.path(), &env).await;
+    let e = Ergonode {
+        d: &d,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(e.consume("product_created", &call, None).await.0, 200);
+    let first = run(&d, "catalog-to-salesforce").await;
+    assert_eq!(first["written"], 1, "{first}");
+    // "Products go to Salesforce Product2: … name in the configured locale".
+    assert_eq!(
+        product2(&sim),
+        vec![("P-1".to_string(), "Boot".to_string())]
+    );
+
+    // Delivered a third time: nothing to write.
+    assert_eq!(e.consume("product_created", &call, None).await.0, 200);
+    let again = run(&d, "catalog-to-salesforce").await;
+    assert_eq!(again["written"], 0, "{again}");
+    assert_eq!(product2(&sim).len(), 1);
+}

@@ -68,6 +68,11 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<ExitCode> {
             .join(", "),
         url = sandbox.shiphero.url()
     );
+    println!(
+        "ergonode (pushes to an app): POST {url}/_sandbox/install {{\"app_url\": \"<app base URL>\"}} handshakes and sends app_installed; POST {url}/_sandbox/synchronize {{\"full\": false}} pushes a delta ({} seeded products), POST {url}/_sandbox/script edits the catalog, GET {url}/_sandbox/state shows calls and answers",
+        sandbox.ergonode.config().products,
+        url = sandbox.ergonode.url()
+    );
     println!("(sandbox credentials, not secrets; Ctrl-C stops)");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -60,6 +60,10 @@ pub const POINTS: &[(&str, &str)] = &[
         "a ShipHero sync was created and its sync_id kept; its end is not seen yet",
     ),
     (
+        "catalog_applied",
+        "a PIM call's events are folded into the catalog and flushed; its records are not in the inbox, Ergonode has no answer",
+    ),
+    (
         "push_aged",
         "a Salesforce push's unit ages are kept; its events are not in the inbox, the package has no answer",
     ),

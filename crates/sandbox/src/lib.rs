@@ -5,6 +5,7 @@
 //! endpoint, so that tests and benchmarks can count vendor API calls.
 
 pub mod data;
+pub mod ergonode;
 pub mod faults;
 pub mod fluent;
 pub mod log;
@@ -27,6 +28,8 @@ pub struct Sandbox {
     pub salesforce: salesforce::SalesforceSim,
     /// ShipHero.
     pub shiphero: shiphero::ShipHeroSim,
+    /// Ergonode PIM (pushes to an app installed with `POST /_sandbox/install`).
+    pub ergonode: ergonode::ErgonodeSim,
 }
 
 /// How `syncd sandbox` sets the simulators up.
@@ -73,6 +76,11 @@ impl Sandbox {
                 ..shiphero::ShipHeroSimConfig::default()
             })
             .await?,
+            ergonode: ergonode::ErgonodeSim::start(ergonode::ErgonodeSimConfig {
+                port: port(4),
+                ..ergonode::ErgonodeSimConfig::default()
+            })
+            .await?,
         })
     }
 
@@ -83,6 +91,7 @@ impl Sandbox {
             ("newstore", self.newstore.url()),
             ("salesforce", self.salesforce.url()),
             ("shiphero", self.shiphero.url()),
+            ("ergonode", self.ergonode.url()),
         ]
     }
 }

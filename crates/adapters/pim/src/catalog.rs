@@ -301,7 +301,7 @@ impl CatalogStore {
 
     /// Applies one call's `events` to resource `kind` `id` (`delete`: the resource was
     /// deleted), durably. Within a full synchronization the change is staged and nothing is
-    /// returned; otherwise the change made, if any.
+    /// returned; otherwise the record as it now is (or was, deleted).
     pub fn apply(
         &self,
         sync: Option<&str>,
@@ -331,23 +331,29 @@ impl CatalogStore {
         }
         let before = db.get(&live_key).map_err(|e| e.to_string())?;
         if delete {
-            let Some(before) = before else {
-                return Ok(None);
+            let record = match &before {
+                Some(before) => record_of(kind, before)?,
+                // Deleted already (the call is delivered again): the key is what counts.
+                None => record_of(kind, &folded(kind, id, None, &[])?)?,
             };
-            db.remove(&live_key).map_err(|e| e.to_string())?;
-            self.flush()?;
+            if before.is_some() {
+                db.remove(&live_key).map_err(|e| e.to_string())?;
+                self.flush()?;
+            }
             return Ok(Some(Change {
-                record: record_of(kind, &before)?,
+                record,
                 deleted: true,
             }));
         }
         let after = folded(kind, id, before.as_deref(), events)?;
-        if before.as_deref() == Some(after.as_slice()) {
-            return Ok(None);
+        if before.as_deref() != Some(after.as_slice()) {
+            db.insert(&live_key, after.as_slice())
+                .map_err(|e| e.to_string())?;
+            self.flush()?;
         }
-        db.insert(&live_key, after.as_slice())
-            .map_err(|e| e.to_string())?;
-        self.flush()?;
+        // The record as it is, changed or not: a call delivered again after a crash that kept
+        // its change but lost its answer still brings the change to the pipelines (the engine's
+        // diff makes a repeat free).
         Ok(Some(Change {
             record: record_of(kind, &after)?,
             deleted: false,

@@ -201,10 +201,11 @@ impl PimConnector {
                 Ok(Vec::new())
             }
             "synchronization_ended" => match sync {
-                Some(id) => Ok(Self::events_of(
-                    self.catalog.end(id).map_err(unavailable)?,
-                    &origin,
-                )),
+                Some(id) => {
+                    let changes = self.catalog.end(id).map_err(unavailable)?;
+                    syncd_core::crash::point("catalog_applied");
+                    Ok(Self::events_of(changes, &origin))
+                }
                 None => Ok(Vec::new()),
             },
             _ => {
@@ -239,6 +240,7 @@ impl PimConnector {
                     .catalog
                     .apply(sync, kind, id, &known, endpoint.ends_with("_deleted"))
                     .map_err(unavailable)?;
+                syncd_core::crash::point("catalog_applied");
                 Ok(Self::events_of(change.into_iter().collect(), &origin))
             }
         }
