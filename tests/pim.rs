@@ -559,3 +559,113 @@ async fn a_kill_after_a_call_is_folded_and_before_it_is_answered_loses_nothing_w
     assert_eq!(again["written"], 0, "{again}");
     assert_eq!(product2(&sim).len(), 1);
 }
+
+use syncd_sandbox::ergonode::{DeliveryFaults, ErgonodeSim, ErgonodeSimConfig, SyncKind};
+
+/// Ergonode's simulator, saying in `synchronization_started` whether a synchronization is full.
+async fn ergonode(delivery: DeliveryFaults) -> ErgonodeSim {
+    ErgonodeSim::start(ErgonodeSimConfig {
+        products: 20,
+        announce_kind: true,
+        delivery,
+        ..ErgonodeSimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ergonode_installs_the_app_and_its_synchronizations_reach_salesforce_with_duplicates_and_reordering_harmless(
+) {
+    let sf = syncd_sandbox::salesforce::SalesforceSim::start(Default::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config_with_salesforce(dir.path(), &sf);
+    let key = syncd_sandbox::salesforce::SANDBOX_JWT_PRIVATE_KEY;
+    let d = Daemon::start_at(dir.path(), &[("PIM_KEY", KEY), ("SF_PRIVATE_KEY", key)]).await;
+    let sim = ergonode(DeliveryFaults {
+        duplicate_rate: 0.3,
+        reorder: true,
+    })
+    .await;
+    sim.install(&format!("{}/hooks/pim", d.public()))
+        .await
+        .unwrap();
+
+    let full = sim.synchronize(SyncKind::Full).await.unwrap();
+    assert!(full.completed, "{full:?}");
+    let first = run(&d, "catalog-to-salesforce").await;
+    assert_eq!(first["dead_lettered"], 0, "{first}");
+    let skus: Vec<String> = sim.catalog().products.keys().cloned().collect();
+    let held: Vec<String> = product2(&sf).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(
+        held, skus,
+        "every product of the full synchronization, once"
+    );
+
+    // The script's edits (every event type the seed lists) as a delta.
+    sim.script().unwrap();
+    let delta = sim.synchronize(SyncKind::Delta).await.unwrap();
+    assert!(delta.completed, "{delta:?}");
+    let second = run(&d, "catalog-to-salesforce").await;
+    assert_eq!(second["dead_lettered"], 0, "{second}");
+    let skus: Vec<String> = sim.catalog().products.keys().cloned().collect();
+    let held: Vec<String> = product2(&sf).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(held, skus, "created and deleted products followed");
+    assert!(
+        sim.calls().iter().all(|c| c.status == 200),
+        "every call answered 200"
+    );
+}
+
+#[tokio::test]
+async fn a_kill_during_a_full_synchronization_converges_once_ergonode_synchronizes_again() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path());
+    let sim = ergonode(DeliveryFaults::default()).await;
+    // Killed after the ninth call is folded, before it is answered.
+    let mut d = Daemon::start_at(
+        dir.path(),
+        &[("PIM_KEY", KEY), ("SYNCD_CRASH_AT", "catalog_applied:9")],
+    )
+    .await;
+    let url = format!("{}/hooks/pim", d.public());
+    sim.install(&url).await.unwrap();
+    let interrupted = sim.synchronize(SyncKind::Full).await.unwrap();
+    assert!(!interrupted.completed, "{interrupted:?}");
+    d.exit().await;
+
+    // The same port, so that the installation's URL still reaches it.
+    let port = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let config = std::fs::read_to_string(dir.path().join("adapters.toml"))
+        .unwrap()
+        .replace(
+            "public_listen = \"127.0.0.1:0\"",
+            &format!("public_listen = \"127.0.0.1:{port}\""),
+        );
+    std::fs::write(dir.path().join("adapters.toml"), config).unwrap();
+    let d = Daemon::start_at(dir.path(), &[("PIM_KEY", KEY)]).await;
+    let again = sim.synchronize(SyncKind::Full).await.unwrap();
+    assert!(again.completed, "{again:?}");
+    // Every product is in the catalog: stock of each passes the guard.
+    let skus: Vec<String> = sim.catalog().products.keys().cloned().collect();
+    let mut csv = String::from("sku,location,on_hand\n");
+    for sku in &skus {
+        csv.push_str(&format!("{sku},WH,1\n"));
+    }
+    std::fs::write(d.path("counts/1.csv"), csv).unwrap();
+    let report = run(&d, "counts-to-erp").await;
+    assert_eq!(
+        (report["written"].as_u64(), report["dead_lettered"].as_u64()),
+        (Some(skus.len() as u64), Some(0)),
+        "{report}"
+    );
+}

@@ -76,7 +76,9 @@ impl Sandbox {
                 ..shiphero::ShipHeroSimConfig::default()
             })
             .await?,
+            // The started body says whether it is full (unconfirmed; the app reads it).
             ergonode: ergonode::ErgonodeSim::start(ergonode::ErgonodeSimConfig {
+                announce_kind: true,
                 port: port(4),
                 ..ergonode::ErgonodeSimConfig::default()
             })

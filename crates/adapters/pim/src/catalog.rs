@@ -274,11 +274,27 @@ impl CatalogStore {
             .transpose()
     }
 
-    /// A full synchronization starts: what it sends is staged until it ends.
+    /// A full synchronization starts: what it sends is staged until it ends. A full one
+    /// left unfinished (interrupted, never to end) is dropped: this one supersedes it.
     pub fn begin_full(&self, sync: &str) -> Result<(), String> {
         if self.sync_state(sync)?.is_some() {
             return Ok(()); // `_started` delivered again
         }
+        let db = self.db()?;
+        let mut stale = sled::Batch::default();
+        for entry in db.scan_prefix(key(&["y", ""])) {
+            let (k, v) = entry.map_err(|e| e.to_string())?;
+            let state: SyncState = serde_json::from_slice(&v).map_err(|e| e.to_string())?;
+            if state.full && !state.ended {
+                let old = String::from_utf8_lossy(&k[2..]).to_string();
+                for staged in db.scan_prefix(key(&["s", &old, ""])) {
+                    stale.remove(staged.map_err(|e| e.to_string())?.0);
+                }
+                stale.remove(k);
+                tracing::info!(synchronization = %old, "an unfinished full synchronization is superseded: its staged records are dropped");
+            }
+        }
+        db.apply_batch(stale).map_err(|e| e.to_string())?;
         let state = serde_json::to_vec(&SyncState {
             full: true,
             ..SyncState::default()
@@ -549,5 +565,29 @@ mod tests {
             changes,
             "`_ended` again gives the same"
         );
+    }
+
+    #[test]
+    fn a_new_full_synchronization_drops_what_an_unfinished_one_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CatalogStore::new(dir.path().to_path_buf(), "key-0123456789abcdef");
+        store.begin_full("abandoned").unwrap();
+        store
+            .apply(
+                Some("abandoned"),
+                Kind::Product,
+                "GHOST",
+                &created("GHOST"),
+                false,
+            )
+            .unwrap();
+        store.begin_full("next").unwrap();
+        store
+            .apply(Some("next"), Kind::Product, "REAL", &created("REAL"), false)
+            .unwrap();
+        store.end("next").unwrap();
+        assert!(store.knows_sku("REAL").unwrap() && !store.knows_sku("GHOST").unwrap());
+        assert_eq!(store.db().unwrap().scan_prefix(key(&["s", ""])).count(), 0);
+        assert!(store.end("abandoned").unwrap().is_empty());
     }
 }

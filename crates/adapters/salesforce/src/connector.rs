@@ -269,8 +269,12 @@ impl Sink for SalesforceConnector {
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.len()];
         let split = write::split(batch);
         let mut deletes = Vec::new();
+        let mut product_deletes = Vec::new();
         for (i, op) in &split.other {
             match op {
+                WriteOp::Delete { key, entity } if *entity == EntityKind::Product => {
+                    product_deletes.push((*i, key.parts().concat()));
+                }
                 WriteOp::Delete { key, entity } if *entity == EntityKind::StockPosition => {
                     match key.parts().as_slice() {
                         [sku, location] => deletes
@@ -308,6 +312,9 @@ impl Sink for SalesforceConnector {
             .products(&split.products, per_call, &mut outcomes)
             .await?;
         writer.delete_positions(&deletes, &mut outcomes).await?;
+        writer
+            .delete_products(&product_deletes, &mut outcomes)
+            .await?;
         Ok(outcomes
             .into_iter()
             .map(|o| {

@@ -533,22 +533,44 @@ impl Writer<'_> {
         .await
     }
 
-    /// Deletes the Source Items of `keys` (`sku|source`), found as for an update.
-    pub async fn delete_positions(
+    /// Deletes the `Product2` records of `skus`, found by `ProductCode`.
+    pub async fn delete_products(
         &self,
-        keys: &[(usize, StockPosition)],
+        skus: &[(usize, String)],
         outcomes: &mut [Option<WriteOutcome>],
     ) -> Result<(), ConnectorError> {
-        let all: Vec<&StockPosition> = keys.iter().map(|(_, p)| p).collect();
-        self.find_items(&all).await?;
-        let mut ids = Vec::new();
-        for (index, p) in keys {
-            match self.known.get(&p.key()) {
-                Some(id) => ids.push((*index, p.key(), id)),
-                // Not in Salesforce: already as the delete wants it.
-                None => outcomes[*index] = Some(WriteOutcome::Applied),
-            }
+        let n = self.names;
+        let unknown: Vec<String> = skus
+            .iter()
+            .filter(|(_, sku)| self.known.get(&product_key(sku)).is_none())
+            .map(|(_, sku)| sku.clone())
+            .collect();
+        for (sku, id) in self
+            .ids_by(&n.product.object, &n.product_sku, &unknown)
+            .await?
+        {
+            self.known.put(product_key(&sku), id);
         }
+        let found: Vec<(usize, RecordKey, String)> = skus
+            .iter()
+            .filter_map(|(index, sku)| match self.known.get(&product_key(sku)) {
+                Some(id) => Some((*index, product_key(sku), id)),
+                None => {
+                    // Not in Salesforce: already as the delete wants it.
+                    outcomes[*index] = Some(WriteOutcome::Applied);
+                    None
+                }
+            })
+            .collect();
+        self.delete_ids(found, outcomes).await
+    }
+
+    /// Deletes records by id through sObject Collections, 200 a call.
+    async fn delete_ids(
+        &self,
+        ids: Vec<(usize, RecordKey, String)>,
+        outcomes: &mut [Option<WriteOutcome>],
+    ) -> Result<(), ConnectorError> {
         for chunk in ids.chunks(200) {
             let list = chunk
                 .iter()
@@ -578,6 +600,26 @@ impl Writer<'_> {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Deletes the Source Items of `keys` (`sku|source`), found as for an update.
+    pub async fn delete_positions(
+        &self,
+        keys: &[(usize, StockPosition)],
+        outcomes: &mut [Option<WriteOutcome>],
+    ) -> Result<(), ConnectorError> {
+        let all: Vec<&StockPosition> = keys.iter().map(|(_, p)| p).collect();
+        self.find_items(&all).await?;
+        let mut ids = Vec::new();
+        for (index, p) in keys {
+            match self.known.get(&p.key()) {
+                Some(id) => ids.push((*index, p.key(), id)),
+                // Not in Salesforce: already as the delete wants it.
+                None => outcomes[*index] = Some(WriteOutcome::Applied),
+            }
+        }
+        self.delete_ids(ids, outcomes).await?;
         Ok(())
     }
 }
