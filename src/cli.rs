@@ -140,6 +140,18 @@ pub enum Command {
         /// The pipeline.
         pipeline: String,
     },
+    /// Read both sides of a pipeline or link now and show what differs (no writes); exit 1
+    /// when they differ.
+    Drift {
+        /// The config file.
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        /// Print the differences as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The pipeline or link.
+        name: String,
+    },
 }
 
 /// `syncd cursors ...`.

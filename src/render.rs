@@ -54,6 +54,56 @@ pub fn reports_table(reports: &[RunReport]) -> String {
     out
 }
 
+/// A drift report: one row per differing field (or missing record), its owner on a link.
+pub fn drift_table(drift: &syncd_engine::Drift) -> String {
+    use syncd_engine::KeyDrift;
+    let mut table = table(&["key", "difference", "field", "source", "target", "owner"]);
+    for d in &drift.differences {
+        match d {
+            KeyDrift::MissingInTarget { key } => {
+                table.add_row(vec![
+                    key.clone(),
+                    "missing in target".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+            KeyDrift::MissingInSource { key } => {
+                table.add_row(vec![
+                    key.clone(),
+                    "missing in source".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+            KeyDrift::Differs { key, fields } => {
+                for f in fields {
+                    table.add_row(vec![
+                        key.clone(),
+                        "differs".into(),
+                        f.field.clone(),
+                        f.source.to_string(),
+                        f.target.to_string(),
+                        f.owner.clone().unwrap_or_default(),
+                    ]);
+                }
+            }
+        }
+    }
+    let verdict = match drift.in_sync() {
+        true => "in sync".to_string(),
+        false => format!("{} difference(s)", drift.differences.len()),
+    };
+    format!(
+        "{table}\n{}: {} source record(s), {} target record(s), {verdict}",
+        drift.pipeline, drift.source_records, drift.target_records
+    )
+}
+
 /// A plan as a table of writes, with a summary line.
 pub fn plan_table(plan: &Plan) -> String {
     let mut table = table(&["", "key", "record"]);

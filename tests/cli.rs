@@ -606,3 +606,37 @@ fn top_without_a_running_daemon_says_so_and_fails() {
     assert!(!out.status.success());
     assert!(text(&out).contains("running daemon"), "{}", text(&out));
 }
+
+#[test]
+fn the_omnichannel_reference_topology_is_a_valid_config_with_every_connector_kind() {
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/omnichannel/adapters.toml"
+    );
+    let secrets = [
+        ("SYNCD_ADMIN_TOKEN", "omnichannel-admin-token-0123456789"),
+        ("PIM_ENCRYPTION_KEY", "omnichannel-catalog-key-0123456789"),
+        (
+            "SF_PRIVATE_KEY",
+            syncd_sandbox::salesforce::SANDBOX_JWT_PRIVATE_KEY,
+        ),
+        ("SHIPHERO_PASSWORD", "sandbox-password"),
+        ("NEWSTORE_CLIENT_SECRET", "newstore-sandbox-secret"),
+        ("NEWSTORE_WEBHOOK_KEY", "omnichannel-hook-key-0123456789"),
+        ("FLUENT_CLIENT_SECRET", "sandbox-client-secret"),
+        ("FLUENT_PASSWORD", "sandbox-password"),
+    ];
+    let out = syncd(&["check", "--offline", "--config", config], &secrets);
+    assert!(out.status.success(), "{}", text(&out));
+    let text = std::fs::read_to_string(config).unwrap();
+    for kind in [
+        "pim",
+        "salesforce",
+        "shiphero",
+        "newstore",
+        "fluent",
+        "file",
+    ] {
+        assert!(text.contains(&format!("kind = \"{kind}\"")), "{kind}");
+    }
+}

@@ -785,4 +785,50 @@ async fn salesforce_is_a_link_side_that_owns_status_while_the_warehouse_owns_on_
         let quiet = run(&d, pipeline).await;
         assert_eq!(quiet["written"], 0, "{pipeline}: {quiet}");
     }
+
+    // `syncd drift` reads both sides now: in sync, exit 0.
+    // (Run without blocking: the simulator answers on this test's runtime.)
+    let drift = |json: bool| {
+        let mut cmd = support::syncd();
+        cmd.args(["drift", "--config"])
+            .arg(dir.path().join("adapters.toml"))
+            .arg("stock")
+            .env("SF_PRIVATE_KEY", SANDBOX_JWT_PRIVATE_KEY);
+        if json {
+            cmd.arg("--json");
+        }
+        async move { tokio::process::Command::from(cmd).output().await.unwrap() }
+    };
+    let calm = drift(false).await;
+    assert_eq!(
+        calm.status.code(),
+        Some(1 - 1),
+        "{}",
+        String::from_utf8_lossy(&calm.stderr)
+    );
+    assert!(String::from_utf8_lossy(&calm.stdout).contains("in sync"));
+    // Someone edits on-hand in Salesforce: drift names the field and its owner, and exits 1.
+    let _: Value = client
+        .call(
+            Method::PATCH,
+            &format!("/sobjects/Inventory_Source_Item__c/{}", ids[1]),
+            Some(&json!({"Quantity__c": "3"})),
+        )
+        .await
+        .unwrap();
+    let drifted = drift(true).await;
+    assert_eq!(drifted.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&drifted.stdout).unwrap();
+    assert_eq!(
+        report["differences"],
+        json!([{"kind": "differs", "key": "P-001|src1", "fields": [
+            {"field": "on_hand", "source": 10, "target": 3, "owner": "wms"}
+        ]}]),
+        "{report}"
+    );
+    let table = String::from_utf8_lossy(&drift(false).await.stdout).to_string();
+    assert!(
+        table.contains("on_hand") && table.contains("wms") && table.contains("1 difference"),
+        "{table}"
+    );
 }

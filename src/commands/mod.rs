@@ -6,6 +6,7 @@ mod cursors;
 mod demo;
 mod demo_newstore;
 mod dlq;
+mod drift;
 mod once;
 mod plan;
 mod sandbox;
@@ -66,6 +67,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             json,
             pipeline,
         } => plan::run(&config, &pipeline, json).await,
+        Command::Drift { config, json, name } => drift::run(&config, &name, json).await,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod allocations;
 pub mod checkpoint;
 pub mod config;
 pub mod diff;
+pub mod drift;
 pub mod error;
 pub mod handle;
 pub mod link;
@@ -23,6 +24,7 @@ pub mod transform;
 pub mod writer;
 
 pub use config::{LinkConfig, Maps, Mode, PipelineConfig, RetryConfig, Unmapped};
+pub use drift::{Drift, FieldDrift, KeyDrift};
 pub use error::RunError;
 pub use handle::{ConnectorHandle, RateLimit};
 pub use link::FieldPolicy;

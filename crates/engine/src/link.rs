@@ -54,6 +54,11 @@ impl FieldPolicy {
         })
     }
 
+    /// The connector that owns `field`, if the link names one.
+    pub fn owner_of(&self, field: &str) -> Option<String> {
+        self.owners.get(field).cloned()
+    }
+
     /// The shadow namespace that holds this link's base records.
     pub fn base_namespace(&self) -> String {
         format!("link:{}", self.link)

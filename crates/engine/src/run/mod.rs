@@ -203,6 +203,26 @@ impl Pipeline {
         self.target.name()
     }
 
+    /// The source connector.
+    pub fn source_handle(&self) -> &ConnectorHandle {
+        &self.source
+    }
+
+    /// The target connector.
+    pub fn target_handle(&self) -> &ConnectorHandle {
+        &self.target
+    }
+
+    /// Whether the source's records come from its webhook inbox.
+    pub fn reads_inbox(&self) -> bool {
+        self.from_inbox
+    }
+
+    /// The link policy, when the pipeline is one side of a link.
+    pub fn policy(&self) -> Option<&FieldPolicy> {
+        self.policy.as_ref()
+    }
+
     /// Runs the pipeline once and returns its report (also kept in the run history).
     ///
     /// Once `stop` is cancelled, a write call in flight finishes and is committed, no new call
