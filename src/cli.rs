@@ -140,6 +140,20 @@ pub enum Command {
         /// The pipeline.
         pipeline: String,
     },
+    /// The conflict log: fields both sides of a link changed, their values and the winner.
+    Conflicts {
+        /// The config file.
+        #[arg(long, short, default_value = "adapters.toml")]
+        config: PathBuf,
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+        /// How many, newest last.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Only this link's.
+        link: Option<String>,
+    },
     /// Read both sides of a pipeline or link now and show what differs (no writes); exit 1
     /// when they differ.
     Drift {

@@ -54,6 +54,28 @@ pub fn reports_table(reports: &[RunReport]) -> String {
     out
 }
 
+/// The conflict log: one row per field.
+pub fn conflicts_table(conflicts: &[syncd_store::conflicts::Conflict]) -> String {
+    let mut table = table(&[
+        "at", "link", "key", "field", "source", "target", "base", "winner",
+    ]);
+    for c in conflicts {
+        for f in &c.fields {
+            table.add_row(vec![
+                c.at.clone(),
+                c.link.clone(),
+                c.key.clone(),
+                f.field.clone(),
+                f.source.to_string(),
+                f.target.to_string(),
+                f.base.to_string(),
+                f.winner.clone(),
+            ]);
+        }
+    }
+    format!("{table}\n{} conflict(s)", conflicts.len())
+}
+
 /// A drift report: one row per differing field (or missing record), its owner on a link.
 pub fn drift_table(drift: &syncd_engine::Drift) -> String {
     use syncd_engine::KeyDrift;

@@ -640,3 +640,96 @@ fn the_omnichannel_reference_topology_is_a_valid_config_with_every_connector_kin
         assert!(text.contains(&format!("kind = \"{kind}\"")), "{kind}");
     }
 }
+
+#[test]
+fn syncd_conflicts_lists_the_fields_a_link_found_changed_on_both_sides_as_a_table_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for side in ["wms", "oms"] {
+        std::fs::create_dir_all(d.join(side)).unwrap();
+    }
+    std::fs::write(
+        d.join("adapters.toml"),
+        r#"[daemon]
+state_dir = "state"
+
+[connectors.wms]
+kind = "file"
+read_dir = "wms"
+write_path = "wms/stock.jsonl"
+
+[connectors.oms]
+kind = "file"
+read_dir = "oms"
+write_path = "oms/stock.jsonl"
+
+[[pipelines]]
+name = "wms-to-oms"
+from = "wms"
+to = "oms"
+entity = "stock_position"
+mode = "full"
+
+[[links]]
+name = "stock"
+between = ["wms", "oms"]
+entity = "stock_position"
+owners = { on_hand = "wms" }
+prefer = "wms"
+"#,
+    )
+    .unwrap();
+    let put = |side: &str, status: &str| {
+        std::fs::write(
+            d.join(format!("{side}/stock.jsonl")),
+            format!("{{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":1,\"status\":\"{status}\"}}\n"),
+        )
+        .unwrap();
+    };
+    let config = d.join("adapters.toml");
+    let config = config.to_str().unwrap();
+    put("wms", "active");
+    put("oms", "active");
+    let once = syncd(&["once", "--config", config], &[]);
+    assert!(once.status.success(), "{}", text(&once));
+    // Each side changes the unowned `status` its own way.
+    put("wms", "inactive");
+    std::fs::write(
+        d.join("oms/stock.jsonl"),
+        "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":1,\"status\":\"active\",\"attributes\":{\"bin\":\"B2\"}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("wms/stock.jsonl"),
+        "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":1,\"status\":\"inactive\",\"attributes\":{\"bin\":\"B1\"}}\n",
+    )
+    .unwrap();
+    let once = syncd(&["once", "--config", config], &[]);
+    assert!(once.status.success(), "{}", text(&once));
+    let json = syncd(&["conflicts", "--json", "--config", config], &[]);
+    assert!(json.status.success(), "{}", text(&json));
+    let log: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let fields = &log[0]["fields"];
+    let attributes = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "attributes")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(attributes["source"]["bin"], "B1");
+    assert_eq!(attributes["target"]["bin"], "B2");
+    assert_eq!(attributes["winner"], "wms");
+    let table = syncd(&["conflicts", "--config", config, "stock"], &[]);
+    assert!(
+        text(&table).contains("attributes") && text(&table).contains("conflict(s)"),
+        "{}",
+        text(&table)
+    );
+    let unknown = syncd(&["conflicts", "--config", config, "nope"], &[]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).contains("no link named `nope`"),
+        "{}",
+        text(&unknown)
+    );
+}

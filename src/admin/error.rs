@@ -19,7 +19,7 @@ impl IntoResponse for ApiError {
 impl From<OpError> for ApiError {
     fn from(e: OpError) -> Self {
         let status = match e {
-            OpError::UnknownPipeline { .. } => StatusCode::NOT_FOUND,
+            OpError::UnknownPipeline { .. } | OpError::UnknownLink { .. } => StatusCode::NOT_FOUND,
             OpError::Busy(_) => StatusCode::CONFLICT,
             OpError::BadCursor(_) => StatusCode::UNPROCESSABLE_ENTITY,
             OpError::Store(_) | OpError::Run(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -39,6 +39,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
         .route("/runs", get(operate::runs))
+        .route("/conflicts", get(operate::conflicts))
         .route("/status", get(operate::status))
         .route("/plan/{pipeline}", get(operate::plan))
         .route("/cursors", get(operate::cursors))

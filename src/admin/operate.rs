@@ -39,6 +39,32 @@ pub async fn runs(
     Ok(Json(reports))
 }
 
+/// `?link=&limit=`.
+#[derive(serde::Deserialize)]
+pub struct ConflictsQuery {
+    link: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The conflict log, oldest first.
+pub async fn conflicts(
+    State(daemon): State<Arc<Daemon>>,
+    Query(q): Query<ConflictsQuery>,
+) -> Result<Json<Vec<syncd_store::conflicts::Conflict>>, ApiError> {
+    let loaded = daemon.current();
+    let store = daemon.store.clone();
+    let found = blocking(move || {
+        Ok(local::conflicts(
+            &loaded.config,
+            store.as_ref(),
+            q.link.as_deref(),
+            q.limit.unwrap_or(100),
+        )?)
+    })
+    .await?;
+    Ok(Json(found))
+}
+
 /// `syncd plan`: the writes the pipeline's next run would make, made by none (while the
 /// daemon holds the store, the CLI cannot open it).
 pub async fn plan(

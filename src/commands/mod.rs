@@ -68,6 +68,12 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             pipeline,
         } => plan::run(&config, &pipeline, json).await,
         Command::Drift { config, json, name } => drift::run(&config, &name, json).await,
+        Command::Conflicts {
+            config,
+            json,
+            limit,
+            link,
+        } => status::conflicts(&config, link.as_deref(), limit, json).await,
     }
 }
 

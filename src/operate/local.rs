@@ -25,6 +25,14 @@ pub enum OpError {
         /// The configured names.
         known: String,
     },
+    /// No such link in the config.
+    #[error("no link named `{name}` (configured: {known})")]
+    UnknownLink {
+        /// The name asked for.
+        name: String,
+        /// The configured names.
+        known: String,
+    },
     /// The cursor is not one this pipeline can have.
     #[error("{0}")]
     BadCursor(String),
@@ -108,6 +116,29 @@ pub fn runs(
     all.sort_by(|a, b| a.started_at.cmp(&b.started_at));
     let skip = all.len().saturating_sub(limit);
     Ok(all.split_off(skip))
+}
+
+/// The last `limit` conflicts of `link` (or of every link), oldest first.
+pub fn conflicts(
+    config: &Config,
+    store: &dyn StateStore,
+    link: Option<&str>,
+    limit: usize,
+) -> Result<Vec<syncd_store::conflicts::Conflict>, OpError> {
+    if let Some(l) = link {
+        if !config.links.iter().any(|c| c.name == l) {
+            return Err(OpError::UnknownLink {
+                name: l.to_string(),
+                known: config
+                    .links
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(syncd_store::conflicts::list(store, link, limit)?)
 }
 
 /// Every configured pipeline's cursor.

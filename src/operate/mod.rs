@@ -122,6 +122,23 @@ impl Access {
         }
     }
 
+    /// The conflict log: the last `limit` conflicts of `link` (or of every link).
+    pub async fn conflicts(
+        &self,
+        link: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<syncd_store::conflicts::Conflict>> {
+        match self {
+            Access::Local { config, store, .. } => {
+                Ok(local::conflicts(config, store.as_ref(), link, limit)?)
+            }
+            Access::Remote(r) => {
+                let q = link.map(|l| format!("&link={l}")).unwrap_or_default();
+                r.get(&format!("/conflicts?limit={limit}{q}")).await
+            }
+        }
+    }
+
     /// Every pipeline's cursor.
     pub async fn cursors(&self) -> anyhow::Result<Vec<CursorRow>> {
         match self {

@@ -27,13 +27,13 @@ pub struct FieldPolicy {
     source_wins_conflicts: bool,
 }
 
-/// The merged record and how many unowned fields changed on both sides.
+/// The merged record and the unowned fields that changed on both sides.
 #[derive(Debug, PartialEq)]
 pub struct Merge {
     /// What the target must hold.
     pub record: Record,
-    /// Fields both sides changed since the base.
-    pub conflicts: u32,
+    /// Fields both sides changed since the base, each with the values and the winner.
+    pub conflicts: Vec<syncd_store::conflicts::ConflictField>,
 }
 
 /// Fields that identify a record are never merged.
@@ -69,13 +69,13 @@ impl FieldPolicy {
         let (Some(target), Ok(Value::Object(s))) = (target, serde_json::to_value(source)) else {
             return Merge {
                 record: source.clone(),
-                conflicts: 0,
+                conflicts: Vec::new(),
             };
         };
         let Ok(Value::Object(t)) = serde_json::to_value(target) else {
             return Merge {
                 record: source.clone(),
-                conflicts: 0,
+                conflicts: Vec::new(),
             };
         };
         let b = base.and_then(|b| match serde_json::to_value(b) {
@@ -83,7 +83,7 @@ impl FieldPolicy {
             _ => None,
         });
         let mut merged = Map::new();
-        let mut conflicts = 0;
+        let mut conflicts = Vec::new();
         let fields: std::collections::BTreeSet<&String> = s.keys().chain(t.keys()).collect();
         for field in fields {
             let (sv, tv) = (s.get(field), t.get(field));
@@ -101,7 +101,17 @@ impl FieldPolicy {
                             Some(_) if tv == bv => sv,
                             Some(_) if sv == tv => sv,
                             Some(_) => {
-                                conflicts += 1;
+                                let winner = match self.source_wins_conflicts {
+                                    true => &self.source,
+                                    false => &self.target,
+                                };
+                                conflicts.push(syncd_store::conflicts::ConflictField {
+                                    field: field.clone(),
+                                    source: sv.cloned().unwrap_or(Value::Null),
+                                    target: tv.cloned().unwrap_or(Value::Null),
+                                    base: bv.cloned().unwrap_or(Value::Null),
+                                    winner: winner.clone(),
+                                });
                                 if self.source_wins_conflicts {
                                     sv
                                 } else {
@@ -176,21 +186,21 @@ mod tests {
         assert_eq!(m.record, pos(10, 3, "DAMAGED"));
         // Only the source changed it: it flows.
         let m = p.merge(&pos(10, 3, "USED"), Some(&pos(10, 3, "NEW")), Some(&base));
-        assert_eq!((m.record, m.conflicts), (pos(10, 3, "USED"), 0));
+        assert_eq!((m.record, m.conflicts.len()), (pos(10, 3, "USED"), 0));
         // Both changed: a conflict, settled by the preferred side.
         let m = p.merge(
             &pos(10, 3, "USED"),
             Some(&pos(10, 3, "DAMAGED")),
             Some(&base),
         );
-        assert_eq!((m.record, m.conflicts), (pos(10, 3, "USED"), 1));
+        assert_eq!((m.record, m.conflicts.len()), (pos(10, 3, "USED"), 1));
         let prefer_oms = FieldPolicy::for_pipeline(&link(Some("oms")), "wms", "oms").unwrap();
         let m = prefer_oms.merge(
             &pos(10, 3, "USED"),
             Some(&pos(10, 3, "DAMAGED")),
             Some(&base),
         );
-        assert_eq!((m.record, m.conflicts), (pos(10, 3, "DAMAGED"), 1));
+        assert_eq!((m.record, m.conflicts.len()), (pos(10, 3, "DAMAGED"), 1));
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub struct PagePlan {
     pub skipped: u64,
     /// Unowned fields both sides of a link changed.
     pub conflicts: u64,
+    /// The records they were found in, for the conflict log.
+    pub conflict_log: Vec<syncd_store::conflicts::Conflict>,
     /// Link bases to bring up to date where both sides already agree.
     pub base_updates: Vec<Record>,
     /// Logical timestamps of fulfillment events seen: (location, timestamp, what it is).
@@ -421,7 +423,16 @@ impl Planner<'_> {
                 let merge = view
                     .policy
                     .merge(&record, live, base.as_ref().map(|b| &b.record));
-                plan.conflicts += u64::from(merge.conflicts);
+                if !merge.conflicts.is_empty() {
+                    plan.conflicts += merge.conflicts.len() as u64;
+                    plan.conflict_log.push(syncd_store::conflicts::Conflict {
+                        link: view.policy.link.clone(),
+                        pipeline: self.config.name.clone(),
+                        key: key.to_string(),
+                        at: now(),
+                        fields: merge.conflicts.clone(),
+                    });
+                }
                 let merged_fp = merge.record.fingerprint();
                 if !by_key.contains_key(&hash) && live.map(Record::fingerprint) == Some(merged_fp) {
                     // Both sides agree already; an unchanged source record is an echo of

@@ -404,6 +404,73 @@ async fn a_link_carries_each_owned_field_from_its_owner_and_suppresses_echoes() 
     assert_eq!(quantities(&f.path("oms/stock.jsonl"))["S|L"], (10, 5));
 }
 
+#[tokio::test]
+async fn a_field_both_sides_changed_is_logged_with_its_values_and_winner() {
+    let f = Fixture::new();
+    let line = |status: &str| {
+        format!("{{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":1,\"status\":\"{status}\"}}\n")
+    };
+    write(&f.path("wms/stock.jsonl"), &line("active"));
+    write(&f.path("oms/stock.jsonl"), &line("active"));
+    // `status` has no owner; the WMS wins what both change.
+    let links = [LinkConfig {
+        name: "wms-oms".into(),
+        between: ["wms".into(), "oms".into()],
+        entity: EntityKind::StockPosition,
+        owners: BTreeMap::from([("on_hand".into(), "wms".into())]),
+        prefer: Some("wms".into()),
+    }];
+    let (wms, oms) = (system(&f, "wms"), system(&f, "oms"));
+    let down = Pipeline::new(
+        config("wms-to-oms", "wms", "oms", Mode::Full, false),
+        wms.clone(),
+        oms.clone(),
+        &links,
+    )
+    .unwrap();
+    // The first run records what both agree on (the base).
+    let r = down
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert_eq!(r.conflicts, 0, "{r:?}");
+    // Both change `status`, each its own way.
+    write(&f.path("wms/stock.jsonl"), &line("inactive"));
+    let mut oms_line: serde_json::Value = serde_json::from_str(line("active").trim()).unwrap();
+    oms_line["status"] = serde_json::json!("inactive");
+    oms_line["attributes"] = serde_json::json!({"note": "x"});
+    write(&f.path("oms/stock.jsonl"), &format!("{oms_line}\n"));
+    let r = down
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert_eq!(
+        r.conflicts, 0,
+        "both reached the same status: no conflict ({r:?})"
+    );
+    write(&f.path("wms/stock.jsonl"), &line("active"));
+    write(
+        &f.path("oms/stock.jsonl"),
+        "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":1,\"status\":\"inactive\",\"attributes\":{\"note\":\"y\"}}\n",
+    );
+    let r = down
+        .run(f.store.clone(), &NoProgress, &Default::default())
+        .await;
+    assert!(r.conflicts >= 1, "{r:?}");
+    let log = syncd_store::conflicts::list(f.store.as_ref(), Some("wms-oms"), 10).unwrap();
+    let last = log.last().expect("a logged conflict");
+    assert_eq!(
+        (last.pipeline.as_str(), last.key.as_str()),
+        ("wms-to-oms", "S|L")
+    );
+    let field = last
+        .fields
+        .iter()
+        .find(|c| c.field == "attributes")
+        .expect("attributes");
+    assert_eq!(field.source, serde_json::json!(null));
+    assert_eq!(field.target, serde_json::json!({"note": "y"}));
+    assert_eq!(field.winner, "wms");
+}
+
 fn with_location_map(mut config: PipelineConfig, map: &[(&str, &str)]) -> PipelineConfig {
     config.maps.location = map
         .iter()

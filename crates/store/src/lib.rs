@@ -3,6 +3,7 @@
 //! logical timestamps and run history on top of it.
 
 pub mod batch;
+pub mod conflicts;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;

@@ -27,11 +27,13 @@ pub enum Tree {
     LogicalTimestamps,
     /// Run reports, per pipeline and start time.
     Runs,
+    /// Conflicts links resolved, per link and time.
+    Conflicts,
 }
 
 impl Tree {
     /// Every namespace.
-    pub const ALL: [Tree; 9] = [
+    pub const ALL: [Tree; 10] = [
         Tree::Meta,
         Tree::Cursors,
         Tree::Shadow,
@@ -41,6 +43,7 @@ impl Tree {
         Tree::DeadLetters,
         Tree::LogicalTimestamps,
         Tree::Runs,
+        Tree::Conflicts,
     ];
 
     /// The namespace's name on disk.
@@ -55,6 +58,7 @@ impl Tree {
             Tree::DeadLetters => "dead_letters",
             Tree::LogicalTimestamps => "logical_timestamps",
             Tree::Runs => "runs",
+            Tree::Conflicts => "conflicts",
         }
     }
 }

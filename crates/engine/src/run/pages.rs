@@ -67,6 +67,14 @@ impl RunCtx<'_> {
                 self.open.settle(seq, *item);
                 self.report.dead_lettered += 1;
             }
+            if !plan.conflict_log.is_empty() {
+                syncd_store::conflicts::put(
+                    self.store.as_ref(),
+                    &mut batch,
+                    syncd_core::clock::now_millis(),
+                    &plan.conflict_log,
+                )?;
+            }
             for (location, lts, stamp) in &plan.stamps {
                 logical::put(&mut batch, &p.config.from, location, *lts, stamp);
             }
