@@ -187,14 +187,33 @@ impl Planner<'_> {
         link: Option<&LinkView<'_>>,
     ) -> Result<PagePlan, StoreError> {
         let mut plan = PagePlan::default();
+        let mut items = items;
+        // A record as read is diffed where it lies in the page (most records of a re-export
+        // are unchanged: nothing of them is moved or copied); only records the pipeline maps,
+        // expands, guards or deletes are taken out.
+        let in_place = self.config.write_as.is_none()
+            && self.catalog.is_none()
+            && self.config.maps.sku.is_empty()
+            && self.config.maps.location.is_empty();
         // 1. In order: unreadable rows, stamps, expansion, maps; what is left is to diff.
-        let mut candidates: Vec<(usize, Record)> = Vec::with_capacity(items.len());
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(items.len());
         // Page items that are tombstones (rare: a small set beside the hot path).
         let mut tombstones: std::collections::HashSet<usize> = Default::default();
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.iter_mut().enumerate() {
             plan.read += 1;
             let deleted = item.deleted;
-            let record = match item.record {
+            if in_place && !deleted {
+                if let Ok(r) = &item.record {
+                    if r.entity() == self.config.entity {
+                        if let Record::FulfillmentEvent(event) = r {
+                            self.stamp(&mut plan, event)?;
+                        }
+                        candidates.push(Candidate::InPlace(index));
+                        continue;
+                    }
+                }
+            }
+            let record = match std::mem::replace(&mut item.record, Err(taken())) {
                 Err(row) => {
                     let mut dl = self.dead_letter(
                         Stage::Read,
@@ -232,7 +251,7 @@ impl Planner<'_> {
                     plan.settled.push(index);
                 } else if let Some(record) = self.map_record(&mut plan, index, record) {
                     tombstones.insert(index);
-                    candidates.push((index, record));
+                    candidates.push(Candidate::Owned(index, record));
                 }
                 continue;
             }
@@ -240,11 +259,10 @@ impl Planner<'_> {
                 self.stamp(&mut plan, event)?;
             }
             let Some(kind) = self.config.write_as else {
-                // The common case: one record as read, no expansion to allocate for.
                 let original = self.catalog.is_some().then(|| record.clone());
                 if let Some(record) = self.map_record(&mut plan, index, record) {
                     if let Some(record) = self.guard(&mut plan, index, original, record)? {
-                        candidates.push((index, record));
+                        candidates.push(Candidate::Owned(index, record));
                     }
                 }
                 continue;
@@ -266,17 +284,44 @@ impl Planner<'_> {
             }
             for record in records {
                 if let Some(record) = self.map_record(&mut plan, index, record) {
-                    candidates.push((index, record));
+                    candidates.push(Candidate::Owned(index, record));
                 }
             }
         }
         // 2. Key hashes, fingerprints and what the target holds: the costly part, on every
         //    core for a large page.
-        let facts = facts_of(&candidates, target_index);
-        plan.writes.reserve(candidates.len());
+        let facts = {
+            let records: Vec<&Record> = candidates.iter().map(|c| c.record(&items)).collect();
+            facts_of(&records, target_index)
+        };
+        plan.writes.reserve(candidates.len() / 8);
+        let full_deletes =
+            self.config.delete_missing && self.config.mode == crate::config::Mode::Full;
         // 3. In order again: a later row of a key wins; diff or merge.
         let mut by_key: HashKeyed<usize> = HashKeyed::default();
-        for ((index, record), facts) in candidates.into_iter().zip(facts) {
+        for (candidate, facts) in candidates.into_iter().zip(facts) {
+            let (index, record) = match candidate {
+                Candidate::InPlace(index) => {
+                    // Unchanged, and no earlier row of the page planned a write of its key:
+                    // settled where it lies.
+                    if link.is_none()
+                        && facts.held == Some(facts.fingerprint)
+                        && !by_key.contains_key(&facts.hash)
+                    {
+                        if full_deletes {
+                            plan.seen.push(facts.hash);
+                        }
+                        plan.unchanged += 1;
+                        plan.settled.push(index);
+                        continue;
+                    }
+                    match std::mem::replace(&mut items[index].record, Err(taken())) {
+                        Ok(record) => (index, record),
+                        Err(_) => unreachable!("an in-place candidate holds its record"),
+                    }
+                }
+                Candidate::Owned(index, record) => (index, record),
+            };
             if tombstones.contains(&index) {
                 self.plan_tombstone(&mut plan, &mut by_key, index, record, facts, link);
                 continue;
@@ -487,6 +532,35 @@ impl Planner<'_> {
     }
 }
 
+/// A record to diff: still in its page item, or taken out (mapped, expanded, a tombstone).
+enum Candidate {
+    /// The record of page item `0`, as read.
+    InPlace(usize),
+    /// A record made from page item `0`.
+    Owned(usize, Record),
+}
+
+impl Candidate {
+    fn record<'a>(&'a self, items: &'a [ReadItem]) -> &'a Record {
+        match self {
+            Candidate::InPlace(i) => match &items[*i].record {
+                Ok(r) => r,
+                Err(_) => unreachable!("an in-place candidate holds its record"),
+            },
+            Candidate::Owned(_, r) => r,
+        }
+    }
+}
+
+/// What a page item holds once its record was taken out (allocates nothing).
+fn taken() -> syncd_core::RejectedRow {
+    syncd_core::RejectedRow {
+        origin: String::new(),
+        raw: String::new(),
+        error: String::new(),
+    }
+}
+
 /// What diffing one record needs, computed ahead of the in-order pass.
 #[derive(Clone, Copy)]
 struct Facts {
@@ -499,15 +573,15 @@ struct Facts {
 /// Below this many records a page is not worth splitting across threads.
 const PARALLEL_FROM: usize = 2_048;
 
-fn facts_of(records: &[(usize, Record)], index: &ShadowIndex) -> Vec<Facts> {
-    let compute = |chunk: &[(usize, Record)]| -> Vec<Facts> {
-        let hashes: Vec<u128> = chunk.iter().map(|(_, r)| r.key_hash()).collect();
+fn facts_of(records: &[&Record], index: &ShadowIndex) -> Vec<Facts> {
+    let compute = |chunk: &[&Record]| -> Vec<Facts> {
+        let hashes: Vec<u128> = chunk.iter().map(|r| r.key_hash()).collect();
         let held = index.get_many(&hashes);
         chunk
             .iter()
             .zip(hashes)
             .zip(held)
-            .map(|(((_, r), hash), held)| Facts {
+            .map(|((r, hash), held)| Facts {
                 hash,
                 fingerprint: r.fingerprint(),
                 held,
