@@ -5,37 +5,23 @@
 //! - write calls against the minimum ⌈changed / 5000⌉ for the full load and for a change of
 //!   a few thousand positions.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::connector;
 use std::sync::Arc;
 use std::time::Instant;
 
 use syncd_adapter_file::FileFactory;
 use syncd_adapter_fluent::FluentFactory;
-use syncd_core::{BuildContext, ConfigSection, ConnectorFactory, EntityKind};
-use syncd_engine::{ConnectorHandle, Mode, NoProgress, Pipeline, PipelineConfig};
+use syncd_core::EntityKind;
+use syncd_engine::{Mode, NoProgress, Pipeline, PipelineConfig};
 use syncd_sandbox::data;
 use syncd_sandbox::fluent::{FluentSim, FluentSimConfig};
 use syncd_store::{SledStore, StateStore};
 
 const POSITIONS: usize = 100_000;
 const BATCH: &str = "POST /api/v4.1/job/{id}/batch";
-
-fn connector(
-    factory: &dyn ConnectorFactory,
-    dir: &std::path::Path,
-    name: &str,
-    toml: &str,
-) -> ConnectorHandle {
-    let section = ConfigSection::from_toml(&format!("connectors.{name}"), toml).unwrap();
-    let connector = factory
-        .build(BuildContext {
-            name: name.into(),
-            section,
-            data_dir: dir.join(name),
-            base_dir: dir.to_path_buf(),
-        })
-        .unwrap();
-    ConnectorHandle::new(connector, None)
-}
 
 fn write_csv(path: &std::path::Path, positions: &[syncd_core::model::StockPosition]) {
     let mut csv = String::from("sku,location,on_hand\n");

@@ -7,6 +7,10 @@
 //!   (which reads the overlap window again and writes nothing);
 //! - 10k quantities written back, in Collections calls against the minimum ⌈n / 200⌉.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::connector;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,11 +18,8 @@ use serde_json::{json, Map, Value};
 use syncd_adapter_file::FileFactory;
 use syncd_adapter_salesforce::SalesforceFactory;
 use syncd_core::model::StockPosition;
-use syncd_core::{
-    BuildContext, ConfigSection, ConnectorFactory, EntityKind, ReadMode, ReadRequest, Record,
-    WriteOp,
-};
-use syncd_engine::{ConnectorHandle, Mode, NoProgress, Pipeline, PipelineConfig};
+use syncd_core::{EntityKind, ReadMode, ReadRequest, Record, WriteOp};
+use syncd_engine::{Mode, NoProgress, Pipeline, PipelineConfig};
 use syncd_sandbox::salesforce::{SalesforceSim, SalesforceSimConfig, SANDBOX_JWT_PRIVATE_KEY};
 use syncd_store::{SledStore, StateStore};
 
@@ -31,24 +32,6 @@ fn fields(value: Value) -> Map<String, Value> {
         Value::Object(map) => map,
         _ => unreachable!(),
     }
-}
-
-fn connector(
-    factory: &dyn ConnectorFactory,
-    dir: &std::path::Path,
-    name: &str,
-    toml: &str,
-) -> ConnectorHandle {
-    let section = ConfigSection::from_toml(&format!("connectors.{name}"), toml).unwrap();
-    let connector = factory
-        .build(BuildContext {
-            name: name.into(),
-            section,
-            data_dir: dir.join(name),
-            base_dir: dir.to_path_buf(),
-        })
-        .unwrap();
-    ConnectorHandle::new(connector, None)
 }
 
 #[tokio::main]

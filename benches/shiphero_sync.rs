@@ -6,36 +6,22 @@
 //!   the status polls, and the CSV downloads;
 //! - an unchanged rerun (target: no call), and a change of 7 positions (one sync).
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::connector;
 use std::sync::Arc;
 use std::time::Instant;
 
 use syncd_adapter_file::FileFactory;
 use syncd_adapter_shiphero::ShipHeroFactory;
-use syncd_core::{BuildContext, ConfigSection, ConnectorFactory, EntityKind};
-use syncd_engine::{ConnectorHandle, Mode, NoProgress, Pipeline, PipelineConfig};
+use syncd_core::EntityKind;
+use syncd_engine::{Mode, NoProgress, Pipeline, PipelineConfig};
 use syncd_sandbox::shiphero::{ShipHeroSim, ShipHeroSimConfig};
 use syncd_store::{SledStore, StateStore};
 
 const POSITIONS: usize = 10_000;
 const WAREHOUSE: u64 = 4350;
-
-fn connector(
-    factory: &dyn ConnectorFactory,
-    dir: &std::path::Path,
-    name: &str,
-    toml: &str,
-) -> ConnectorHandle {
-    let section = ConfigSection::from_toml(&format!("connectors.{name}"), toml).unwrap();
-    let connector = factory
-        .build(BuildContext {
-            name: name.into(),
-            section,
-            data_dir: dir.join(name),
-            base_dir: dir.to_path_buf(),
-        })
-        .unwrap();
-    ConnectorHandle::new(connector, None)
-}
 
 fn write_csv(path: &std::path::Path, rows: impl Iterator<Item = (usize, i64)>) {
     let mut csv = String::from("sku,location,on_hand\n");
