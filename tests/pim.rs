@@ -669,3 +669,50 @@ async fn a_kill_during_a_full_synchronization_converges_once_ergonode_synchroniz
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn a_reload_that_rebuilds_the_app_keeps_its_installations_and_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path());
+    let d = start(dir.path()).await;
+    let e = Ergonode {
+        d: &d,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(e.handshake().await, 200);
+    let (status, _) = e
+        .consume(
+            "product_created",
+            &body("product_created", "BEFORE", "sku", vec![product("BEFORE")]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A changed key rebuilds the connector; the old one may hold the catalog's files a moment.
+    let config = std::fs::read_to_string(dir.path().join("adapters.toml"))
+        .unwrap()
+        .replace("kind = \"pim\"", "kind = \"pim\"\nleeway_secs = 7");
+    std::fs::write(dir.path().join("adapters.toml"), config).unwrap();
+    d.signal(libc::SIGHUP);
+    until("the reload is accepted", || async {
+        d.log().contains("config reloaded")
+    })
+    .await;
+    // Ergonode sends again until it is answered 2xx.
+    let call = body("product_created", "AFTER", "sku", vec![product("AFTER")]);
+    until("the rebuilt app takes calls", || async {
+        e.consume("product_created", &call, None).await.0 == 200
+    })
+    .await;
+    std::fs::write(
+        d.path("counts/1.csv"),
+        "sku,location,on_hand\nBEFORE,WH,1\nAFTER,WH,2\n",
+    )
+    .unwrap();
+    let report = run(&d, "counts-to-erp").await;
+    assert_eq!(
+        (report["written"].as_u64(), report["dead_lettered"].as_u64()),
+        (Some(2), Some(0)),
+        "{report}"
+    );
+}

@@ -11,6 +11,7 @@ mod fingerprint_table;
 pub mod inbox;
 pub mod keys;
 pub mod link_base;
+pub mod local;
 pub mod logical;
 pub mod memory;
 mod migrate;

@@ -13,7 +13,6 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use base64::Engine;
 use ring::aead;
@@ -118,8 +117,7 @@ fn folded(
 
 /// The catalog of one app.
 pub struct CatalogStore {
-    path: PathBuf,
-    db: OnceLock<Result<sled::Db, String>>,
+    db: syncd_store::local::LocalDb,
     sealing: aead::LessSafeKey,
 }
 
@@ -130,22 +128,14 @@ impl CatalogStore {
         let unbound = aead::UnboundKey::new(&aead::CHACHA20_POLY1305, digest.as_ref())
             .expect("a SHA-256 digest is a ChaCha20-Poly1305 key");
         CatalogStore {
-            path: dir.join("catalog"),
-            db: OnceLock::new(),
+            db: syncd_store::local::LocalDb::new(dir.join("catalog"), 64 * 1024 * 1024),
             sealing: aead::LessSafeKey::new(unbound),
         }
     }
 
-    fn db(&self) -> Result<&sled::Db, String> {
+    fn db(&self) -> Result<sled::Db, String> {
         self.db
-            .get_or_init(|| {
-                sled::Config::new()
-                    .path(&self.path)
-                    .cache_capacity(64 * 1024 * 1024)
-                    .open()
-                    .map_err(|e| format!("{}: {e}", self.path.display()))
-            })
-            .as_ref()
+            .get()
             .map_err(|e| format!("the catalog cannot be opened: {e}"))
     }
 

@@ -11,7 +11,6 @@
 //! late after a restart.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
@@ -54,8 +53,7 @@ pub fn latest_stamp(record: &SObject) -> Option<i64> {
 
 /// The latest unit age taken per record key, on disk.
 pub struct Ages {
-    path: PathBuf,
-    db: OnceLock<Result<sled::Db, String>>,
+    db: syncd_store::local::LocalDb,
 }
 
 impl Ages {
@@ -63,21 +61,13 @@ impl Ages {
     /// check never contends for the file).
     pub fn new(dir: PathBuf) -> Self {
         Ages {
-            path: dir.join("push_ages"),
-            db: OnceLock::new(),
+            db: syncd_store::local::LocalDb::new(dir.join("push_ages"), 8 * 1024 * 1024),
         }
     }
 
-    fn db(&self) -> Result<&sled::Db, WebhookError> {
+    fn db(&self) -> Result<sled::Db, WebhookError> {
         self.db
-            .get_or_init(|| {
-                sled::Config::new()
-                    .path(&self.path)
-                    .cache_capacity(8 * 1024 * 1024)
-                    .open()
-                    .map_err(|e| format!("{}: {e}", self.path.display()))
-            })
-            .as_ref()
+            .get()
             .map_err(|e| WebhookError::Unavailable(format!("push ages cannot be kept: {e}")))
     }
 

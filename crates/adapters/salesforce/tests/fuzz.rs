@@ -25,6 +25,17 @@ const KINDS: [EntityKind; 5] = [
     EntityKind::StockSalesChannel,
 ];
 
+/// One store of ages for every case: a connector's database stays open for the process.
+fn ages() -> &'static Ages {
+    static AGES: std::sync::OnceLock<Ages> = std::sync::OnceLock::new();
+    AGES.get_or_init(|| {
+        Ages::new(
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("fuzz-push-ages-{}", std::process::id())),
+        )
+    })
+}
+
 fn value() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
@@ -43,9 +54,7 @@ proptest! {
     /// Any bytes pushed are events or a bad request, never a panic.
     #[test]
     fn any_pushed_bytes_are_events_or_a_bad_request(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let dir = tempfile::tempdir().unwrap();
-        let ages = Ages::new(dir.path().to_path_buf());
-        match events(&bytes, &Names::default(), &KINDS, &ages) {
+        match events(&bytes, &Names::default(), &KINDS, ages()) {
             Ok(events) => for e in &events { let _ = decode(e); },
             Err(WebhookError::BadRequest(_)) => {}
             Err(other) => prop_assert!(false, "{other}"),
@@ -64,9 +73,7 @@ proptest! {
         let record = body["sf"][0].as_object_mut().unwrap();
         let keys: Vec<String> = record.keys().filter(|k| *k != "attributes").cloned().collect();
         record.insert(keys[field % keys.len()].clone(), value);
-        let dir = tempfile::tempdir().unwrap();
-        let ages = Ages::new(dir.path().to_path_buf());
-        if let Ok(events) = events(body.to_string().as_bytes(), &Names::default(), &KINDS, &ages) {
+        if let Ok(events) = events(body.to_string().as_bytes(), &Names::default(), &KINDS, ages()) {
             for e in &events {
                 if let Err(why) = decode(e) {
                     prop_assert!(why.contains('`'), "the error names no field: {why}");
