@@ -1,7 +1,8 @@
 //! The managed package's pushes: `POST /hooks/<connector>` with a reverse-sync body
 //! (`{"sf": [...]}`), authorized by the shared secret the package is configured with and sends
-//! as `Authorization: Bearer <secret>` (the package's outbound call carries a token, not a
-//! signature over the body; a token compared in constant time over TLS is what it can give).
+//! as `Authorization: Bearer <secret>`, compared in constant time (no signature scheme is
+//! documented for the package's outbound call, only its envelope; a configured bearer secret
+//! over TLS is what a callout can carry).
 //!
 //! Each body is turned into one inbox event per canonical record it carries. Delivery is at
 //! least once and in no promised order: a duplicate is harmless (the diff finds nothing to do),
