@@ -10,7 +10,9 @@
 //! - the peak RSS of each child (`ru_maxrss` from `wait4`), the max over the three runs;
 //! - the bytes each leaves on disk as state (syncd's state dir, Python's SQLite file);
 //! - `syncd once` reconciling 100,000 positions cold into the Fluent simulator (started in this
-//!   process with its default processing config), with the batch calls the simulator saw.
+//!   process with its default processing config), with the batch calls the simulator saw;
+//! - `syncd run` on the last round's state (every position stored), until `/readyz` answers 200
+//!   (the median of three starts).
 //!
 //! It prints a markdown table to stdout, then the raw numbers as JSON lines (one per figure,
 //! each `{"figure": ...}`); progress goes to stderr. Inputs come from
@@ -193,6 +195,10 @@ fn main() {
 
     let (fluent_s, batch_calls) = fluent_cold(&syncd, &generator, &baselines, work, &logs);
 
+    // Startup: the daemon on the last round's state (every position stored), until READY.
+    let stored = work.join(format!("round-{rounds}/syncd/adapters.toml"));
+    let ready_ms = median((0..3).map(|_| ready_after(&syncd, &stored)).collect());
+
     print_report(
         Shape {
             positions,
@@ -204,7 +210,51 @@ fn main() {
         python.is_some().then_some(&p),
         (fluent_s, batch_calls),
         growth,
+        ready_ms,
     );
+}
+
+/// Milliseconds from starting `syncd run` on `config` until its `/readyz` answers 200.
+fn ready_after(syncd: &Path, config: &Path) -> f64 {
+    use std::io::{Read, Write};
+    let state = config.parent().expect("a config in a dir").join("state");
+    let started = std::time::Instant::now();
+    let mut child = std::process::Command::new(syncd)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting syncd run");
+    let deadline = started + std::time::Duration::from_secs(60);
+    let ready = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "syncd run never got ready"
+        );
+        let admin = fs::read_to_string(state.join("syncd.pid"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .filter(|v| v["pid"].as_u64() == Some(u64::from(child.id())))
+            .and_then(|v| v["admin"].as_str().map(str::to_string));
+        let answered = admin.and_then(|addr| {
+            let mut stream = std::net::TcpStream::connect(addr).ok()?;
+            stream
+                .write_all(b"GET /readyz HTTP/1.0\r\nHost: syncd\r\n\r\n")
+                .ok()?;
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head).ok()?;
+            Some(head.ends_with(b"200"))
+        });
+        if answered == Some(true) {
+            break started.elapsed();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    ready.as_secs_f64() * 1000.0
 }
 
 /// The three exports one round runs: cold, unchanged, 1% changed.
@@ -747,6 +797,7 @@ fn print_report(
     p: Option<&Side>,
     (fluent_s, batch_calls): (f64, u64),
     growth: (usize, f64),
+    ready_ms: f64,
 ) {
     let Shape {
         positions,
@@ -799,6 +850,12 @@ fn print_report(
             )
         }),
         share(s.state_bytes, p.map(|x| x.state_bytes)),
+    ]);
+    rows.push([
+        format!("startup to READY, {label} positions stored"),
+        format!("{ready_ms:.0} ms (target ≤ 200 ms)"),
+        "—".into(),
+        "—".into(),
     ]);
     let (fifth, fifth_s) = growth;
     rows.push([
@@ -876,6 +933,11 @@ fn print_report(
         ("fifth_positions", json!(fifth)),
         ("syncd_fifth_s", json!(fifth_s)),
         ("syncd_s", json!(s.secs[0])),
+    ]);
+    json_line(&[
+        ("figure", json!("startup to READY")),
+        ("positions", json!(positions)),
+        ("syncd_ms", json!(ready_ms)),
     ]);
 }
 
