@@ -22,6 +22,19 @@ pub struct WebhookRequest {
 }
 
 impl WebhookRequest {
+    /// Whether the request carries `Authorization: Bearer <secret>`. Equal lengths are
+    /// compared in constant time; a length mismatch reveals only the length.
+    pub fn bears(&self, secret: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let given = self
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        !secret.is_empty()
+            && given.len() == secret.len()
+            && bool::from(given.as_bytes().ct_eq(secret.as_bytes()))
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -2,7 +2,6 @@
 //! checked in constant time, the envelope `{tenant, name, published_at, payload}` is checked
 //! field by field, and the three fulfillment events (either spelling) become canonical events.
 
-use subtle::ConstantTimeEq;
 use syncd_core::model::{FulfillmentEvent, FulfillmentEventKind, FulfillmentItem};
 use syncd_core::{InboundEvent, WebhookError, WebhookRequest};
 
@@ -32,12 +31,7 @@ fn kind_of(name: &str) -> Option<FulfillmentEventKind> {
 
 /// Whether `request` carries `Authorization: Bearer <api_key>`.
 pub fn authorized(request: &WebhookRequest, api_key: &str) -> bool {
-    let given = request
-        .header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Equal lengths are compared in constant time; a length mismatch reveals only the length.
-    given.len() == api_key.len() && bool::from(given.as_bytes().ct_eq(api_key.as_bytes()))
+    request.bears(api_key)
 }
 
 fn field<'a>(v: &'a serde_json::Value, path: &str) -> Result<&'a serde_json::Value, WebhookError> {

@@ -338,7 +338,7 @@ impl WebhookReceiver for SalesforceConnector {
             .as_ref()
             .map(|s| s.expose())
             .unwrap_or_default();
-        if secret.is_empty() || !push::authorized(request, secret) {
+        if !request.bears(secret) {
             return Err(WebhookError::Unauthorized(
                 "missing or wrong `Authorization: Bearer <push_secret>`".into(),
             ));

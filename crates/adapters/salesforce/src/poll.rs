@@ -334,19 +334,9 @@ pub fn rewound(last: &PollCursor, overlap: Duration) -> PollCursor {
     }
 }
 
-/// Text in a query string: what a URL cannot carry, escaped.
+/// Text in a query string, form-encoded.
 pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 #[cfg(test)]

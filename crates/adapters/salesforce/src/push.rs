@@ -14,22 +14,11 @@
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
-use syncd_core::{EntityKind, InboundEvent, Record, WebhookError, WebhookRequest};
+use syncd_core::{EntityKind, InboundEvent, Record, WebhookError};
 
 use crate::names::Names;
 use crate::sobject::{Body, Field, SObject};
 use crate::unit::Unit;
-
-/// Whether `request` carries `Authorization: Bearer <secret>`.
-pub fn authorized(request: &WebhookRequest, secret: &str) -> bool {
-    let given = request
-        .header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Equal lengths are compared in constant time; a mismatch reveals only the length.
-    given.len() == secret.len() && bool::from(given.as_bytes().ct_eq(secret.as_bytes()))
-}
 
 /// `2022-03-03T10:53:23.000+0000` as milliseconds since the epoch.
 fn millis(stamp: &str) -> Option<i64> {
