@@ -9,8 +9,8 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::store::{StateStore, Tree};
 
-/// How many conflicts are kept per link.
-pub const KEPT_PER_LINK: usize = 10_000;
+/// How long a conflict is kept.
+pub const KEPT_FOR_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// One field both sides changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,26 +50,30 @@ fn key(link: &str, at_ms: i64, seq: usize, record: &str) -> Vec<u8> {
     ])
 }
 
-/// Adds `conflicts` (found at `at_ms`) in `batch`, dropping the oldest beyond
-/// [`KEPT_PER_LINK`].
+/// Adds `conflicts` (found at `at_ms`) in `batch`, and drops their links' conflicts older than
+/// [`KEPT_FOR_MS`]: keys are in time order, so only the expired ones are read.
 pub fn put(
     store: &dyn StateStore,
     batch: &mut WriteBatch,
     at_ms: i64,
     conflicts: &[Conflict],
 ) -> Result<(), StoreError> {
-    let mut per_link: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut links: std::collections::BTreeSet<&str> = Default::default();
     for (seq, c) in conflicts.iter().enumerate() {
         let value = serde_json::to_vec(c).expect("a conflict serializes");
         batch.put(Tree::Conflicts, key(&c.link, at_ms, seq, &c.key), value);
-        *per_link.entry(&c.link).or_default() += 1;
+        links.insert(&c.link);
     }
-    for (link, added) in per_link {
+    let cutoff = format!("{:016x}", (at_ms - KEPT_FOR_MS).max(0));
+    for link in links {
         let prefix = keys::prefix(&[link.as_bytes()]);
-        let held = store.count_prefix(Tree::Conflicts, &prefix)?;
-        let excess = (held + added).saturating_sub(KEPT_PER_LINK);
-        for pair in store.scan_prefix(Tree::Conflicts, &prefix).take(excess) {
-            batch.delete(Tree::Conflicts, pair?.0);
+        for pair in store.scan_prefix(Tree::Conflicts, &prefix) {
+            let (k, _) = pair?;
+            let stamp = k.get(prefix.len()..prefix.len() + 16).unwrap_or_default();
+            if stamp >= cutoff.as_bytes() {
+                break;
+            }
+            batch.delete(Tree::Conflicts, k);
         }
     }
     Ok(())
@@ -97,4 +101,38 @@ pub fn list(
         .collect::<Result<_, _>>()?;
     let skip = all.len().saturating_sub(limit);
     Ok(all.split_off(skip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::Durability;
+
+    fn conflict(key: &str) -> Conflict {
+        Conflict {
+            link: "stock".into(),
+            pipeline: "a-to-b".into(),
+            key: key.into(),
+            at: String::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn conflicts_past_their_keeping_time_go_when_new_ones_come() {
+        let store = MemoryStore::new();
+        let day = 24 * 3600 * 1000;
+        for (at, key) in [(day, "OLD"), (40 * day, "RECENT")] {
+            let mut batch = WriteBatch::new();
+            put(&store, &mut batch, at, &[conflict(key)]).unwrap();
+            store.commit(batch, Durability::Flushed).unwrap();
+        }
+        let kept: Vec<String> = list(&store, Some("stock"), 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.key)
+            .collect();
+        assert_eq!(kept, vec!["RECENT".to_string()]);
+    }
 }
