@@ -148,3 +148,81 @@ async fn sources_stocks_links_and_channels_read_by_poll_are_the_records_the_push
         assert_eq!(polled(&sim, entity).await, expected, "{entity}");
     }
 }
+
+#[tokio::test]
+async fn sources_and_stocks_are_upserted_by_their_codes_and_read_back_the_same() {
+    use syncd_core::model::{InventorySource, InventoryStock};
+    use syncd_core::{WriteOp, WriteOutcome};
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let c = sim.config();
+    let toml = format!(
+        "login_url = '{}'\nclient_id = '{}'\nusername = '{}'\nprivate_key = '''\n{}'''",
+        sim.url(),
+        c.client_id,
+        c.username,
+        SANDBOX_JWT_PRIVATE_KEY
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let connector = SalesforceFactory
+        .build(BuildContext {
+            name: "sf".into(),
+            section: ConfigSection::from_toml("connectors.sf", &toml).unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            base_dir: dir.path().to_path_buf(),
+        })
+        .unwrap();
+    let source = InventorySource {
+        code: "source6".into(),
+        name: "Source 6 Name".into(),
+        enabled: true,
+        description: Some("Some Description".into()),
+        country: Some("AZ".into()),
+        postcode: Some("123456".into()),
+        frontend_name: Some("Source 6 Frontend Name".into()),
+        use_default_carrier_config: true,
+    };
+    let stock = InventoryStock {
+        stock_id: "10".into(),
+        name: "Stock 10 Name".into(),
+    };
+    let sink = connector.sink().unwrap();
+    for _ in 0..2 {
+        // Twice: the second is an update of the same records, not a second pair.
+        let outcomes = sink
+            .write_batch(
+                EntityKind::InventorySource,
+                &[WriteOp::Upsert {
+                    record: Record::InventorySource(source.clone()),
+                }],
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcomes[0], WriteOutcome::Applied), "{outcomes:?}");
+        let outcomes = sink
+            .write_batch(
+                EntityKind::InventoryStock,
+                &[WriteOp::Upsert {
+                    record: Record::InventoryStock(stock.clone()),
+                }],
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcomes[0], WriteOutcome::Applied), "{outcomes:?}");
+    }
+    assert_eq!(
+        polled(&sim, EntityKind::InventorySource).await,
+        vec![Record::InventorySource(source)]
+    );
+    assert_eq!(
+        polled(&sim, EntityKind::InventoryStock).await,
+        vec![Record::InventoryStock(stock)]
+    );
+    // The same as the seed's body carries: "Inventory Source synchronization: add Inventory
+    // Source data to the queue."
+    assert_eq!(
+        polled(&sim, EntityKind::InventorySource).await,
+        pushed("inventory_source.sf.json")
+    );
+}
