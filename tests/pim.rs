@@ -603,6 +603,20 @@ async fn ergonode_installs_the_app_and_its_synchronizations_reach_salesforce_wit
         held, skus,
         "every product of the full synchronization, once"
     );
+    // Each Product2 is named by the catalog's `name` in the configured locale, as Ergonode's
+    // own calls carried it (local values as `{"language", "value"}` items, the seed's schema).
+    let names: std::collections::BTreeMap<String, String> = product2(&sf).into_iter().collect();
+    for (sku, p) in sim.catalog().products {
+        if let Some(syncd_sandbox::ergonode::catalog::ProductValue::Local(by_language)) =
+            p.values.get("name")
+        {
+            assert_eq!(
+                Some(names[&sku].as_str()),
+                by_language["en_GB"].as_str(),
+                "{sku}"
+            );
+        }
+    }
 
     // The script's edits (every event type the seed lists) as a delta.
     sim.script().unwrap();

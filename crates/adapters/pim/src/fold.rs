@@ -134,21 +134,23 @@ pub fn category(current: Option<Category>, code: &str, event: &Value) -> Option<
 
 /// A product value as the event gives it: translations per locale, or one global value.
 fn value_of(payload: &Value) -> ProductValue {
+    // Seed 002's schema keys a translation `value`, its own example `translation`: both are
+    // taken (see `schemas.rs`).
+    let translation = |item: &Value| {
+        item.get("translation")
+            .or_else(|| item.get("value"))
+            .cloned()
+    };
     match &payload["value"] {
         Value::Array(items)
             if items
                 .iter()
-                .all(|i| i.get("language").is_some() && i.get("translation").is_some()) =>
+                .all(|i| i.get("language").is_some() && translation(i).is_some()) =>
         {
             ProductValue::Localized(
                 items
                     .iter()
-                    .filter_map(|i| {
-                        Some((
-                            i["language"].as_str()?.to_string(),
-                            i["translation"].clone(),
-                        ))
-                    })
+                    .filter_map(|i| Some((i["language"].as_str()?.to_string(), translation(i)?)))
                     .collect(),
             )
         }
@@ -268,6 +270,22 @@ mod tests {
                 )
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_local_value_is_localized_whether_its_translations_are_keyed_value_or_translation() {
+        // Seed 002's schema: local values are items of `{"language", "value"}`; its
+        // `product_value_added` example sends `{"language": "en_GB", "translation": ...}`.
+        for key in ["value", "translation"] {
+            let event = json!({"type": "product_value_added", "payload": {"attribute_code": "name", "attribute_type": "TEXT", "attribute_scope": "local", "value": [{"language": "en_GB", key: "Boot"}]}});
+            let p = product(None, "P1", &event).unwrap();
+            match &p.values["name"] {
+                ProductValue::Localized(names) => {
+                    assert_eq!(names["en_GB"].as_str(), Some("Boot"), "{key}")
+                }
+                other => panic!("{key}: {other:?}"),
+            }
         }
     }
 
