@@ -70,6 +70,13 @@ pub trait Connector: Send + Sync {
         None
     }
 
+    /// The top-level fields of `entity` records the system keeps, for one that keeps only some
+    /// (ShipHero has no stock status: what it reads there is a default, not its own value).
+    /// `syncd drift` compares only fields both sides keep. `None`: every field.
+    fn fields_kept(&self, _entity: EntityKind) -> Option<&'static [&'static str]> {
+        None
+    }
+
     /// Checks that the system behind the connector is reachable and accepts our credentials.
     async fn check(&self) -> Result<(), ConnectorError> {
         Ok(())

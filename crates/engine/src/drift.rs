@@ -151,6 +151,16 @@ impl Pipeline {
             }
         }
         let owner = |field: &str| self.policy().and_then(|p| p.owner_of(field));
+        // A field one side does not keep (it reads a default there) cannot drift.
+        let kept_by = |handle: &crate::handle::ConnectorHandle, field: &str| {
+            handle
+                .connector
+                .fields_kept(config.entity)
+                .is_none_or(|fields| fields.contains(&field))
+        };
+        let compared = |field: &str| {
+            kept_by(self.source_handle(), field) && kept_by(self.target_handle(), field)
+        };
         let mut differences = Vec::new();
         for (key, record) in &mapped {
             match target.get(key) {
@@ -168,7 +178,7 @@ impl Pipeline {
                                 s.get(name).cloned().unwrap_or(Value::Null),
                                 t.get(name).cloned().unwrap_or(Value::Null),
                             );
-                            (a != b).then(|| FieldDrift {
+                            (a != b && compared(name)).then(|| FieldDrift {
                                 field: name.clone(),
                                 owner: owner(name),
                                 source: a,
@@ -176,10 +186,12 @@ impl Pipeline {
                             })
                         })
                         .collect();
-                    differences.push(KeyDrift::Differs {
-                        key: key.to_string(),
-                        fields,
-                    });
+                    if !fields.is_empty() {
+                        differences.push(KeyDrift::Differs {
+                            key: key.to_string(),
+                            fields,
+                        });
+                    }
                 }
                 Some(_) => {}
             }

@@ -25,6 +25,7 @@ pub struct FieldPolicy {
     target: String,
     owners: BTreeMap<String, String>,
     source_wins_conflicts: bool,
+    target_keeps: Option<&'static [&'static str]>,
 }
 
 /// The merged record and the unowned fields that changed on both sides.
@@ -51,7 +52,21 @@ impl FieldPolicy {
             target: to.to_string(),
             owners: link.owners.clone(),
             source_wins_conflicts: link.prefer.as_deref().is_none_or(|p| p == from),
+            target_keeps: None,
         })
+    }
+
+    /// The policy for a target that keeps only `fields` (`Connector::fields_kept`): a field it
+    /// does not keep is merged as the target's own value, so that a value it cannot hold (a
+    /// status ShipHero has none of) is neither written nor, read back as its default, taken
+    /// for a difference to write again on every run.
+    pub fn keeping(mut self, fields: Option<&'static [&'static str]>) -> Self {
+        self.target_keeps = fields;
+        self
+    }
+
+    fn target_keeps(&self, field: &str) -> bool {
+        self.target_keeps.is_none_or(|kept| kept.contains(&field))
     }
 
     /// The connector that owns `field`, if the link names one.
@@ -89,6 +104,8 @@ impl FieldPolicy {
             let (sv, tv) = (s.get(field), t.get(field));
             let chosen = if IDENTITY.contains(&field.as_str()) {
                 sv
+            } else if !self.target_keeps(field) {
+                tv.or(sv)
             } else {
                 match self.owners.get(field) {
                     Some(owner) if *owner == self.source => sv,
@@ -170,6 +187,20 @@ mod tests {
         assert_eq!(m.record, pos(10, 3, "NEW"));
         let oms_to_wms = FieldPolicy::for_pipeline(&link(None), "oms", "wms").unwrap();
         let m = oms_to_wms.merge(&pos(4, 3, "NEW"), Some(&pos(10, 0, "NEW")), None);
+        assert_eq!(m.record, pos(10, 3, "NEW"));
+    }
+
+    #[test]
+    fn a_field_the_target_does_not_keep_is_merged_as_the_target_holds_it() {
+        // oms owns `allocated`, but a wms that keeps only quantities reads a default there:
+        // the merge into wms must equal what wms holds, or every run would write it again.
+        let p = FieldPolicy::for_pipeline(&link(None), "oms", "wms")
+            .unwrap()
+            .keeping(Some(&["sku", "location", "on_hand", "attributes"]));
+        let m = p.merge(&pos(4, 3, "NEW"), Some(&pos(10, 0, "NEW")), None);
+        assert_eq!(m.record, pos(10, 0, "NEW"));
+        let keeps_all = FieldPolicy::for_pipeline(&link(None), "oms", "wms").unwrap();
+        let m = keeps_all.merge(&pos(4, 3, "NEW"), Some(&pos(10, 0, "NEW")), None);
         assert_eq!(m.record, pos(10, 3, "NEW"));
     }
 

@@ -110,6 +110,12 @@ impl Connector for SalesforceConnector {
         }
     }
 
+    fn fields_kept(&self, entity: EntityKind) -> Option<&'static [&'static str]> {
+        // A Source Item has a quantity and a status; no allocations of ours.
+        (entity == EntityKind::StockPosition)
+            .then_some(&["sku", "location", "on_hand", "status"][..])
+    }
+
     fn source(&self) -> Option<&dyn Source> {
         Some(self)
     }

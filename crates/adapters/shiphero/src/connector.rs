@@ -94,6 +94,11 @@ impl Connector for ShipHeroConnector {
         }
     }
 
+    fn fields_kept(&self, _entity: EntityKind) -> Option<&'static [&'static str]> {
+        // A warehouse product has on hand and allocations; no sellable status of ours.
+        Some(&["sku", "location", "on_hand", "allocated"])
+    }
+
     fn source(&self) -> Option<&dyn Source> {
         Some(self)
     }

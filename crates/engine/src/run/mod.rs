@@ -115,7 +115,8 @@ impl Pipeline {
         let policy = links
             .iter()
             .filter(|l| l.entity == entity)
-            .find_map(|l| FieldPolicy::for_pipeline(l, &config.from, &config.to));
+            .find_map(|l| FieldPolicy::for_pipeline(l, &config.from, &config.to))
+            .map(|p| p.keeping(target.connector.fields_kept(entity)));
         if policy.is_some()
             && (target.connector.source().is_none() || !caps.reads.contains(&entity))
         {
