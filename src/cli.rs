@@ -18,7 +18,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the sandbox, reconcile a seeded ERP export with simulated Fluent, print reports.
+    /// Start the sandbox and play a merchant's day through a daemon: Fluent's batches, NewStore's
+    /// seed 003, then every connector in the omnichannel topology, with reports after each step.
     Demo {
         /// Where the demo's config, files and state go (a fresh temp dir by default).
         #[arg(long)]
@@ -26,6 +27,10 @@ pub enum Command {
         /// How many ERP positions to generate.
         #[arg(long, default_value_t = 12_000)]
         positions: usize,
+        /// Run the omnichannel topology's pipelines back to back (`syncd trigger`) instead of
+        /// waiting for the daemon's cron, compressed to one pass every 30 s.
+        #[arg(long)]
+        fast: bool,
     },
     /// Run every vendor simulator in the foreground and print their URLs and credentials.
     Sandbox {

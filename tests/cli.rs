@@ -324,7 +324,7 @@ fn once_with_an_unknown_pipeline_names_the_configured_ones() {
 }
 
 #[test]
-fn demo_reconciles_the_sandbox_and_prints_reports_and_api_calls() {
+fn demo_reconciles_the_sandbox_plays_the_omnichannel_topology_and_every_system_agrees() {
     let dir = tempfile::tempdir().unwrap();
     let demo_dir = dir.path().join("demo");
     let out = syncd(
@@ -332,6 +332,7 @@ fn demo_reconciles_the_sandbox_and_prints_reports_and_api_calls() {
             "demo",
             "--positions",
             "300",
+            "--fast",
             "--dir",
             demo_dir.to_str().unwrap(),
         ],
@@ -345,6 +346,14 @@ fn demo_reconciles_the_sandbox_and_prints_reports_and_api_calls() {
         "POST /api/v4.1/job/{id}/batch",
         "Fluent now holds 300 positions",
         "3. NewStore (seed 003)",
+        // The omnichannel topology, every connector in one daemon: the catalog guard held the
+        // late SKU back until the catalog delta brought it, and at the end all systems agree.
+        "4. Every connector in one daemon",
+        "A catalog delta",
+        "Orders completed",
+        "Edits in Salesforce",
+        "in sync",
+        "Every system agrees",
     ] {
         assert!(said.contains(expected), "missing `{expected}` in:\n{said}");
     }

@@ -1,7 +1,8 @@
 //! `syncd demo`: the sandbox in-process, an ERP drop folder of seeded positions, and a config
 //! pointing at both; then a full reconciliation (ERP → Fluent, Fluent → storefront snapshot),
 //! a change of a few positions and a second, incremental run, each with its report and the
-//! vendor API calls it took; then NewStore's leg (`demo_newstore`).
+//! vendor API calls it took; then NewStore's leg (`demo_newstore`); then the omnichannel
+//! reference topology, every connector in one daemon (`syncd_mission::demo`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -89,7 +90,7 @@ fn calls_table(sandbox: &Sandbox) -> String {
 }
 
 /// Runs the demo in `dir` (a fresh temp dir when none) with `positions` ERP positions.
-pub async fn run(dir: Option<PathBuf>, positions: usize) -> anyhow::Result<ExitCode> {
+pub async fn run(dir: Option<PathBuf>, positions: usize, fast: bool) -> anyhow::Result<ExitCode> {
     let dir = dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("syncd-demo-{}", std::process::id())));
     if dir.join("state").exists() {
@@ -157,7 +158,21 @@ pub async fn run(dir: Option<PathBuf>, positions: usize) -> anyhow::Result<ExitC
         dir.join("shop/stock.jsonl").display()
     );
     let newstore_ok = super::demo_newstore::run(&dir, &sandbox).await?;
-    let ok = newstore_ok && reports.iter().chain(&reports2).all(|r| r.succeeded());
+    drop(sandbox);
+
+    println!("\n4. Every connector in one daemon");
+    let mission = syncd_mission::demo::play(syncd_mission::MissionOptions {
+        dir: dir.join("omnichannel"),
+        syncd: std::env::current_exe().context("finding the syncd binary")?,
+        pace: if fast {
+            syncd_mission::Pace::Triggered
+        } else {
+            syncd_mission::Pace::Scheduled { cycle_secs: 30 }
+        },
+    })
+    .await
+    .context("the omnichannel topology")?;
+    let ok = newstore_ok && mission.ok() && reports.iter().chain(&reports2).all(|r| r.succeeded());
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

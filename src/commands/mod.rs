@@ -33,7 +33,11 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             .await
         }
         Command::Connectors { json } => connectors::run(json),
-        Command::Demo { dir, positions } => demo::run(dir, positions).await,
+        Command::Demo {
+            dir,
+            positions,
+            fast,
+        } => demo::run(dir, positions, fast).await,
         Command::Trigger { config, pipelines } => trigger::run(&config, &pipelines),
         Command::Status { config, json } => status::status(&config, json).await,
         Command::Runs {
