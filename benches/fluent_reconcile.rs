@@ -81,6 +81,11 @@ async fn main() {
         POSITIONS as f64 / secs,
         POSITIONS.div_ceil(5000)
     );
+    common::figure(
+        "fluent_reconcile",
+        &format!("{POSITIONS} positions into Fluent, cold"),
+        serde_json::json!({"syncd_s": secs, "batch_calls": calls, "minimum_calls": POSITIONS.div_ceil(5000)}),
+    );
 
     for changed in [7usize, 4_321] {
         sim.log().reset();
@@ -97,12 +102,21 @@ async fn main() {
             .run(store.clone(), &NoProgress, &Default::default())
             .await;
         assert!(report.succeeded(), "{report:?}");
+        let secs = started.elapsed().as_secs_f64();
         println!(
-            "fluent change of {changed}: {} written in {:.3}s with {} batch calls (minimum {})",
+            "fluent change of {changed}: {} written in {secs:.3}s with {} batch calls (minimum {})",
             report.written,
-            started.elapsed().as_secs_f64(),
             sim.log().calls(BATCH),
             changed.div_ceil(5000)
+        );
+        common::figure(
+            "fluent_reconcile",
+            &format!("Fluent: {changed} changed of {POSITIONS}"),
+            serde_json::json!({
+                "syncd_s": secs,
+                "batch_calls": sim.log().calls(BATCH),
+                "calls_per_change": sim.log().calls(BATCH) as f64 / changed as f64,
+            }),
         );
     }
 }

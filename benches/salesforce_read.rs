@@ -123,6 +123,11 @@ async fn main() {
     }
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(read, items);
+    common::figure(
+        "salesforce_read",
+        &format!("{items} Source Items read and mapped"),
+        serde_json::json!({"syncd_s": secs, "pages": pages, "target_s": 5}),
+    );
     println!(
         "salesforce read: {items} Source Items read and mapped in {secs:.2}s = {:.0} items/s, {pages} pages ({} query calls; target ≤ 5 s)",
         items as f64 / secs,
@@ -196,6 +201,22 @@ async fn main() {
             .iter()
             .all(|o| matches!(o, syncd_core::WriteOutcome::Applied)));
     }
+    let collections = sim
+        .log()
+        .calls("PATCH /services/data/{version}/composite/sobjects")
+        + sim
+            .log()
+            .calls("POST /services/data/{version}/composite/sobjects");
+    common::figure(
+        "salesforce_read",
+        &format!("{WRITTEN} quantities written to Salesforce"),
+        serde_json::json!({
+            "syncd_s": started.elapsed().as_secs_f64(),
+            "collections_calls": collections,
+            "calls_per_change": collections as f64 / WRITTEN as f64,
+            "minimum_calls": WRITTEN.div_ceil(200),
+        }),
+    );
     println!(
         "salesforce write: {WRITTEN} quantities in {:.2}s, {} Collections calls (minimum {}), {} lookup queries for ids not met before",
         started.elapsed().as_secs_f64(),

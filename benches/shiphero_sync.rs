@@ -88,6 +88,17 @@ async fn main() {
         sim.on_hand(WAREHOUSE, "SKU-09999"),
         Some((9999 % 97) as i64)
     );
+    common::figure(
+        "shiphero_sync",
+        &format!("{POSITIONS} positions into ShipHero, cold"),
+        serde_json::json!({
+            "syncd_s": secs,
+            "syncs": sim.syncs().len(),
+            "minimum_syncs": POSITIONS.div_ceil(3000),
+            "graphql_calls": sim.log().calls("POST /graphql"),
+            "target_s": 10,
+        }),
+    );
     println!(
         "shiphero: {POSITIONS} positions end to end in {secs:.2}s = {:.0} positions/s (target ≤ 10 s); {} syncs (minimum {}), {} CSV downloads, {} GraphQL calls",
         POSITIONS as f64 / secs,
@@ -109,6 +120,15 @@ async fn main() {
             .run(store.clone(), &NoProgress, &Default::default())
             .await;
         assert!(report.succeeded(), "{report:?}");
+        common::figure(
+            "shiphero_sync",
+            &format!("ShipHero rerun, {what}"),
+            serde_json::json!({
+                "syncd_s": started.elapsed().as_secs_f64(),
+                "syncs": sim.syncs().len() - before,
+                "graphql_calls": sim.log().calls("POST /graphql"),
+            }),
+        );
         println!(
             "shiphero rerun, {what}: {} written in {:.2}s, {} syncs, {} GraphQL calls",
             report.written,

@@ -3,6 +3,8 @@
 //! at 500 requests/s for 10 s over loopback. Every 2xx means the event was flushed to the
 //! durable inbox first. Prints p50, p99 and max.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -116,5 +118,14 @@ async fn main() {
         at(0.50).as_secs_f64() * 1000.0,
         at(0.99).as_secs_f64() * 1000.0,
         latencies.last().unwrap().as_secs_f64() * 1000.0,
+    );
+    common::figure(
+        "webhook_latency",
+        &format!("NewStore webhook ack p99 at {RATE} req/s"),
+        serde_json::json!({
+            "syncd_ms": at(0.99).as_secs_f64() * 1000.0,
+            "p50_ms": at(0.50).as_secs_f64() * 1000.0,
+            "failed": failed,
+        }),
     );
 }

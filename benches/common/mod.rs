@@ -4,6 +4,7 @@
 use syncd_core::{BuildContext, ConfigSection, ConnectorFactory};
 use syncd_engine::ConnectorHandle;
 
+#[allow(dead_code)]
 /// The connector `name` of `factory`, configured by `toml`, its files under `dir`.
 pub fn connector(
     factory: &dyn ConnectorFactory,
@@ -21,4 +22,15 @@ pub fn connector(
         })
         .unwrap();
     ConnectorHandle::new(connector, None)
+}
+
+/// Prints one figure as a JSON line: `figure` names it, `syncd_*` keys are ours, `python_*`
+/// keys the baseline's, others detail it. `cargo bench --bench suite` collects these lines.
+#[allow(dead_code)]
+pub fn figure(bench: &str, figure: &str, fields: serde_json::Value) {
+    let mut line = serde_json::json!({"bench": bench, "figure": figure});
+    if let (Some(line), serde_json::Value::Object(fields)) = (line.as_object_mut(), fields) {
+        line.extend(fields);
+    }
+    println!("{line}");
 }
