@@ -31,14 +31,15 @@ import json, sys
 
 def num(v):
     if isinstance(v, float):
-        return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+        return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
     return str(v)
 
 def pick(fig, prefix):
-    for k, v in fig.items():
-        if k.startswith(prefix) and isinstance(v, (int, float)):
-            return k[len(prefix):], v
-    return None, None
+    # `syncd_s` before `syncd_fifth_s`: the figure's own value is the one with a bare unit.
+    found = [(k[len(prefix):], v) for k, v in fig.items()
+             if k.startswith(prefix) and isinstance(v, (int, float))]
+    found.sort(key=lambda kv: "_" in kv[0])
+    return found[0] if found else (None, None)
 
 rows = []
 for line in open(sys.argv[1]):
@@ -60,7 +61,8 @@ for line in open(sys.argv[1]):
             ratio = f"{ours / python:.2f}x"
     details = ", ".join(
         f"{k} {num(v)}" for k, v in fig.items()
-        if k not in ("bench", "figure") and not k.startswith(("syncd_", "python_"))
+        if k not in ("bench", "figure") and (k, v) != ("syncd_" + (unit or ""), ours)
+        and not k.startswith("python_")
     )
     rows.append((bench, fig["figure"], f"{num(ours)} {unit}" if ours is not None else "",
                  f"{num(python)} {unit}" if python is not None else "—", ratio or "—", details))
