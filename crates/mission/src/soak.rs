@@ -1,7 +1,7 @@
 //! The soak: for a while, random changes on both sides of the link and through every webhook,
 //! with the vendors failing as vendors do (5xx, 429 with `Retry-After`, tokens expiring,
-//! NewStore events duplicated and delivered out of order), a pass of every pipeline between
-//! bursts. Then the faults stop, the withheld events arrive, and the daemon is given passes
+//! NewStore events and Ergonode's calls duplicated and delivered out of order), a pass of every
+//! pipeline between bursts. Then the faults stop, the withheld events arrive, and the daemon is given passes
 //! until one writes nothing. What must then hold is checked by [`SoakOutcome::violations`]:
 //! no ping-pong (no pipeline calls its target more often than changes came upstream of it, and
 //! the link writes no more records than changes came on its sides), everything converged, no
@@ -206,6 +206,13 @@ fn faulty(seed: u64) -> FaultPlan {
 
 fn set_faults(mission: &Mission, plan: impl Fn(u64) -> FaultPlan) {
     let s = &mission.sandbox;
+    // Ergonode's calls to the app: a third sent twice, each phase's calls shuffled.
+    let faulty = plan(0) != FaultPlan::none();
+    s.ergonode
+        .set_delivery(syncd_sandbox::ergonode::DeliveryFaults {
+            duplicate_rate: if faulty { 0.3 } else { 0.0 },
+            reorder: faulty,
+        });
     s.salesforce.set_faults(plan(1));
     s.shiphero.set_faults(plan(2));
     s.newstore.set_faults(plan(3));

@@ -193,6 +193,7 @@ struct SimState {
     calls: Vec<SentCall>,
     syncs: Vec<SyncReport>,
     rng: fastrand::Rng,
+    delivery: DeliveryFaults,
 }
 
 struct Ergonode {
@@ -368,7 +369,8 @@ impl Ergonode {
             &catalog,
             &self.config.wire,
         );
-        if self.config.delivery.reorder {
+        let delivery = self.state().delivery.clone();
+        if delivery.reorder {
             let mut s = self.state();
             let mut start = 0;
             while start < planned.len() {
@@ -401,7 +403,7 @@ impl Ergonode {
             }
             let twice = {
                 let mut s = self.state();
-                let rate = self.config.delivery.duplicate_rate;
+                let rate = delivery.duplicate_rate;
                 rate > 0.0 && s.rng.f64() < rate
             };
             let sent = self
@@ -535,6 +537,7 @@ impl ErgonodeSim {
                 calls: Vec::new(),
                 syncs: Vec::new(),
                 rng: fastrand::Rng::with_seed(config.seed),
+                delivery: config.delivery.clone(),
             }),
             http: reqwest::Client::new(),
             core: core.clone(),
@@ -570,6 +573,11 @@ impl ErgonodeSim {
     /// Calls per endpoint of the simulator's own API.
     pub fn log(&self) -> &RequestLog {
         &self.state.core.log
+    }
+
+    /// Replaces how the next synchronizations' calls go wrong (duplicates, order).
+    pub fn set_delivery(&self, delivery: DeliveryFaults) {
+        self.state.state().delivery = delivery;
     }
 
     /// Replaces the fault plan of the simulator's own API.
