@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use syncd_sandbox::salesforce::soql;
 
-use crate::mission::{Mission, STORE_NODE, WAREHOUSE, WAREHOUSE_SOURCE};
+use crate::mission::{english_name, Mission, STORE_NODE, WAREHOUSE, WAREHOUSE_SOURCE};
 use crate::MissionError;
 
 /// NewStore's stock of one product at the store node.
@@ -62,8 +62,8 @@ impl Holdings {
     pub fn read(mission: &Mission) -> Result<Self, MissionError> {
         let sandbox = &mission.sandbox;
         let mut out = Holdings::default();
-        for sku in sandbox.ergonode.catalog().products.keys() {
-            out.catalog.insert(sku.clone(), mission.catalog_name(sku));
+        for (sku, product) in sandbox.ergonode.catalog().products {
+            out.catalog.insert(sku, english_name(&product));
         }
         let org = sandbox.salesforce.store();
         let run = |soql_text: &str| -> Result<Vec<Value>, MissionError> {
@@ -190,5 +190,65 @@ impl Holdings {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agreeing() -> Holdings {
+        let mut h = Holdings::default();
+        h.catalog.insert("A".into(), Some("Boot".into()));
+        h.products.insert("A".into(), "Boot".into());
+        h.warehouse.insert("A".into(), 5);
+        h.source_items.insert(
+            "A".into(),
+            SourceItem {
+                quantity: 5,
+                status: "0".into(),
+            },
+        );
+        h.erp.insert("A".into(), 7);
+        h.newstore.insert(
+            "A".into(),
+            NewStoreStock {
+                on_hand: 7,
+                allocations: 2,
+                atp: 5,
+            },
+        );
+        h.fluent.insert("A".into(), 7);
+        h
+    }
+
+    #[test]
+    fn systems_holding_what_their_sources_hold_agree() {
+        assert_eq!(agreeing().disagreements(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_system_out_of_step_is_named() {
+        let mut h = agreeing();
+        h.products.insert("A".into(), "A".into());
+        h.source_items.get_mut("A").unwrap().quantity = 6;
+        h.fluent.remove("A");
+        h.newstore.get_mut("A").unwrap().atp = -1;
+        let found = h.disagreements();
+        assert_eq!(found.len(), 4, "{found:#?}");
+        for system in ["Salesforce \"A\"", "Source Item 6", "Fluent None", "ATP -1"] {
+            assert!(
+                found.iter().any(|d| d.contains(system)),
+                "{system}: {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stock_of_a_sku_the_catalog_lacks_is_not_expected_anywhere() {
+        let mut h = agreeing();
+        h.warehouse.insert("LATE".into(), 3);
+        h.erp.insert("LATE".into(), 3);
+        assert_eq!(h.disagreements(), Vec::<String>::new());
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 use syncd_engine::RunReport;
-use syncd_sandbox::ergonode::catalog::ProductValue;
+use syncd_sandbox::ergonode::catalog::{Product, ProductValue};
 use syncd_sandbox::ergonode::SyncKind;
 use syncd_sandbox::Sandbox;
 
@@ -246,14 +246,7 @@ impl Mission {
 
     /// The English name Ergonode holds for `sku`.
     pub fn catalog_name(&self, sku: &str) -> Option<String> {
-        let catalog = self.sandbox.ergonode.catalog();
-        match catalog.products.get(sku)?.values.get("name")? {
-            ProductValue::Local(by_language) => by_language
-                .get("en_GB")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            ProductValue::Global(value) => value.as_str().map(str::to_string),
-        }
+        english_name(self.sandbox.ergonode.catalog().products.get(sku)?)
     }
 
     /// Stops the daemon.
@@ -263,6 +256,17 @@ impl Mission {
             return Err(MissionError::Daemon(format!("exited with {status}")));
         }
         Ok(())
+    }
+}
+
+/// The English name of a product of Ergonode's catalog.
+pub fn english_name(product: &Product) -> Option<String> {
+    match product.values.get("name")? {
+        ProductValue::Local(by_language) => by_language
+            .get("en_GB")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ProductValue::Global(value) => value.as_str().map(str::to_string),
     }
 }
 

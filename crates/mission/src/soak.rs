@@ -17,7 +17,7 @@ use syncd_engine::RunReport;
 use syncd_sandbox::ergonode::{Change, SyncKind};
 use syncd_sandbox::{FaultPlan, FaultSpec};
 
-use crate::config::{LINK, PIPELINES};
+use crate::config::LINK;
 use crate::holdings::Holdings;
 use crate::mission::{Mission, WAREHOUSE};
 use crate::orders::Orders;
@@ -519,9 +519,4 @@ fn edit_source_item(
     )
     .map_err(|e| MissionError::call("editing a Source Item", format!("{e:?}")))?;
     Ok(true)
-}
-
-/// The passes' pipelines, for callers that print per pipeline.
-pub fn pipelines() -> &'static [&'static str] {
-    &PIPELINES
 }
