@@ -326,13 +326,20 @@ pub async fn soak(
                     outcome.changes.catalog_renames += 1;
                 }
                 5..=7 => {
-                    // A storefront sells only what NewStore shows available.
+                    // Three best sellers take most orders, so that their stock sells down to
+                    // nothing and ATP is tested at zero. A storefront sells only what NewStore
+                    // shows available, up to three items an order.
+                    let sku = if rng.bool() {
+                        skus[rng.usize(..3.min(skus.len()))].clone()
+                    } else {
+                        sku
+                    };
                     let stock = mission
                         .sandbox
                         .newstore
                         .stock(&sku, crate::mission::STORE_NODE);
-                    let items = rng.i64(1..3);
-                    if stock.atp() >= items {
+                    let items = rng.i64(1..=3).min(stock.atp());
+                    if items > 0 {
                         let deliver = rng.u8(..4) != 0;
                         let (_, lts) = orders.assign(&sku, items, deliver).await?;
                         note(&mut withheld, &mut delivered, lts, deliver);
