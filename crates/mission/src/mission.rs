@@ -71,6 +71,11 @@ fn free_local_port() -> Result<SocketAddr, MissionError> {
         .map_err(|e| MissionError::io("127.0.0.1:0", e))
 }
 
+/// Whether the daemon's log says a listener's address was in use.
+fn port_taken(log: &Path) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|text| text.contains("in use"))
+}
+
 fn fields(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
@@ -99,14 +104,11 @@ impl Mission {
         let sandbox = Sandbox::start()
             .await
             .map_err(|e| MissionError::call("starting the sandbox", e))?;
-        let public = free_local_port()?;
         let schedules = match options.pace {
             Pace::Triggered => Schedules::None,
             Pace::Scheduled { cycle_secs } => Schedules::Cycle { cycle_secs },
         };
-        let text = config::render(&sandbox, public, schedules)?;
         let config_path = dir.join("adapters.toml");
-        std::fs::write(&config_path, text).map_err(|e| MissionError::io(&config_path, e))?;
 
         let catalog = sandbox.ergonode.catalog();
         let mut stock_skus: Vec<String> = catalog
@@ -131,9 +133,19 @@ impl Mission {
             .collect();
         sandbox.shiphero.seed_products(WAREHOUSE, &seeded);
 
-        let env = config::secrets(&sandbox, ADMIN_TOKEN);
-        let daemon =
-            Daemon::start(&options.syncd, &config_path, env, &dir.join("daemon.log")).await?;
+        let log = dir.join("daemon.log");
+        let mut attempt = 0;
+        let daemon = loop {
+            let public = free_local_port()?;
+            let text = config::render(&sandbox, public, schedules)?;
+            std::fs::write(&config_path, text).map_err(|e| MissionError::io(&config_path, e))?;
+            let env = config::secrets(&sandbox, ADMIN_TOKEN);
+            match Daemon::start(&options.syncd, &config_path, env, &log).await {
+                // The port probed free was taken before the daemon bound it: probe again.
+                Err(MissionError::Daemon(_)) if attempt < 2 && port_taken(&log) => attempt += 1,
+                started => break started?,
+            }
+        };
         let mut mission = Mission {
             sandbox,
             daemon,
