@@ -41,10 +41,16 @@ async fn step(
     title: &str,
     ok: &mut bool,
 ) -> Result<Vec<RunReport>, MissionError> {
+    println!("\nStep {number}. {title}");
+    if let crate::Pace::Scheduled { cycle_secs } = mission.pace {
+        // Up to two cycles of silence otherwise: say what is awaited.
+        println!(
+            "   (waiting for the daemon's cron to run every pipeline, once per {cycle_secs} s)"
+        );
+    }
     let reports = mission.pass().await?;
     *ok &= reports.iter().all(|r| r.succeeded());
     let holdings = Holdings::read(mission)?;
-    println!("\nStep {number}. {title}");
     println!("{}", tables::runs(&reports));
     println!("{}", tables::samples(&holdings, &SAMPLES));
     Ok(reports)
