@@ -226,8 +226,9 @@ impl Reader<'_> {
             country: self.optional_text(source, &n.source_country),
             postcode: self.optional_text(source, &n.source_postcode),
             frontend_name: self.optional_text(source, &n.source_frontend_name),
+            // An optional flag: absent, or null where a query selects it and nobody set it.
             use_default_carrier_config: match source.get("Use_Default_Carrier_Config__c") {
-                None => false,
+                None | Some(Value::Null) => false,
                 Some(_) => self.flag(source, "Use_Default_Carrier_Config__c")?,
             },
         })
@@ -381,6 +382,28 @@ mod tests {
         match &records[0] {
             Ok(Record::InventorySource(s)) => {
                 assert_eq!((s.code.as_str(), s.enabled), ("s1", false))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_source_whose_optional_carrier_flag_is_null_is_read_as_not_using_it() {
+        // What a SOQL query returns for a field selected but never set.
+        let names = Names::default();
+        let body = Body::parse(
+            serde_json::json!({"sf": [{
+                "attributes": {"type": "Inventory_Source__c"}, "Name": "S",
+                "Source_Code__c": "s1", "Enabled__c": "1", "Use_Default_Carrier_Config__c": null
+            }]})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        let u = Unit::of(body.records[0].clone(), &names).unwrap();
+        match &u.records(&names)[0] {
+            Ok(Record::InventorySource(s)) => {
+                assert_eq!((s.enabled, s.use_default_carrier_config), (true, false))
             }
             other => panic!("{other:?}"),
         }
