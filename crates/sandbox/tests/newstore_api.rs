@@ -361,3 +361,36 @@ async fn import_jobs_beyond_twenty_open_are_refused_with_429_and_retry_after() {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["status"], 429, "problem+json: {body}");
 }
+
+#[tokio::test]
+async fn an_imports_store_mapping_creates_dc_locations_and_a_malformed_one_fails_the_import() {
+    // The reference, from NewStore's import tutorial: "`store_mapping` (fulfillment location →
+    // `fulfillment_node_id`; creates DC locations)".
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    let client = Client::of(&sim);
+    let token = client.token(&sim).await;
+    let states = client
+        .import(
+            &token,
+            json!({"availabilities": [{"product_id": "P1", "fulfillment_node_id": "src-berlin", "quantity": 4}],
+                   "store_mapping": [{"fulfillment_location_id": "src-berlin", "fulfillment_node_id": "src-berlin"}]}),
+        )
+        .await;
+    assert_eq!(states.last().map(String::as_str), Some("finished"));
+    assert_eq!(
+        sim.nodes(),
+        std::collections::BTreeMap::from([("src-berlin".to_string(), "src-berlin".to_string())])
+    );
+    assert_eq!(client.stock("P1", "src-berlin").await["on_hand"], 4);
+
+    let states = client
+        .import(
+            &token,
+            json!({"availabilities": [], "store_mapping": [{"fulfillment_node_id": "no-location"}]}),
+        )
+        .await;
+    assert_eq!(states.last().map(String::as_str), Some("failed"));
+    assert_eq!(sim.nodes().len(), 1, "a failed import creates nothing");
+}

@@ -1,6 +1,6 @@
 //! The import API: create, start, status. Starting downloads the zip from `source_uri`, then
-//! (after `processing_delay_ms`) applies it: on-hand per (product, node), then the allocation
-//! ranges.
+//! (after `processing_delay_ms`) applies it: the store mapping's DC locations, on-hand per
+//! (product, node), then the allocation ranges.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -215,6 +215,15 @@ struct Availability {
     quantity: i64,
 }
 
+/// One `store_mapping` entry: a fulfillment location of the merchant's and the NewStore DC
+/// location (`fulfillment_node_id`) it becomes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreMapping {
+    fulfillment_location_id: String,
+    fulfillment_node_id: String,
+}
+
 #[derive(Deserialize)]
 struct Range {
     #[serde(default)]
@@ -278,10 +287,19 @@ async fn apply(
         Some(v) => serde_json::from_value(v.clone())
             .map_err(|e| format!("{}: {e}", ns.config.range_field))?,
     };
+    // "store_mapping (fulfillment location → fulfillment_node_id; creates DC locations)"
+    // (the reference, from NewStore's import tutorial; the entries' field names are ours).
+    let mapping: Vec<StoreMapping> = match doc.get("store_mapping") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("store_mapping: {e}"))?,
+    };
     if ns.config.processing_delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(ns.config.processing_delay_ms)).await;
     }
     let mut stock = ns.stock.lock().expect("stock lock");
+    for m in mapping {
+        stock.map_store(&m.fulfillment_location_id, &m.fulfillment_node_id);
+    }
     for a in availabilities {
         stock.import_on_hand(&a.product_id, &a.fulfillment_node_id, a.quantity, revision);
     }

@@ -210,6 +210,11 @@ impl NewStoreSim {
         self.state.stock.lock().expect("stock lock").removals()
     }
 
+    /// The DC locations imports' store mappings created: node id → the merchant's location.
+    pub fn nodes(&self) -> std::collections::BTreeMap<String, String> {
+        self.state.stock.lock().expect("stock lock").nodes()
+    }
+
     /// Every range imports carried, in the order applied.
     pub fn ranges(&self) -> Vec<AppliedRange> {
         self.state.stock.lock().expect("stock lock").ranges()

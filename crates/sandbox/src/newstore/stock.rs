@@ -82,6 +82,7 @@ pub struct Stock {
     entries: BTreeMap<(String, String), StockEntry>,
     removed: BTreeMap<u64, u64>,
     ranges: Vec<AppliedRange>,
+    nodes: BTreeMap<String, String>,
 }
 
 /// A range an import carried, as applied.
@@ -194,6 +195,17 @@ impl Stock {
     /// Every range imports carried, in the order applied.
     pub fn ranges(&self) -> Vec<AppliedRange> {
         self.ranges.clone()
+    }
+
+    /// Maps the merchant's fulfillment location `location` to the DC location `node`, creating
+    /// the node (an import's `store_mapping`).
+    pub fn map_store(&mut self, location: &str, node: &str) {
+        self.nodes.insert(node.to_string(), location.to_string());
+    }
+
+    /// The DC locations imports created: node id → the merchant's location it maps.
+    pub fn nodes(&self) -> BTreeMap<String, String> {
+        self.nodes.clone()
     }
 }
 
