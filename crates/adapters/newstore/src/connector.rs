@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use crate::client::NewStoreClient;
 use crate::config::{NewStoreConfig, RangeScope};
 use crate::events;
-use crate::import::{self, Availability, Range};
+use crate::import::{self, Availability, Range, StoreMapping};
 use syncd_http::files::FileHost;
 
 /// Builds NewStore connectors (`kind = "newstore"`).
@@ -84,7 +84,7 @@ impl Connector for NewStoreConnector {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             reads: vec![EntityKind::StockPosition],
-            writes: vec![EntityKind::StockPosition],
+            writes: vec![EntityKind::StockPosition, EntityKind::InventorySource],
             max_batch: self.config().max_batch,
         }
     }
@@ -153,13 +153,17 @@ impl Sink for NewStoreConnector {
         batch: &[WriteOp],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
         let context = syncd_core::error::connector_context("newstore", &self.name);
-        if entity != EntityKind::StockPosition {
+        if !matches!(
+            entity,
+            EntityKind::StockPosition | EntityKind::InventorySource
+        ) {
             return Err(ConnectorError::permanent(
                 &context,
                 format!("cannot import {entity}"),
             ));
         }
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.len()];
+        let mut store_mapping = Vec::new();
         let mut availabilities = Vec::new();
         let mut ranges = Vec::new();
         for (i, op) in batch.iter().enumerate() {
@@ -184,6 +188,25 @@ impl Sink for NewStoreConnector {
                     fulfillment_node_id: p.location.clone(),
                     quantity: p.on_hand.max(0),
                 }),
+                // A source (Magento MSI) is a fulfillment location: the import's store mapping
+                // makes it a DC location under its own code, the id positions carry.
+                WriteOp::Upsert {
+                    record: Record::InventorySource(s),
+                } if s.enabled && !s.code.trim().is_empty() => store_mapping.push(StoreMapping {
+                    fulfillment_location_id: s.code.clone(),
+                    fulfillment_node_id: s.code.clone(),
+                }),
+                WriteOp::Upsert {
+                    record: Record::InventorySource(s),
+                } => {
+                    outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
+                        &context,
+                        format!(
+                            "source `{}`: only an enabled source with a code becomes a DC location (an import deletes nothing)",
+                            s.code
+                        ),
+                    )))
+                }
                 WriteOp::RemoveAllocations { scope, from, to } => ranges.push(Range {
                     fulfillment_node_id: (scope != "*").then(|| scope.clone()),
                     logical_timestamp_from: *from,
@@ -192,13 +215,21 @@ impl Sink for NewStoreConnector {
                 WriteOp::Upsert { record } => {
                     outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
                         &context,
-                        format!("{}: NewStore imports take stock positions", record.key()),
+                        format!(
+                            "{}: NewStore imports take stock positions and sources",
+                            record.key()
+                        ),
                     )))
                 }
                 WriteOp::Delete { key, .. } => {
                     outcomes[i] = Some(WriteOutcome::Failed(ConnectorError::permanent(
                         &context,
-                        format!("{key}: partial imports delete nothing (send on-hand 0)"),
+                        match entity {
+                            EntityKind::StockPosition => {
+                                format!("{key}: partial imports delete nothing (send on-hand 0)")
+                            }
+                            _ => format!("{key}: partial imports delete nothing"),
+                        },
                     )))
                 }
             }
@@ -225,7 +256,9 @@ impl Sink for NewStoreConnector {
             (&a.fulfillment_node_id, a.logical_timestamp_from)
                 .cmp(&(&b.fulfillment_node_id, b.logical_timestamp_from))
         });
-        if !availabilities.is_empty() || !ranges.is_empty() {
+        store_mapping
+            .sort_by(|a: &StoreMapping, b| a.fulfillment_node_id.cmp(&b.fulfillment_node_id));
+        if !availabilities.is_empty() || !ranges.is_empty() || !store_mapping.is_empty() {
             let spacing = Duration::from_secs(self.config().min_import_spacing_secs);
             let mut last = self.last_import.lock().await;
             if let Some(at) = *last {
@@ -238,6 +271,7 @@ impl Sink for NewStoreConnector {
                 &self.client,
                 &self.files,
                 &self.in_flight,
+                store_mapping,
                 availabilities,
                 ranges,
             )

@@ -1,5 +1,5 @@
 //! One partial availability import: the availabilities file (stock per product and node, plus
-//! the allocation-removal ranges), zipped and served, then `POST /v0/d/import`,
+//! the allocation-removal ranges, and the store mapping that creates DC locations), zipped and served, then `POST /v0/d/import`,
 //! `POST /v0/d/import/{id}/start`, and the job polled until finished or failed.
 
 use std::io::Write;
@@ -22,6 +22,15 @@ pub struct Availability {
     pub product_id: String,
     pub fulfillment_node_id: String,
     pub quantity: i64,
+}
+
+/// A merchant's location that becomes a NewStore DC location (`store_mapping`).
+#[derive(Debug, Serialize)]
+pub struct StoreMapping {
+    /// The merchant's id of it (an MSI source code).
+    pub fulfillment_location_id: String,
+    /// The DC location's id in NewStore: the same code, as positions name it.
+    pub fulfillment_node_id: String,
 }
 
 /// Allocations to remove.
@@ -63,12 +72,18 @@ pub async fn run(
     client: &NewStoreClient,
     files: &FileHost,
     in_flight: &InFlightCalls,
+    store_mapping: Vec<StoreMapping>,
     availabilities: Vec<Availability>,
     ranges: Vec<Range>,
 ) -> Result<(), ConnectorError> {
     let config = client.config();
     let mut body = serde_json::json!({ "availabilities": availabilities });
     body[config.range_field.as_str()] = serde_json::to_value(&ranges).expect("ranges serialize");
+    // Only when there is one: a stock import's body (and the digest that finds it in flight)
+    // stays what it was.
+    if !store_mapping.is_empty() {
+        body["store_mapping"] = serde_json::to_value(&store_mapping).expect("mapping serializes");
+    }
     let content = InFlightCalls::digest(&serde_json::to_vec(&body).expect("serializes"));
     if let Some(job) = in_flight.find::<String>(&content) {
         tracing::info!(import = %job, "waiting for the NewStore import already made of this stock");

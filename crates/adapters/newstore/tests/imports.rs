@@ -79,3 +79,51 @@ async fn imports_closer_than_the_configured_spacing_wait() {
     assert!(e.requested_wait().unwrap() > std::time::Duration::from_secs(290));
     assert_eq!(sim.finished_imports(), 1);
 }
+
+#[tokio::test]
+async fn enabled_sources_become_dc_locations_through_the_store_mapping_and_a_disabled_one_is_refused(
+) {
+    let sim = NewStoreSim::start(NewStoreSimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sim, dir.path(), "");
+    let source = |code: &str, enabled: bool| WriteOp::Upsert {
+        record: Record::InventorySource(syncd_core::model::InventorySource {
+            code: code.into(),
+            name: format!("Source {code}"),
+            enabled,
+            description: None,
+            country: None,
+            postcode: None,
+            frontend_name: None,
+            use_default_carrier_config: false,
+        }),
+    };
+    let outcomes = c
+        .sink()
+        .unwrap()
+        .write_batch(
+            EntityKind::InventorySource,
+            &[
+                source("DC02", true),
+                source("OLD", false),
+                source("DC01", true),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[0], syncd_core::WriteOutcome::Applied));
+    assert!(
+        matches!(&outcomes[1], syncd_core::WriteOutcome::Failed(e) if e.to_string().contains("OLD")),
+        "{:?}",
+        outcomes[1]
+    );
+    assert!(matches!(outcomes[2], syncd_core::WriteOutcome::Applied));
+    assert_eq!(
+        sim.nodes().into_keys().collect::<Vec<_>>(),
+        ["DC01", "DC02"],
+        "one import, each enabled source a DC location under its code"
+    );
+    assert_eq!(sim.finished_imports(), 1);
+}
