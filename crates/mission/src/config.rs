@@ -12,10 +12,12 @@ use crate::MissionError;
 pub const EXAMPLE: &str = include_str!("../../../examples/omnichannel/adapters.toml");
 
 /// The example's pipelines in the order one pass of the mission runs them: the catalog first
-/// (the guard releases stock of products it brings), the link both ways, the ledger's inputs,
+/// (the guard releases stock of products it brings), the sources NewStore stocks at, the link
+/// both ways, the ledger's inputs,
 /// then the ledger out to the systems that sell from it.
-pub const PIPELINES: [&str; 7] = [
+pub const PIPELINES: [&str; 8] = [
     "catalog-to-salesforce",
+    "sources-to-newstore",
     "warehouse-to-salesforce",
     "salesforce-to-warehouse",
     "counts-to-erp",
@@ -194,7 +196,7 @@ mod tests {
     fn a_cycle_gives_each_pipeline_its_own_second_and_none_removes_them() {
         let cycled = with_schedules(EXAMPLE, Schedules::Cycle { cycle_secs: 30 });
         assert!(cycled.contains("schedule = \"0/30 * * * * *\""));
-        assert!(cycled.contains("schedule = \"24/30 * * * * *\""));
+        assert!(cycled.contains("schedule = \"21/30 * * * * *\""));
         let none = with_schedules(EXAMPLE, Schedules::None);
         assert!(!none.contains("\nschedule = "));
     }

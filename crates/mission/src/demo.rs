@@ -187,8 +187,9 @@ pub async fn play(options: MissionOptions) -> Result<DemoOutcome, MissionError> 
     );
     if disagreements.is_empty() {
         println!(
-            "\nEvery system agrees: {} products, {} Source Items, {} positions in the ERP, NewStore and Fluent.",
+            "\nEvery system agrees: {} products, {} sources (each a NewStore DC location), {} Source Items, {} positions in the ERP, NewStore and Fluent.",
             holdings.catalog.len(),
+            holdings.sources.len(),
             holdings.source_items.len(),
             holdings.erp.len()
         );

@@ -35,6 +35,10 @@ pub struct SourceItem {
 pub struct Holdings {
     /// Ergonode's products: SKU → English name.
     pub catalog: BTreeMap<String, Option<String>>,
+    /// Salesforce's MSI sources: code → enabled.
+    pub sources: BTreeMap<String, bool>,
+    /// NewStore's DC locations (from imports' store mappings): node id → location.
+    pub nodes: BTreeMap<String, String>,
     /// Salesforce `Product2`: `ProductCode` → `Name`.
     pub products: BTreeMap<String, String>,
     /// Salesforce Source Items at the warehouse's source.
@@ -72,6 +76,13 @@ impl Holdings {
             org.run(&query, false, "62.0")
                 .map_err(|e| MissionError::call("a SOQL query", format!("{e:?}")))
         };
+        for row in run("SELECT Source_Code__c, Enabled__c FROM Inventory_Source__c")? {
+            if let Some(code) = row["Source_Code__c"].as_str() {
+                let enabled = matches!(row["Enabled__c"].as_str(), Some("1" | "true"))
+                    || row["Enabled__c"] == Value::Bool(true);
+                out.sources.insert(code.to_string(), enabled);
+            }
+        }
         for row in run("SELECT Name, ProductCode FROM Product2")? {
             if let (Some(code), Some(name)) = (row["ProductCode"].as_str(), row["Name"].as_str()) {
                 out.products.insert(code.to_string(), name.to_string());
@@ -111,6 +122,7 @@ impl Holdings {
                 }
             }
         }
+        out.nodes = sandbox.newstore.nodes();
         for (product, node, entry) in sandbox.newstore.positions() {
             if node == STORE_NODE {
                 out.newstore.insert(
@@ -184,6 +196,13 @@ impl Holdings {
                 ));
             }
         }
+        for (code, enabled) in &self.sources {
+            if *enabled && !self.nodes.contains_key(code) {
+                out.push(format!(
+                    "source {code}: enabled in Salesforce, not a NewStore DC location"
+                ));
+            }
+        }
         for (sku, stock) in &self.newstore {
             if stock.atp < 0 {
                 out.push(format!("{sku}: NewStore shows ATP {}", stock.atp));
@@ -219,6 +238,9 @@ mod tests {
             },
         );
         h.fluent.insert("A".into(), 7);
+        h.sources.insert("DC".into(), true);
+        h.sources.insert("OLD".into(), false);
+        h.nodes.insert("DC".into(), "DC".into());
         h
     }
 
@@ -234,9 +256,16 @@ mod tests {
         h.source_items.get_mut("A").unwrap().quantity = 6;
         h.fluent.remove("A");
         h.newstore.get_mut("A").unwrap().atp = -1;
+        h.nodes.clear();
         let found = h.disagreements();
-        assert_eq!(found.len(), 4, "{found:#?}");
-        for system in ["Salesforce \"A\"", "Source Item 6", "Fluent None", "ATP -1"] {
+        assert_eq!(found.len(), 5, "{found:#?}");
+        for system in [
+            "Salesforce \"A\"",
+            "Source Item 6",
+            "Fluent None",
+            "ATP -1",
+            "source DC",
+        ] {
             assert!(
                 found.iter().any(|d| d.contains(system)),
                 "{system}: {found:#?}"

@@ -120,11 +120,15 @@ impl Mission {
         stock_skus.push(LATE_SKU.to_string());
         {
             let mut org = sandbox.salesforce.store();
-            org.insert(
-                "Inventory_Source__c",
-                fields(json!({"Name": "Warehouse", "Source_Code__c": WAREHOUSE_SOURCE, "Enabled__c": "1"})),
-            )
-            .map_err(|e| MissionError::call("seeding Salesforce's source", format!("{e:?}")))?;
+            for (name, code) in [("Warehouse", WAREHOUSE_SOURCE), ("Store DC", STORE_NODE)] {
+                org.insert(
+                    "Inventory_Source__c",
+                    fields(json!({"Name": name, "Source_Code__c": code, "Enabled__c": "1"})),
+                )
+                .map_err(|e| {
+                    MissionError::call("seeding Salesforce's sources", format!("{e:?}"))
+                })?;
+            }
         }
         let seeded: Vec<(&str, i64)> = stock_skus
             .iter()
