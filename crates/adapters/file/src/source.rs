@@ -175,7 +175,7 @@ fn read_csv(
             Ok(false) => return Ok((items, ends, true)),
             Ok(true)
                 if reader.position().line() > row.position().map_or(0, |p| p.line()) + 1
-                    || row.iter().any(|field| field.contains(['\n', '\r'])) =>
+                    || row.as_slice().bytes().any(|b| b == b'\n' || b == b'\r') =>
             {
                 // The record ran over more than one line: a quote that was never closed (stock
                 // exports carry no multi-line fields). Refuse that line alone and go on at the
