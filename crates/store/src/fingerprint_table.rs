@@ -174,9 +174,22 @@ impl FingerprintTable {
         self.slots.iter().filter(|s| s.0 != EMPTY).map(|s| s.0)
     }
 
+    /// Makes room for `additional` more entries, so that they go in without the table growing
+    /// (each growth allocates, clears and refills a table twice the size).
+    pub fn reserve(&mut self, additional: usize) {
+        let wanted = slots_for(self.len + additional);
+        if wanted > self.slots.len() {
+            self.rehash_into(wanted);
+        }
+    }
+
     fn grow(&mut self) {
+        self.rehash_into(slots_for(self.len + 1).max(self.slots.len() * 2).max(16));
+    }
+
+    fn rehash_into(&mut self, slots: usize) {
         let old = std::mem::take(&mut self.slots);
-        self.slots = allocate(slots_for(self.len + 1).max(old.len() * 2).max(16));
+        self.slots = allocate(slots);
         let mask = self.mask();
         for (hash, fp) in old.into_iter().filter(|s| s.0 != EMPTY) {
             let mut at = (hash as usize) & mask;
@@ -277,6 +290,33 @@ mod tests {
         for (hash, got) in hashes.iter().zip(many) {
             assert_eq!(got, model.get(hash).copied());
         }
+    }
+
+    #[test]
+    fn reserving_keeps_every_entry_and_the_reserved_inserts_do_not_grow_the_table() {
+        let hash = |i: u128| i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        let mut table = FingerprintTable::default();
+        for i in 1..=100u128 {
+            table.insert(hash(i), i);
+        }
+        table.reserve(10_000);
+        let slots = table.slots.len();
+        assert!(slots >= slots_for(10_100), "{slots}");
+        for i in 1..=100u128 {
+            assert_eq!(table.get(hash(i)), Some(i));
+        }
+        for i in 101..=10_100u128 {
+            table.insert(hash(i), i);
+        }
+        assert_eq!(table.slots.len(), slots, "no growth after reserving");
+        assert_eq!(table.len(), 10_100);
+        assert_eq!(table.get(hash(5_000)), Some(5_000));
+        table.reserve(1);
+        assert_eq!(
+            table.slots.len(),
+            slots,
+            "a reserve already met changes nothing"
+        );
     }
 
     #[test]

@@ -94,6 +94,11 @@ impl ShadowIndex {
         self.table.apply_many(changes);
     }
 
+    /// Makes room for `additional` more keys without growing on the way.
+    pub fn reserve(&mut self, additional: usize) {
+        self.table.reserve(additional);
+    }
+
     /// Records that `key` now holds content `fp`.
     pub fn insert(&mut self, key: &RecordKey, fp: Fingerprint) {
         self.insert_hashed(key_hash(key), fp);

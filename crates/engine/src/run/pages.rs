@@ -15,6 +15,10 @@ use crate::state::commit;
 use super::write::Origin;
 use super::RunCtx;
 
+/// The most keys a run makes room for up front from its source's size (a wrong size must not
+/// allocate without bound; past it the index grows as it fills).
+const MOST_RESERVED: usize = 50_000_000;
+
 impl RunCtx<'_> {
     /// Reads the source to its end, writing as batches fill; gives the key hashes seen when
     /// the run must delete what the snapshot no longer holds.
@@ -30,6 +34,7 @@ impl RunCtx<'_> {
         // Writes waiting to fill a batch: batches are cut across pages so that small source
         // pages still make full write calls.
         let mut waiting: Vec<Planned> = Vec::new();
+        let mut reserved = false;
         loop {
             if self.stop.is_cancelled() {
                 return Err(RunError::Stopped);
@@ -42,11 +47,22 @@ impl RunCtx<'_> {
             if let Some(size) = page.size {
                 self.report.extent = Some(crate::report::Extent::after(self.report.extent, size));
             }
+            let size = page.size;
             let (items, cursors) = page.into_parts();
             let positions = items.iter().map(|i| i.position).collect();
             let plan =
                 self.planner()
                     .plan_page(items, &self.indexes.target, self.link_view().as_ref())?;
+            if !reserved && !plan.writes.is_empty() {
+                // The first page that writes says how much the rest will: room in the target's
+                // index for that many now, instead of growing it step by step through a cold run.
+                if let Some(size) = size.filter(|s| s.read > 0) {
+                    let share = (size.read + size.left) as f64 / size.read as f64;
+                    let expected = (plan.writes.len() as f64 * share).min(MOST_RESERVED as f64);
+                    self.indexes.target.reserve(expected as usize);
+                }
+                reserved = true;
+            }
             self.report.read += plan.read;
             self.report.unchanged += plan.unchanged;
             self.report.echoes += plan.echoes;
