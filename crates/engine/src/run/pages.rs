@@ -54,9 +54,11 @@ impl RunCtx<'_> {
                 self.planner()
                     .plan_page(items, &self.indexes.target, self.link_view().as_ref())?;
             if !reserved && !plan.writes.is_empty() {
-                // The first page that writes says how much the rest will: room in the target's
-                // index for that many now, instead of growing it step by step through a cold run.
-                if let Some(size) = size.filter(|s| s.read > 0) {
+                // On a cold run (nothing held yet) every record read is a write: the first page
+                // says how many the source will bring, and the target's index makes room for
+                // them now instead of growing through every power of two. Not on a warm run: a
+                // page of clustered changes would overstate the rest, and growth is rare there.
+                if let Some(size) = size.filter(|s| s.read > 0 && self.indexes.target.is_empty()) {
                     let share = (size.read + size.left) as f64 / size.read as f64;
                     let expected = (plan.writes.len() as f64 * share).min(MOST_RESERVED as f64);
                     self.indexes.target.reserve(expected as usize);
