@@ -1,4 +1,4 @@
-//! `syncd status` and `syncd runs`.
+//! `syncd status`, `syncd runs` and `syncd conflicts`: what the state holds, as a table or JSON.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,19 +8,13 @@ use crate::render;
 
 /// Prints every pipeline's status.
 pub async fn status(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let config = match super::load_config(path) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    let access = Access::open(config).await?;
-    let rows = access.status().await?;
-    access.close().await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        println!("{}", render::status_table(&rows));
-    }
-    Ok(ExitCode::SUCCESS)
+    show(
+        path,
+        json,
+        async |access| Ok(access.status().await?),
+        |rows| render::status_table(rows),
+    )
+    .await
 }
 
 /// Prints the conflict log.
@@ -30,19 +24,13 @@ pub async fn conflicts(
     limit: usize,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let config = match super::load_config(path) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    let access = Access::open(config).await?;
-    let found = access.conflicts(link, limit).await?;
-    access.close().await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&found)?);
-    } else {
-        println!("{}", render::conflicts_table(&found));
-    }
-    Ok(ExitCode::SUCCESS)
+    show(
+        path,
+        json,
+        async |access| Ok(access.conflicts(link, limit).await?),
+        |found| render::conflicts_table(found),
+    )
+    .await
 }
 
 /// Prints recent run reports.
@@ -52,17 +40,34 @@ pub async fn runs(
     limit: usize,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
+    show(
+        path,
+        json,
+        async |access| Ok(access.runs(pipeline, limit).await?),
+        |reports| render::reports_table(reports),
+    )
+    .await
+}
+
+/// Reads what `fetch` asks of the state (the running daemon's, or the store's), and prints it
+/// as JSON or as the table `table` makes.
+async fn show<T: serde::Serialize, Shown: std::fmt::Display>(
+    path: &Path,
+    json: bool,
+    fetch: impl AsyncFnOnce(&Access) -> anyhow::Result<T>,
+    table: impl FnOnce(&T) -> Shown,
+) -> anyhow::Result<ExitCode> {
     let config = match super::load_config(path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let access = Access::open(config).await?;
-    let reports = access.runs(pipeline, limit).await?;
+    let found = fetch(&access).await?;
     access.close().await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        println!("{}", serde_json::to_string_pretty(&found)?);
     } else {
-        println!("{}", render::reports_table(&reports));
+        println!("{}", table(&found));
     }
     Ok(ExitCode::SUCCESS)
 }
