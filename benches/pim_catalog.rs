@@ -107,58 +107,30 @@ async fn latency() {
         .await
         .unwrap();
     assert!(installed.status().is_success());
-    let total = RATE * SECONDS;
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..total as usize {
-        tick.tick().await;
-        let (http, url, body, token) = (
-            http.clone(),
-            format!("{base}/consume/product_created"),
-            call(n),
-            token(None),
-        );
-        tasks.spawn(async move {
-            let sent = Instant::now();
-            let ok = http
-                .put(url)
-                .header("X-APP-TOKEN", token)
-                .json(&body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            (sent.elapsed(), ok)
-        });
-    }
-    let mut latencies = Vec::with_capacity(total as usize);
-    let mut failed = 0;
-    while let Some(done) = tasks.join_next().await {
-        let (latency, ok) = done.unwrap();
-        if ok {
-            latencies.push(latency);
-        } else {
-            failed += 1;
-        }
-    }
+    let consume = format!("{base}/consume/product_created");
+    let latencies = common::paced(RATE, RATE * SECONDS, |n| {
+        http.put(&consume)
+            .header("X-APP-TOKEN", token(None))
+            .json(&call(n as usize))
+    })
+    .await;
     let _ = child.kill();
     let _ = child.wait();
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
     println!(
-        "pim ack latency at {RATE} calls/s ({} events/s) for {SECONDS}s ({} ok, {failed} failed): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (target p99 ≤ 20 ms)",
+        "pim ack latency at {RATE} calls/s ({} events/s) for {SECONDS}s ({} ok, {} failed): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (target p99 ≤ 20 ms)",
         RATE * 10,
-        latencies.len(),
-        at(0.50).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
-        latencies.last().unwrap().as_secs_f64() * 1000.0,
+        latencies.ok(),
+        latencies.failed,
+        latencies.ms(0.50),
+        latencies.ms(0.99),
+        latencies.max_ms(),
     );
     common::figure(
         "pim_catalog",
         &format!("PIM ack p99 at {RATE} calls/s"),
         serde_json::json!({
-            "syncd_ms": at(0.99).as_secs_f64() * 1000.0,
-            "p50_ms": at(0.50).as_secs_f64() * 1000.0,
+            "syncd_ms": latencies.ms(0.99),
+            "p50_ms": latencies.ms(0.50),
             "target_ms": 20,
         }),
     );

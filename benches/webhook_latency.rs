@@ -70,12 +70,7 @@ async fn main() {
     for _ in 0..20 {
         let _ = http.get(format!("http://{public}/healthz")).send().await;
     }
-    let total = RATE * SECONDS;
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..total {
-        tick.tick().await;
+    let latencies = common::paced(RATE, RATE * SECONDS, |n| {
         let body = FulfillmentEventSpec {
             name: "fulfillment_request.items_completed".into(),
             id: format!("ffr-{n}"),
@@ -85,47 +80,26 @@ async fn main() {
         }
         .delivery("sandbox")
         .0;
-        let (http, url) = (http.clone(), url.clone());
-        tasks.spawn(async move {
-            let sent = Instant::now();
-            let ok = http
-                .post(url)
-                .bearer_auth(KEY)
-                .json(&body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            (sent.elapsed(), ok)
-        });
-    }
-    let mut latencies = Vec::with_capacity(total as usize);
-    let mut failed = 0;
-    while let Some(done) = tasks.join_next().await {
-        let (latency, ok) = done.unwrap();
-        if ok {
-            latencies.push(latency);
-        } else {
-            failed += 1;
-        }
-    }
+        http.post(&url).bearer_auth(KEY).json(&body)
+    })
+    .await;
     let _ = child.kill();
     let _ = child.wait();
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
     println!(
-        "webhook ack latency at {RATE} req/s for {SECONDS}s ({} ok, {failed} failed): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        at(0.50).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
-        latencies.last().unwrap().as_secs_f64() * 1000.0,
+        "webhook ack latency at {RATE} req/s for {SECONDS}s ({} ok, {} failed): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.ok(),
+        latencies.failed,
+        latencies.ms(0.50),
+        latencies.ms(0.99),
+        latencies.max_ms(),
     );
     common::figure(
         "webhook_latency",
         &format!("NewStore webhook ack p99 at {RATE} req/s"),
         serde_json::json!({
-            "syncd_ms": at(0.99).as_secs_f64() * 1000.0,
-            "p50_ms": at(0.50).as_secs_f64() * 1000.0,
-            "failed": failed,
+            "syncd_ms": latencies.ms(0.99),
+            "p50_ms": latencies.ms(0.50),
+            "failed": latencies.failed,
         }),
     );
 }
