@@ -1,6 +1,8 @@
 //! The org client against the Salesforce simulator: each OAuth grant, one re-authentication when
 //! the session ends, and the daily API budget read from `Sforce-Limit-Info` and kept to.
 
+mod common;
+
 use std::time::Duration;
 
 use reqwest::Method;
@@ -116,33 +118,15 @@ async fn the_connectors_share_of_the_daily_budget_is_kept_to() {
 
 #[tokio::test]
 async fn a_run_is_refused_at_its_start_once_the_share_of_the_budget_is_used_naming_the_key() {
-    use syncd_adapter_salesforce::SalesforceFactory;
-    use syncd_core::{
-        BuildContext, ConfigSection, ConnectorFactory, EntityKind, ReadMode, ReadRequest,
-    };
+    use syncd_core::{EntityKind, ReadMode, ReadRequest};
     let sim = SalesforceSim::start(SalesforceSimConfig {
         daily_api_limit: 4,
         ..SalesforceSimConfig::default()
     })
     .await
     .unwrap();
-    let c = sim.config();
-    let toml = format!(
-        "login_url = '{}'\nclient_id = '{}'\nusername = '{}'\nprivate_key = '''\n{}'''\nbudget_share = 0.5",
-        sim.url(),
-        c.client_id,
-        c.username,
-        SANDBOX_JWT_PRIVATE_KEY
-    );
     let dir = tempfile::tempdir().unwrap();
-    let connector = SalesforceFactory
-        .build(BuildContext {
-            name: "sf".into(),
-            section: ConfigSection::from_toml("connectors.sf", &toml).unwrap(),
-            data_dir: dir.path().to_path_buf(),
-            base_dir: dir.path().to_path_buf(),
-        })
-        .unwrap();
+    let connector = common::connector(&sim, dir.path(), "budget_share = 0.5");
     let read = || async {
         connector
             .source()

@@ -2,12 +2,12 @@
 //! holding seed 000's Sources, Stock, Website, link and channel, read object by object through
 //! the connector, against the seed's own bodies read as pushed.
 
+mod common;
+
 use serde_json::{json, Map, Value};
-use syncd_adapter_salesforce::{Body, Names, SalesforceFactory, Unit};
-use syncd_core::{
-    BuildContext, ConfigSection, ConnectorFactory, EntityKind, ReadMode, ReadRequest, Record,
-};
-use syncd_sandbox::salesforce::{SalesforceSim, SalesforceSimConfig, SANDBOX_JWT_PRIVATE_KEY};
+use syncd_adapter_salesforce::{Body, Names, Unit};
+use syncd_core::{EntityKind, ReadMode, ReadRequest, Record};
+use syncd_sandbox::salesforce::{SalesforceSim, SalesforceSimConfig};
 
 fn fields(value: Value) -> Map<String, Value> {
     match value {
@@ -29,23 +29,8 @@ fn pushed(name: &str) -> Vec<Record> {
 }
 
 async fn polled(sim: &SalesforceSim, entity: EntityKind) -> Vec<Record> {
-    let c = sim.config();
-    let toml = format!(
-        "login_url = '{}'\nclient_id = '{}'\nusername = '{}'\nprivate_key = '''\n{}'''",
-        sim.url(),
-        c.client_id,
-        c.username,
-        SANDBOX_JWT_PRIVATE_KEY
-    );
     let dir = tempfile::tempdir().unwrap();
-    let connector = SalesforceFactory
-        .build(BuildContext {
-            name: "sf".into(),
-            section: ConfigSection::from_toml("connectors.sf", &toml).unwrap(),
-            data_dir: dir.path().to_path_buf(),
-            base_dir: dir.path().to_path_buf(),
-        })
-        .unwrap();
+    let connector = common::connector(sim, dir.path(), "");
     let page = connector
         .source()
         .unwrap()
@@ -156,23 +141,8 @@ async fn sources_and_stocks_are_upserted_by_their_codes_and_read_back_the_same()
     let sim = SalesforceSim::start(SalesforceSimConfig::default())
         .await
         .unwrap();
-    let c = sim.config();
-    let toml = format!(
-        "login_url = '{}'\nclient_id = '{}'\nusername = '{}'\nprivate_key = '''\n{}'''",
-        sim.url(),
-        c.client_id,
-        c.username,
-        SANDBOX_JWT_PRIVATE_KEY
-    );
     let dir = tempfile::tempdir().unwrap();
-    let connector = SalesforceFactory
-        .build(BuildContext {
-            name: "sf".into(),
-            section: ConfigSection::from_toml("connectors.sf", &toml).unwrap(),
-            data_dir: dir.path().to_path_buf(),
-            base_dir: dir.path().to_path_buf(),
-        })
-        .unwrap();
+    let connector = common::connector(&sim, dir.path(), "");
     let source = InventorySource {
         code: "source6".into(),
         name: "Source 6 Name".into(),
