@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 
-use syncd_store::store::ScanIter;
+use syncd_store::store::{PairVisitor, ScanIter};
 use syncd_store::{Durability, StateStore, StoreError, Tree, WriteBatch};
 
 /// A store that remembers its first I/O failure.
@@ -47,6 +47,15 @@ impl<S: StateStore> StateStore for StoreWatch<S> {
 
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> ScanIter<'_> {
         self.inner.scan_prefix(tree, prefix)
+    }
+
+    fn visit_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        visit: &mut PairVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        self.inner.visit_prefix(tree, prefix, visit)
     }
 
     fn count_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<usize, StoreError> {

@@ -9,7 +9,8 @@ use syncd_store::ShadowIndex;
 /// shadow already holds exactly this content.
 pub fn changed(index: &ShadowIndex, record: &Record) -> Option<Fingerprint> {
     let fp = record.fingerprint();
-    (index.get_hashed(record.key_hash()) != Some(fp)).then_some(fp)
+    let held = index.get_hashed(record.key_hash());
+    (!held.is_some_and(|h| h.is(fp))).then_some(fp)
 }
 
 /// Hashes of keys the shadow holds that a complete snapshot did not contain.

@@ -1,12 +1,13 @@
 //! Planning one page: map, recognise echoes, merge owned fields, diff, and collect the writes
 //! and dead letters it needs. Pure apart from shadow look-ups for link merges.
 
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 use syncd_core::{Fingerprint, ReadItem, Record, RecordKey, WriteOp};
 use syncd_store::shadow::HashKeyed;
 use syncd_store::{
-    dead_letters, link_base, DeadLetter, ShadowIndex, Stage, Stamp, StateStore, StoreError,
+    dead_letters, link_base, DeadLetter, Held, ShadowIndex, Stage, Stamp, StateStore, StoreError,
 };
 
 use crate::config::PipelineConfig;
@@ -305,7 +306,7 @@ impl Planner<'_> {
                     // Unchanged, and no earlier row of the page planned a write of its key:
                     // settled where it lies.
                     if link.is_none()
-                        && facts.held == Some(facts.fingerprint)
+                        && facts.held.is_some_and(|h| h.is(facts.fingerprint))
                         && !by_key.contains_key(&facts.hash)
                     {
                         if full_deletes {
@@ -504,7 +505,7 @@ impl Planner<'_> {
         let earlier = by_key.get(&hash).copied();
         // Unchanged, and no earlier row of the page planned a write for the key: nothing to
         // build (most records of a re-export end here).
-        if earlier.is_none() && link.is_none() && facts.held == Some(fingerprint) {
+        if earlier.is_none() && link.is_none() && facts.held.is_some_and(|h| h.is(fingerprint)) {
             plan.unchanged += 1;
             plan.settled.push(index);
             return Ok(());
@@ -567,11 +568,12 @@ struct Facts {
     hash: u128,
     fingerprint: Fingerprint,
     /// What the target's shadow holds at the key.
-    held: Option<Fingerprint>,
+    held: Option<Held>,
 }
 
-/// Below this many records a page is not worth splitting across threads.
-const PARALLEL_FROM: usize = 2_048;
+/// Records a thread takes at a time: enough to amortize handing work out, few enough that
+/// both cores stay busy to the end of a page.
+const FACTS_PER_TASK: usize = 1_024;
 
 fn facts_of(records: &[&Record], index: &ShadowIndex) -> Vec<Facts> {
     let compute = |chunk: &[&Record]| -> Vec<Facts> {
@@ -588,19 +590,11 @@ fn facts_of(records: &[&Record], index: &ShadowIndex) -> Vec<Facts> {
             })
             .collect()
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if records.len() < PARALLEL_FROM || threads < 2 {
+    if records.len() <= FACTS_PER_TASK {
         return compute(records);
     }
-    let size = records.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = records
-            .chunks(size)
-            .map(|chunk| scope.spawn(move || compute(chunk)))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| part.join().expect("computing facts does not panic"))
-            .collect()
-    })
+    records
+        .par_chunks(FACTS_PER_TASK)
+        .flat_map_iter(compute)
+        .collect()
 }

@@ -1,21 +1,49 @@
-//! The table behind [`crate::ShadowIndex`]: key hash → fingerprint, open addressing with linear
-//! probing over one flat allocation, backed by huge pages where the kernel allows.
+//! The table behind [`crate::ShadowIndex`]: key hash → fingerprint digest, open addressing
+//! with linear probing over one flat allocation, backed by huge pages where the kernel allows.
 //!
 //! Why not a `HashMap`: a diff of a million positions is a million look-ups at random places
 //! in tens of MiB. A general map reads a control byte and then the entry (two cache misses, and
 //! on a VM two page walks each); here a slot holds the hash and the fingerprint together (one
 //! miss), and huge pages make the walk cheap. The keys are already uniform 128-bit hashes, so
 //! the table needs no hasher of its own.
+//!
+//! Why 24-byte slots sized to the entries rather than to a power of two: the table is the
+//! largest thing a warm run allocates, and every byte of it is fresh memory the kernel must
+//! clear (on a VM, often the costliest part of loading it). A slot keeps the whole key hash
+//! (two keys must never share one) but 64 bits of the fingerprint: a change goes unseen only
+//! if its new content agrees with the old in those 64 bits, a 2^-64 chance per change.
 
-/// A slot: (key hash, fingerprint); a zero hash marks an empty slot.
-type Slot = (u128, u128);
+/// A slot: the key hash in two halves (a `u128` would align the slot to 32 bytes) and the
+/// fingerprint's digest; a zero hash marks an empty slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+struct Slot {
+    lo: u64,
+    hi: u64,
+    fp: u64,
+}
+
+impl Slot {
+    fn hash(&self) -> u128 {
+        (u128::from(self.hi) << 64) | u128::from(self.lo)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lo == 0 && self.hi == 0
+    }
+}
 
 const EMPTY: u128 = 0;
 
 /// How many look-ups ahead a batch prefetches: enough to cover a memory access.
 const PREFETCH_DISTANCE: usize = 16;
 
-/// Key hash → fingerprint.
+/// The 64 bits of a fingerprint the table keeps.
+pub fn digest(fp: u128) -> u64 {
+    fp as u64
+}
+
+/// Key hash → fingerprint digest.
 #[derive(Clone, Debug, Default)]
 pub struct FingerprintTable {
     slots: Vec<Slot>,
@@ -41,71 +69,72 @@ impl FingerprintTable {
         table
     }
 
-    fn mask(&self) -> usize {
-        self.slots.len() - 1
+    /// The slot a hash's probe run starts at: the hash's low half scaled to the table's
+    /// length (a multiply, not a modulo; the hash is uniform).
+    #[inline]
+    fn home(&self, hash: u128) -> usize {
+        ((u128::from(hash as u64) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    #[inline]
+    fn after(&self, at: usize) -> usize {
+        match at + 1 {
+            next if next == self.slots.len() => 0,
+            next => next,
+        }
     }
 
     fn find(&self, hash: u128) -> Result<usize, usize> {
-        let mask = self.mask();
-        let mut at = (hash as usize) & mask;
+        let mut at = self.home(hash);
         loop {
-            let slot = self.slots[at].0;
-            if slot == hash {
+            let slot = &self.slots[at];
+            if slot.hash() == hash {
                 return Ok(at);
             }
-            if slot == EMPTY {
+            if slot.is_empty() {
                 return Err(at);
             }
-            at = (at + 1) & mask;
+            at = self.after(at);
         }
     }
 
-    /// The fingerprint held at `hash`.
-    pub fn get(&self, hash: u128) -> Option<u128> {
+    /// The fingerprint digest held at `hash`.
+    pub fn get(&self, hash: u128) -> Option<u64> {
         if self.len == 0 {
             return None;
         }
-        self.find(stored(hash)).ok().map(|at| self.slots[at].1)
+        self.find(stored(hash)).ok().map(|at| self.slots[at].fp)
     }
 
-    /// The fingerprints held at each of `hashes`, in order. Faster than one `get` at a time
-    /// for many: the slots a few look-ups ahead are fetched from memory while this one is read.
-    pub fn get_many(&self, hashes: &[u128]) -> Vec<Option<u128>> {
+    /// The digests held at each of `hashes`, in order. Faster than one `get` at a time for
+    /// many: the slots a few look-ups ahead are fetched from memory while this one is read.
+    pub fn get_many(&self, hashes: &[u128]) -> Vec<Option<u64>> {
         if self.len == 0 {
             return vec![None; hashes.len()];
         }
-        let mask = self.mask();
         hashes
             .iter()
             .enumerate()
             .map(|(i, &hash)| {
                 if let Some(&ahead) = hashes.get(i + PREFETCH_DISTANCE) {
-                    self.prefetch(stored(ahead) as usize & mask);
+                    self.prefetch(self.home(stored(ahead)));
                 }
                 self.get(hash)
             })
             .collect()
     }
 
-    /// Applies `changes` in order: `Some(fp)` sets, `None` removes. Prefetches as
-    /// [`FingerprintTable::get_many`] does.
+    /// Applies `changes` in order: `Some(fp)` sets (its digest), `None` removes. Prefetches
+    /// as [`FingerprintTable::get_many`] does.
     pub fn apply_many(&mut self, changes: &[(u128, Option<u128>)]) {
         let growth = changes.iter().filter(|c| c.1.is_some()).count();
-        if slots_for(self.len + growth) > self.slots.len() {
-            let old = std::mem::take(&mut self.slots);
-            self.slots = allocate(slots_for(self.len + growth));
-            let len = std::mem::replace(&mut self.len, 0);
-            for (hash, fp) in old.into_iter().filter(|s| s.0 != EMPTY) {
-                self.insert(hash, fp);
-            }
-            debug_assert_eq!(self.len, len);
-        }
+        self.make_room(self.len + growth);
         for (i, &(hash, fp)) in changes.iter().enumerate() {
             if let Some(&(ahead, _)) = changes.get(i + PREFETCH_DISTANCE) {
-                self.prefetch(stored(ahead) as usize & self.mask());
+                self.prefetch(self.home(stored(ahead)));
             }
             match fp {
-                Some(fp) => self.insert(hash, fp),
+                Some(fp) => self.insert(hash, digest(fp)),
                 None => self.remove(hash),
             }
         }
@@ -114,8 +143,8 @@ impl FingerprintTable {
     #[inline]
     fn prefetch(&self, at: usize) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `at` is masked to the table's length; a prefetch only hints the cache and
-        // never faults.
+        // SAFETY: `at` is below the table's length (see `home`); a prefetch only hints the
+        // cache and never faults.
         unsafe {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().add(at) as *const i8);
@@ -124,16 +153,18 @@ impl FingerprintTable {
         let _ = at;
     }
 
-    /// Sets the fingerprint at `hash`.
-    pub fn insert(&mut self, hash: u128, fp: u128) {
-        if slots_for(self.len + 1) > self.slots.len() {
-            self.grow();
-        }
+    /// Sets the digest at `hash`.
+    pub fn insert(&mut self, hash: u128, fp: u64) {
+        self.make_room(self.len + 1);
         let hash = stored(hash);
         match self.find(hash) {
-            Ok(at) => self.slots[at].1 = fp,
+            Ok(at) => self.slots[at].fp = fp,
             Err(at) => {
-                self.slots[at] = (hash, fp);
+                self.slots[at] = Slot {
+                    lo: hash as u64,
+                    hi: (hash >> 64) as u64,
+                    fp,
+                };
                 self.len += 1;
             }
         }
@@ -147,20 +178,20 @@ impl FingerprintTable {
         let Ok(mut hole) = self.find(stored(hash)) else {
             return;
         };
-        let mask = self.mask();
-        let mut at = (hole + 1) & mask;
-        while self.slots[at].0 != EMPTY {
-            let home = (self.slots[at].0 as usize) & mask;
+        let n = self.slots.len();
+        // How far `to` lies after `from`, going round the end of the table.
+        let distance = |from: usize, to: usize| if to >= from { to - from } else { to + n - from };
+        let mut at = self.after(hole);
+        while !self.slots[at].is_empty() {
+            let home = self.home(self.slots[at].hash());
             // Move the entry into the hole unless its home lies after the hole (cyclically).
-            let distance_to_home = at.wrapping_sub(home) & mask;
-            let distance_to_hole = at.wrapping_sub(hole) & mask;
-            if distance_to_home >= distance_to_hole {
+            if distance(home, at) >= distance(hole, at) {
                 self.slots[hole] = self.slots[at];
                 hole = at;
             }
-            at = (at + 1) & mask;
+            at = self.after(at);
         }
-        self.slots[hole] = (EMPTY, 0);
+        self.slots[hole] = Slot::default();
         self.len -= 1;
     }
 
@@ -171,39 +202,45 @@ impl FingerprintTable {
 
     /// The key hashes held.
     pub fn hashes(&self) -> impl Iterator<Item = u128> + '_ {
-        self.slots.iter().filter(|s| s.0 != EMPTY).map(|s| s.0)
+        self.slots.iter().filter(|s| !s.is_empty()).map(Slot::hash)
     }
 
     /// Makes room for `additional` more entries, so that they go in without the table growing
-    /// (each growth allocates, clears and refills a table twice the size).
+    /// (each growth allocates, clears and refills a larger table).
     pub fn reserve(&mut self, additional: usize) {
-        let wanted = slots_for(self.len + additional);
+        self.make_room(self.len + additional);
+    }
+
+    /// Grows the table, if it must, to hold `entries`: to exactly that on its first allocation
+    /// (a run sizes it up front), otherwise by half again at least, so that entries added a
+    /// few at a time cost amortized constant time, not a rehash each.
+    fn make_room(&mut self, entries: usize) {
+        let wanted = slots_for(entries);
         if wanted > self.slots.len() {
-            self.rehash_into(wanted);
+            let geometric = match self.slots.is_empty() {
+                true => 0,
+                false => self.slots.len() + self.slots.len() / 2,
+            };
+            self.rehash_into(wanted.max(geometric));
         }
     }
 
-    fn grow(&mut self) {
-        self.rehash_into(slots_for(self.len + 1).max(self.slots.len() * 2).max(16));
-    }
-
     fn rehash_into(&mut self, slots: usize) {
-        let old = std::mem::take(&mut self.slots);
-        self.slots = allocate(slots);
-        let mask = self.mask();
-        for (hash, fp) in old.into_iter().filter(|s| s.0 != EMPTY) {
-            let mut at = (hash as usize) & mask;
-            while self.slots[at].0 != EMPTY {
-                at = (at + 1) & mask;
+        let old = std::mem::replace(&mut self.slots, allocate(slots));
+        for slot in old.into_iter().filter(|s| !s.is_empty()) {
+            let mut at = self.home(slot.hash());
+            while !self.slots[at].is_empty() {
+                at = self.after(at);
             }
-            self.slots[at] = (hash, fp);
+            self.slots[at] = slot;
         }
     }
 }
 
-/// Slots for `n` entries at a load of at most 5/8: short probe runs.
+/// Slots for `n` entries at a load of at most 3/4: probe runs stay short, and a million
+/// entries take 32 MiB.
 fn slots_for(n: usize) -> usize {
-    (n + n * 3 / 5 + 1).next_power_of_two().max(16)
+    (n + n / 3 + 1).max(16)
 }
 
 /// `n` empty slots, asking for huge pages before the memory is first touched. An empty slot is
@@ -211,8 +248,8 @@ fn slots_for(n: usize) -> usize {
 /// second pass to clear it.
 fn allocate(n: usize) -> Vec<Slot> {
     let layout = std::alloc::Layout::array::<Slot>(n).expect("a table fits in memory");
-    // SAFETY: the layout is non-zero-sized (n ≥ 16); an all-zero `(u128, u128)` is a valid
-    // value; the pointer comes from the global allocator with exactly this layout, as
+    // SAFETY: the layout is non-zero-sized (n ≥ 16); an all-zero `Slot` is a valid value; the
+    // pointer comes from the global allocator with exactly this layout, as
     // `Vec::from_raw_parts` requires, and holds `n` initialised slots.
     unsafe {
         let ptr = std::alloc::alloc_zeroed(layout).cast::<Slot>();
@@ -247,7 +284,7 @@ mod tests {
     #[test]
     fn the_table_agrees_with_a_map_through_inserts_updates_and_removes() {
         let mut table = FingerprintTable::default();
-        let mut model: HashMap<u128, u128> = HashMap::new();
+        let mut model: HashMap<u128, u64> = HashMap::new();
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             rng ^= rng << 13;
@@ -259,15 +296,18 @@ mod tests {
             // Few distinct keys, a tenth of them sharing one home slot, so that long probe runs
             // form, wrap around and break.
             let key = next() % 3_000;
+            // Another tenth start their runs at the last slot, so that runs wrap round.
             let hash = if key % 10 == 0 {
                 u128::from(key) << 64
+            } else if key % 10 == 1 {
+                (u128::from(key) << 64) | u128::from(u64::MAX)
             } else {
                 u128::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
             };
             match step % 5 {
                 0..=2 => {
-                    table.insert(hash, u128::from(step) + 1);
-                    model.insert(stored(hash), u128::from(step) + 1);
+                    table.insert(hash, step + 1);
+                    model.insert(stored(hash), step + 1);
                 }
                 _ => {
                     table.remove(hash);
@@ -297,25 +337,47 @@ mod tests {
         let hash = |i: u128| i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
         let mut table = FingerprintTable::default();
         for i in 1..=100u128 {
-            table.insert(hash(i), i);
+            table.insert(hash(i), i as u64);
         }
         table.reserve(10_000);
         let slots = table.slots.len();
         assert!(slots >= slots_for(10_100), "{slots}");
-        for i in 1..=100u128 {
-            assert_eq!(table.get(hash(i)), Some(i));
-        }
-        for i in 101..=10_100u128 {
-            table.insert(hash(i), i);
-        }
-        assert_eq!(table.slots.len(), slots, "no growth after reserving");
-        assert_eq!(table.len(), 10_100);
-        assert_eq!(table.get(hash(5_000)), Some(5_000));
-        table.reserve(1);
+        table.reserve(5_000);
         assert_eq!(
             table.slots.len(),
             slots,
             "a reserve already met changes nothing"
+        );
+        for i in 1..=100u128 {
+            assert_eq!(table.get(hash(i)), Some(i as u64));
+        }
+        for i in 101..=10_100u128 {
+            table.insert(hash(i), i as u64);
+        }
+        assert_eq!(table.slots.len(), slots, "no growth after reserving");
+        assert_eq!(table.len(), 10_100);
+        assert_eq!(table.get(hash(5_000)), Some(5_000));
+    }
+
+    #[test]
+    fn a_full_table_grows_by_half_again_not_by_the_entries_added() {
+        let hash = |i: u128| i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        let mut table = FingerprintTable::with_capacity(1_000);
+        let slots = table.slots.len();
+        for i in 1..=1_001u128 {
+            table.insert(hash(i), i as u64);
+        }
+        assert!(
+            table.slots.len() >= slots + slots / 2,
+            "{}",
+            table.slots.len()
+        );
+        let grown = table.slots.len();
+        table.apply_many(&[(hash(5_000), Some(1))]);
+        assert_eq!(
+            table.slots.len(),
+            grown,
+            "one more entry fits in the growth"
         );
     }
 
@@ -330,7 +392,7 @@ mod tests {
         let mut one_by_one = FingerprintTable::default();
         for &(hash, fp) in &changes {
             match fp {
-                Some(fp) => one_by_one.insert(hash, fp),
+                Some(fp) => one_by_one.insert(hash, digest(fp)),
                 None => one_by_one.remove(hash),
             }
         }
@@ -340,6 +402,12 @@ mod tests {
         for hash in one_by_one.hashes() {
             assert_eq!(batched.get(hash), one_by_one.get(hash));
         }
+    }
+
+    #[test]
+    fn a_slot_is_24_bytes_and_a_million_entries_take_32_mib() {
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
+        assert!(slots_for(1_000_000) * 24 <= 32 << 20);
     }
 
     #[test]

@@ -28,6 +28,6 @@ pub use link_base::BaseEntry;
 pub use logical::{Stamp, StampKind};
 pub use memory::MemoryStore;
 pub use outbox::OutboxEntry;
-pub use shadow::{key_hash, ShadowIndex, ShadowPage};
+pub use shadow::{key_hash, Held, ShadowIndex, ShadowPage};
 pub use sled_store::SledStore;
 pub use store::{StateStore, Tree, SCHEMA_VERSION};

@@ -61,6 +61,23 @@ pub struct ShadowIndex {
     table: FingerprintTable,
 }
 
+/// What a shadow holds for a key: 64 bits of the fingerprint last written there, enough to
+/// tell whether a record is that content (see [`ShadowIndex`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held(u64);
+
+impl Held {
+    /// What a shadow holds once content `fp` was written.
+    pub fn of(fp: Fingerprint) -> Self {
+        Held(crate::fingerprint_table::digest(fp.0))
+    }
+
+    /// True when `fp` is the content held.
+    pub fn is(self, fp: Fingerprint) -> bool {
+        self.0 == crate::fingerprint_table::digest(fp.0)
+    }
+}
+
 impl ShadowIndex {
     /// An index that holds `n` keys without growing.
     pub fn with_capacity(n: usize) -> Self {
@@ -69,22 +86,22 @@ impl ShadowIndex {
         }
     }
 
-    /// The fingerprint held for `key`.
-    pub fn get(&self, key: &RecordKey) -> Option<Fingerprint> {
+    /// What is held for `key`.
+    pub fn get(&self, key: &RecordKey) -> Option<Held> {
         self.get_hashed(key_hash(key))
     }
 
-    /// The fingerprint held for the key with hash `hash` (see `Record::key_hash`).
-    pub fn get_hashed(&self, hash: u128) -> Option<Fingerprint> {
-        self.table.get(hash).map(Fingerprint)
+    /// What is held for the key with hash `hash` (see `Record::key_hash`).
+    pub fn get_hashed(&self, hash: u128) -> Option<Held> {
+        self.table.get(hash).map(Held)
     }
 
-    /// The fingerprints held for each of `hashes`, in order (faster than one at a time).
-    pub fn get_many(&self, hashes: &[u128]) -> Vec<Option<Fingerprint>> {
+    /// What is held for each of `hashes`, in order (faster than one at a time).
+    pub fn get_many(&self, hashes: &[u128]) -> Vec<Option<Held>> {
         self.table
             .get_many(hashes)
             .into_iter()
-            .map(|fp| fp.map(Fingerprint))
+            .map(|fp| fp.map(Held))
             .collect()
     }
 
@@ -106,7 +123,8 @@ impl ShadowIndex {
 
     /// Records that the key with hash `hash` now holds content `fp`.
     pub fn insert_hashed(&mut self, hash: u128, fp: Fingerprint) {
-        self.table.insert(hash, fp.0);
+        self.table
+            .insert(hash, crate::fingerprint_table::digest(fp.0));
     }
 
     /// Records that `key` is gone.
@@ -345,38 +363,22 @@ fn pending(
         .collect()
 }
 
-/// A stored page: its key and its packed bytes.
-type StoredPage = (Vec<u8>, Vec<u8>);
-
-/// Every live page of a shadow, in the order it was written.
-fn live_pages(
-    store: &dyn StateStore,
-    connector: &str,
-    entity: EntityKind,
-) -> Result<Vec<StoredPage>, StoreError> {
-    let skip = pending(store, connector, entity)?;
-    let prefix = base(connector, entity);
-    let mut pages = Vec::new();
-    for pair in store.scan_prefix(Tree::Shadow, &prefix) {
-        let (k, v) = pair?;
-        if !skip.contains(&seq_of(&k, &prefix)?) {
-            pages.push((k, v));
-        }
-    }
-    Ok(pages)
-}
-
-/// Visits every live page of a shadow in the order it was written.
+/// Visits every live page of a shadow in the order it was written, lent by the store rather
+/// than copied out (the pages a staging sink has not finished are not live yet).
 fn for_each_page(
     store: &dyn StateStore,
     connector: &str,
     entity: EntityKind,
     mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    for (k, v) in live_pages(store, connector, entity)? {
-        visit(&k, &v)?;
-    }
-    Ok(())
+    let skip = pending(store, connector, entity)?;
+    let prefix = base(connector, entity);
+    store.visit_prefix(Tree::Shadow, &prefix, &mut |k, v| {
+        if skip.contains(&seq_of(k, &prefix)?) {
+            return Ok(());
+        }
+        visit(k, v)
+    })
 }
 
 /// Loads every fingerprint of `connector`'s `entity` shadow.
@@ -395,17 +397,21 @@ pub fn load_index_and_size(
     connector: &str,
     entity: EntityKind,
 ) -> Result<(ShadowIndex, ShadowSize), StoreError> {
-    let pages = live_pages(store, connector, entity)?;
-    let stored: usize = pages.iter().map(|(_, v)| entry_count(v)).sum();
+    // Sized first, from the pages' entry counts, so that the table is allocated once.
+    let (mut pages, mut stored) = (0, 0);
+    for_each_page(store, connector, entity, |_, v| {
+        pages += 1;
+        stored += entry_count(v);
+        Ok(())
+    })?;
     let mut index = ShadowIndex::with_capacity(stored);
     // Decoding (front coding, key hashes) on one thread, inserting on this one: the two halves of
     // loading take about as long as each other.
     let (decoded, decoded_rx) = std::sync::mpsc::sync_channel::<Vec<(u128, Option<u128>)>>(4);
     let (spare, spare_rx) = std::sync::mpsc::channel::<Vec<(u128, Option<u128>)>>();
-    let pages = &pages;
     std::thread::scope(|scope| {
         let decoder = scope.spawn(move || -> Result<(), StoreError> {
-            for (k, v) in pages {
+            for_each_page(store, connector, entity, |k, v| {
                 let mut changes = spare_rx
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(PAGE_ENTRIES));
@@ -414,11 +420,10 @@ pub fn load_index_and_size(
                     changes.push((entry.hash, entry.fp.map(|fp| fp.0)));
                     Ok(())
                 })?;
-                if decoded.send(changes).is_err() {
-                    break;
-                }
-            }
-            Ok(())
+                // The inserter only hangs up when it panicked, which the join below reports.
+                let _ = decoded.send(changes);
+                Ok(())
+            })
         });
         for changes in decoded_rx {
             index.table.apply_many(&changes);
@@ -429,7 +434,7 @@ pub fn load_index_and_size(
             .expect("decoding a shadow page does not panic")
     })?;
     let size = ShadowSize {
-        pages: pages.len(),
+        pages,
         stored,
         held: index.len(),
     };
@@ -602,11 +607,12 @@ pub fn compact(
     if !size.worth_compacting() {
         return Ok(false);
     }
-    let pages = live_pages(store, connector, entity)?;
     // Keep the last entry per hash, in one pass that holds only live keys.
     let mut live: HashKeyed<(u128, Box<str>)> = HashKeyed::default();
     live.reserve(size.held);
-    for (k, v) in &pages {
+    let mut superseded = Vec::with_capacity(size.pages);
+    for_each_page(store, connector, entity, |k, v| {
+        superseded.push(k.to_vec());
         for_each_entry(k, v, |entry| {
             match entry.fp {
                 Some(fp) => {
@@ -619,9 +625,9 @@ pub fn compact(
                 }
             }
             Ok(())
-        })?;
-    }
-    for (k, _) in pages {
+        })
+    })?;
+    for k in superseded {
         batch.delete(Tree::Shadow, k);
     }
     // Key order across pages too: front coding then shares the most.

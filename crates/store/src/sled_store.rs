@@ -10,7 +10,7 @@ use sled::Transactional;
 
 use crate::batch::{Durability, Op, WriteBatch};
 use crate::error::StoreError;
-use crate::store::{ScanIter, StateStore, Tree, SCHEMA_VERSION};
+use crate::store::{PairVisitor, ScanIter, StateStore, Tree, SCHEMA_VERSION};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
@@ -137,6 +137,19 @@ impl StateStore for SledStore {
             r.map(|(k, v)| (k.to_vec(), v.to_vec()))
                 .map_err(|e| backend(&dir, e))
         }))
+    }
+
+    fn visit_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        visit: &mut PairVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        for pair in self.tree(tree).scan_prefix(prefix) {
+            let (k, v) = pair.map_err(|e| backend(&self.location(), e))?;
+            visit(&k, &v)?;
+        }
+        Ok(())
     }
 
     fn commit(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {

@@ -66,6 +66,9 @@ impl Tree {
 /// An iterator over `(key, value)` pairs of a prefix scan, in key order.
 pub type ScanIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
 
+/// What [`StateStore::visit_prefix`] calls with each `(key, value)` pair.
+pub type PairVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<(), StoreError> + 'a;
+
 /// A durable, namespaced key-value store with atomic multi-namespace commits.
 ///
 /// Kept small so that another backend (or a server-backed store shared by several daemons) can
@@ -76,6 +79,22 @@ pub trait StateStore: Send + Sync {
 
     /// Every pair in `tree` whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> ScanIter<'_>;
+
+    /// Calls `visit` with every pair in `tree` whose key starts with `prefix`, in key order,
+    /// stopping at its first error. A backend that holds its values in memory lends them
+    /// without copying (a million-entry shadow is tens of MiB); this default copies each.
+    fn visit_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        visit: &mut PairVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        for pair in self.scan_prefix(tree, prefix) {
+            let (k, v) = pair?;
+            visit(&k, &v)?;
+        }
+        Ok(())
+    }
 
     /// How many keys in `tree` start with `prefix`.
     fn count_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<usize, StoreError> {

@@ -3,8 +3,8 @@
 use syncd_core::model::StockPosition;
 use syncd_core::{Cursor, EntityKind, Record};
 use syncd_store::{
-    cursors, link_base, outbox, shadow, Durability, OutboxEntry, ShadowPage, SledStore, StateStore,
-    StoreError, Tree, WriteBatch,
+    cursors, link_base, outbox, shadow, Durability, Held, OutboxEntry, ShadowPage, SledStore,
+    StateStore, StoreError, Tree, WriteBatch,
 };
 
 #[test]
@@ -32,7 +32,10 @@ fn every_committed_write_survives_a_reopen() {
     let held = shadow::get(&store, "shop", EntityKind::StockPosition, &record.key()).unwrap();
     assert_eq!(held, Some(record.fingerprint()));
     let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
-    assert_eq!(index.get(&record.key()), Some(record.fingerprint()));
+    assert_eq!(
+        index.get(&record.key()),
+        Some(Held::of(record.fingerprint()))
+    );
 }
 
 #[test]
@@ -141,7 +144,12 @@ fn a_schema_1_state_dir_is_migrated_on_open_and_keeps_every_shadow_base_and_pend
     let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
     assert_eq!(index.len(), records.len());
     for r in &records {
-        assert_eq!(index.get(&r.key()), Some(r.fingerprint()), "{}", r.key());
+        assert_eq!(
+            index.get(&r.key()),
+            Some(Held::of(r.fingerprint())),
+            "{}",
+            r.key()
+        );
         let base = link_base::get(&store, "link:erp-shop", EntityKind::StockPosition, &r.key())
             .unwrap()
             .expect("link base kept");
