@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use syncd_core::{Page, PageSize, ReadItem, Record, RejectedRow, SizeUnit};
 
 use crate::cursor::{FileCursor, Partial};
@@ -126,6 +128,9 @@ fn origin(path: &Path, line: u64) -> String {
 /// The most page items room is made for before any is read (a page size can be huge).
 const PREALLOCATE_AT_MOST: usize = 65_536;
 
+/// Fewer lines than this are parsed on one thread: spreading them costs more than it saves.
+const LINES_PER_THREAD: usize = 1_024;
+
 fn read_csv(
     path: &Path,
     offset: u64,
@@ -153,52 +158,140 @@ fn read_csv(
             return Ok((vec![item], vec![(end, 1)], true));
         }
     };
-    if offset > 0 {
-        let mut pos = csv::Position::new();
-        pos.set_byte(offset).set_line(line + 1);
-        reader
-            .seek(pos)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-    }
-    // A page is read whole: room for it up front spares the copies of a growing vector.
-    let mut items = Vec::with_capacity(max.min(PREALLOCATE_AT_MOST));
-    let mut ends = Vec::with_capacity(max.min(PREALLOCATE_AT_MOST));
-    let mut row = csv::StringRecord::new();
     let columns = rows::Columns::of(&headers);
+    if max == 0 {
+        return Ok((Vec::new(), Vec::new(), false));
+    }
+    // Where the page's first line starts: after the header, or after the cursor's last row.
+    let (mut at_byte, mut at_line) = match offset {
+        0 => (reader.position().byte(), reader.position().line()),
+        _ => (offset, line + 1),
+    };
+    let mut file = reader.into_inner();
+    file.seek(SeekFrom::Start(at_byte))?;
+    let mut file = BufReader::with_capacity(1 << 16, file);
+    let (mut items, mut ends) = (Vec::new(), Vec::new());
+    // No stock export carries a field over more than one line (a row that runs over is
+    // refused alone, below): every row is one physical line. So a page is read as its lines,
+    // and spans of them are parsed on every core, each as the rows of a file of its own.
+    let mut text = Vec::new();
+    let mut starts = Vec::with_capacity(max.min(PREALLOCATE_AT_MOST) + 1);
     loop {
-        if items.len() >= max {
-            return Ok((items, ends, false));
+        text.clear();
+        starts.clear();
+        let mut eof = false;
+        while starts.len() < max - items.len() {
+            starts.push(text.len());
+            if file.read_until(b'\n', &mut text)? == 0 {
+                starts.pop();
+                eof = true;
+                break;
+            }
         }
+        let lines = starts.len();
+        starts.push(text.len());
+        let spans = (lines / LINES_PER_THREAD).clamp(1, rayon::current_num_threads());
+        let bounds: Vec<usize> = (0..=spans).map(|i| i * lines / spans).collect();
+        let parsed: Vec<io::Result<(Vec<ReadItem>, Ends)>> = (0..spans)
+            .into_par_iter()
+            .map(|span| {
+                let (first, last) = (bounds[span], bounds[span + 1]);
+                // The first span's items become the page's: room for the rest spares a copy.
+                let room = match span {
+                    0 => lines,
+                    _ => last - first,
+                };
+                parse_lines(
+                    path,
+                    &columns,
+                    &text[starts[first]..starts[last]],
+                    (at_byte + starts[first] as u64, at_line + first as u64),
+                    room,
+                )
+            })
+            .collect();
+        for part in parsed {
+            let (part_items, part_ends) = part?;
+            if items.is_empty() {
+                (items, ends) = (part_items, part_ends);
+            } else {
+                items.extend(part_items);
+                ends.extend(part_ends);
+            }
+        }
+        at_byte += text.len() as u64;
+        at_line += lines as u64;
+        // A page of blank lines only is not the end of the file: read on.
+        if eof || !items.is_empty() {
+            for (position, item) in items.iter_mut().enumerate() {
+                item.position = position as u64;
+            }
+            return Ok((items, ends, eof));
+        }
+    }
+}
+
+/// Parses whole lines of a CSV file (`text`, which starts at `(byte, line)` of `path`): the
+/// page items they hold, with room for `room`, and where each ends.
+fn parse_lines(
+    path: &Path,
+    columns: &rows::Columns,
+    text: &[u8],
+    (byte, line): (u64, u64),
+    room: usize,
+) -> io::Result<(Vec<ReadItem>, Ends)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(io::Cursor::new(text));
+    let mut start = csv::Position::new();
+    start.set_byte(0).set_line(line);
+    reader
+        .seek(start)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let mut items = Vec::with_capacity(room);
+    let mut ends = Vec::with_capacity(room);
+    let mut row = csv::StringRecord::new();
+    loop {
         let result = reader.read_record(&mut row);
-        let end = reader.position().byte();
-        let record = match result {
-            Ok(false) => return Ok((items, ends, true)),
-            Ok(true)
-                if reader.position().line() > row.position().map_or(0, |p| p.line()) + 1
-                    || row.as_slice().bytes().any(|b| b == b'\n' || b == b'\r') =>
-            {
+        let end = byte + reader.position().byte();
+        // Where the record began, when the reader took one (well formed or not).
+        let began = match &result {
+            Ok(true) => row.position().cloned(),
+            Err(e) if !e.is_io_error() => e.position().cloned(),
+            _ => None,
+        };
+        let ran_over = began
+            .as_ref()
+            .is_some_and(|b| reader.position().line() > b.line() + 1)
+            || (matches!(result, Ok(true))
+                && row.as_slice().bytes().any(|b| b == b'\n' || b == b'\r'));
+        let record = match (result, began) {
+            (Ok(false), _) => return Ok((items, ends)),
+            (_, Some(began)) if ran_over => {
                 // The record ran over more than one line: a quote that was never closed (stock
-                // exports carry no multi-line fields). Refuse that line alone and go on at the
-                // next, so that one stray quote never swallows the rows after it.
-                let start = row.position().map_or(0, |p| p.byte());
-                let at = row.position().map_or(0, |p| p.line());
-                let (text, next) = physical_line(path, start)?;
+                // exports carry no multi-line fields), however the reader then judged what it
+                // swallowed. Refuse that line alone and go on at the next, so that one stray
+                // quote never swallows the rows after it.
+                let start = began.byte() as usize;
+                let at = began.line();
+                let (raw, next) = physical_line(&text[start..]);
                 let mut resume = csv::Position::new();
-                resume.set_byte(next).set_line(at + 1);
+                resume.set_byte((start + next) as u64).set_line(at + 1);
                 reader
                     .seek(resume)
                     .map_err(|e| io::Error::other(e.to_string()))?;
                 (
                     Err(RejectedRow {
                         origin: origin(path, at),
-                        raw: text,
+                        raw,
                         error: "a quoted field is not closed on its line (a stray `\"`?)".into(),
                     }),
                     at,
-                    next,
+                    byte + (start + next) as u64,
                 )
             }
-            Ok(true) => {
+            (Ok(true), _) => {
                 let at = row.position().map(|p| p.line()).unwrap_or(0);
                 let parsed = columns
                     .position(&row)
@@ -210,14 +303,14 @@ fn read_csv(
                     });
                 (parsed, at, end)
             }
-            Err(e) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
-            Err(e) => {
+            (Err(e), _) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
+            (Err(e), _) => {
                 let at = e.position().map(|p| p.line()).unwrap_or(0);
                 (
                     Err(RejectedRow {
                         origin: origin(path, at),
                         raw: String::new(),
-                        error: e.to_string(),
+                        error: row_error(&e),
                     }),
                     at,
                     end,
@@ -225,7 +318,7 @@ fn read_csv(
             }
         };
         items.push(ReadItem {
-            position: items.len() as u64,
+            position: 0,
             record: record.0,
             deleted: false,
         });
@@ -233,18 +326,28 @@ fn read_csv(
     }
 }
 
-/// The text of the physical line that starts at byte `start` of `path` (without its line
-/// break, lossily decoded) and the byte where the next line starts.
-fn physical_line(path: &Path, start: u64) -> io::Result<(String, u64)> {
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(start))?;
-    let mut line = Vec::new();
-    let n = BufReader::new(file).read_until(b'\n', &mut line)?;
-    let text = String::from_utf8_lossy(&line);
-    Ok((
-        text.trim_end_matches(['\r', '\n']).to_string(),
-        start + n as u64,
-    ))
+/// What is wrong with a row the CSV reader refused, without the reader's own record and byte
+/// counts: those count from where a page began, and the origin already names the line.
+fn row_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "invalid UTF-8 in field {} after its first {} bytes",
+            err.field() + 1,
+            err.valid_up_to()
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// The first physical line of `text` (without its line break, lossily decoded) and where the
+/// next line starts.
+fn physical_line(text: &[u8]) -> (String, usize) {
+    let next = text
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |at| at + 1);
+    let line = String::from_utf8_lossy(&text[..next]);
+    (line.trim_end_matches(['\r', '\n']).to_string(), next)
 }
 
 fn read_json_lines(
