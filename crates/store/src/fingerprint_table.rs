@@ -10,8 +10,8 @@
 //! Why 24-byte slots sized to the entries rather than to a power of two: the table is the
 //! largest thing a warm run allocates, and every byte of it is fresh memory the kernel must
 //! clear (on a VM, often the costliest part of loading it). A slot keeps the whole key hash
-//! (two keys must never share one) but 64 bits of the fingerprint: a change goes unseen only
-//! if its new content agrees with the old in those 64 bits, a 2^-64 chance per change.
+//! (two keys must never share one) but 64 bits of the fingerprint, as the shadow's pages do
+//! (see [`digest`]).
 
 /// A slot: the key hash in two halves (a `u128` would align the slot to 32 bytes) and the
 /// fingerprint's digest; a zero hash marks an empty slot.
@@ -38,9 +38,12 @@ const EMPTY: u128 = 0;
 /// How many look-ups ahead a batch prefetches: enough to cover a memory access.
 const PREFETCH_DISTANCE: usize = 16;
 
-/// The 64 bits of a fingerprint the table keeps.
+/// The 64 bits of a fingerprint a shadow keeps (never zero: a stored zero marks a deletion).
 pub fn digest(fp: u128) -> u64 {
-    fp as u64
+    match fp as u64 {
+        0 => 1,
+        d => d,
+    }
 }
 
 /// Key hash → fingerprint digest.
@@ -124,9 +127,9 @@ impl FingerprintTable {
             .collect()
     }
 
-    /// Applies `changes` in order: `Some(fp)` sets (its digest), `None` removes. Prefetches
-    /// as [`FingerprintTable::get_many`] does.
-    pub fn apply_many(&mut self, changes: &[(u128, Option<u128>)]) {
+    /// Applies `changes` in order: `Some(digest)` sets, `None` removes. Prefetches as
+    /// [`FingerprintTable::get_many`] does.
+    pub fn apply_many(&mut self, changes: &[(u128, Option<u64>)]) {
         let growth = changes.iter().filter(|c| c.1.is_some()).count();
         self.make_room(self.len + growth);
         for (i, &(hash, fp)) in changes.iter().enumerate() {
@@ -134,7 +137,7 @@ impl FingerprintTable {
                 self.prefetch(self.home(stored(ahead)));
             }
             match fp {
-                Some(fp) => self.insert(hash, digest(fp)),
+                Some(fp) => self.insert(hash, fp),
                 None => self.remove(hash),
             }
         }
@@ -383,16 +386,16 @@ mod tests {
 
     #[test]
     fn applying_many_changes_equals_applying_them_one_by_one() {
-        let changes: Vec<(u128, Option<u128>)> = (0..20_000u128)
+        let changes: Vec<(u128, Option<u64>)> = (0..20_000u128)
             .map(|i| {
                 let hash = (i % 7_000).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
-                (hash, (i % 5 != 0).then_some(i + 1))
+                (hash, (i % 5 != 0).then_some(i as u64 + 1))
             })
             .collect();
         let mut one_by_one = FingerprintTable::default();
         for &(hash, fp) in &changes {
             match fp {
-                Some(fp) => one_by_one.insert(hash, digest(fp)),
+                Some(fp) => one_by_one.insert(hash, fp),
                 None => one_by_one.remove(hash),
             }
         }

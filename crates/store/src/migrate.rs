@@ -2,7 +2,8 @@
 //!
 //! Schema 1 kept one shadow entry per key (fingerprint and the whole record) and one outbox
 //! entry per key. Schema 2 keeps shadows as compact pages, link bases in their own tree, and
-//! one outbox entry per write call.
+//! one outbox entry per write call. Schema 3 writes shadow pages with 8-byte fingerprint
+//! digests instead of whole 16-byte fingerprints, and reads both.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +27,7 @@ fn corrupt(tree: Tree, key: &[u8], message: impl Into<String>) -> StoreError {
     }
 }
 
-/// Rewrites a schema-1 store as schema 2 and sets the version, all in one commit.
+/// Rewrites a schema-1 store as the current schema and sets the version, all in one commit.
 pub fn from_v1(store: &dyn StateStore, version_key: &[u8]) -> Result<(), StoreError> {
     let mut batch = WriteBatch::new();
     // Shadow: (connector, entity) prefix → pages; link namespaces move whole.
@@ -79,6 +80,19 @@ pub fn from_v1(store: &dyn StateStore, version_key: &[u8]) -> Result<(), StoreEr
             .map_err(|_| corrupt(Tree::Outbox, b"", "pipeline name is not UTF-8"))?;
         outbox::put_call(&mut batch, &pipeline, outbox::new_call(store)?, &entries);
     }
+    batch.put(
+        Tree::Meta,
+        version_key.to_vec(),
+        crate::store::SCHEMA_VERSION.to_string().into_bytes(),
+    );
+    store.commit(batch, Durability::Flushed)
+}
+
+/// Brings a schema-2 store to schema 3. Its shadow pages stay as they are: schema 3 reads them,
+/// and compaction rewrites them in its own layout. Setting the version is what keeps a binary
+/// of schema 2, which cannot read the new pages, from opening the store.
+pub fn from_v2(store: &dyn StateStore, version_key: &[u8]) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::new();
     batch.put(
         Tree::Meta,
         version_key.to_vec(),

@@ -15,7 +15,7 @@ use syncd_core::{EntityKind, Fingerprint, RecordKey};
 
 use crate::batch::WriteBatch;
 use crate::error::StoreError;
-use crate::fingerprint_table::FingerprintTable;
+use crate::fingerprint_table::{digest, FingerprintTable};
 use crate::keys;
 use crate::store::{StateStore, Tree};
 
@@ -69,12 +69,12 @@ pub struct Held(u64);
 impl Held {
     /// What a shadow holds once content `fp` was written.
     pub fn of(fp: Fingerprint) -> Self {
-        Held(crate::fingerprint_table::digest(fp.0))
+        Held(digest(fp.0))
     }
 
     /// True when `fp` is the content held.
     pub fn is(self, fp: Fingerprint) -> bool {
-        self.0 == crate::fingerprint_table::digest(fp.0)
+        self.0 == digest(fp.0)
     }
 }
 
@@ -108,7 +108,11 @@ impl ShadowIndex {
     /// Applies changes in order, by key hash: `Some(fp)` now held, `None` gone (faster than one
     /// at a time for many).
     pub fn apply_many(&mut self, changes: &[(u128, Option<u128>)]) {
-        self.table.apply_many(changes);
+        let digests: Vec<(u128, Option<u64>)> = changes
+            .iter()
+            .map(|&(hash, fp)| (hash, fp.map(digest)))
+            .collect();
+        self.table.apply_many(&digests);
     }
 
     /// Makes room for `additional` more keys without growing on the way.
@@ -123,8 +127,7 @@ impl ShadowIndex {
 
     /// Records that the key with hash `hash` now holds content `fp`.
     pub fn insert_hashed(&mut self, hash: u128, fp: Fingerprint) {
-        self.table
-            .insert(hash, crate::fingerprint_table::digest(fp.0));
+        self.table.insert(hash, digest(fp.0));
     }
 
     /// Records that `key` is gone.
@@ -149,17 +152,27 @@ impl ShadowIndex {
 }
 
 /// Entries for one page of a shadow. Stored sorted by key, each key front-coded against the one
-/// before it (keys of one entity share long prefixes), then its fingerprint: about 20 bytes a
-/// stock position. The key hash is not stored: it is the key's XXH3, recomputed on load.
+/// before it (keys of one entity share long prefixes), then 64 bits of its fingerprint (see
+/// [`Held`]): about 15 bytes a stock position. The key hash is not stored: it is the key's XXH3,
+/// recomputed on load.
+///
+/// A page's first four bytes are its entry count, with [`DIGEST_PAGE`] set. Pages of schema 2,
+/// without it, hold whole 16-byte fingerprints: they are read as they are, and rewritten in
+/// this layout when the shadow is next compacted.
 #[derive(Clone, Debug, Default)]
 pub struct ShadowPage {
     /// Every entry's key, back to back: one buffer, not one allocation a key.
     keys: Vec<u8>,
-    /// Each entry's key (start and length in `keys`) and fingerprint, in the order recorded.
-    entries: Vec<(u32, u32, u128)>,
+    /// Each entry's key (start and length in `keys`) and digest, in the order recorded.
+    entries: Vec<(u32, u32, u64)>,
 }
 
-const TOMBSTONE: u128 = 0;
+/// The digest that marks a deleted key (no fingerprint's digest is zero).
+const TOMBSTONE: u64 = 0;
+
+/// Set in a page's entry count when its entries hold 8-byte digests rather than schema 2's
+/// 16-byte fingerprints.
+const DIGEST_PAGE: u32 = 1 << 31;
 
 fn put_varint(out: &mut Vec<u8>, mut v: usize) {
     while v >= 0x80 {
@@ -191,9 +204,7 @@ impl ShadowPage {
     /// Records that the target holds the record `write_key` appends the key of, with content
     /// `fp` (the key goes straight into the page's buffer).
     pub fn upsert_with(&mut self, write_key: impl FnOnce(&mut Vec<u8>), fp: Fingerprint) {
-        // A real fingerprint of zero would read as a tombstone: 2^-128, but make it impossible.
-        let fp = if fp.0 == TOMBSTONE { 1 } else { fp.0 };
-        self.push_with(write_key, fp);
+        self.push_with(write_key, digest(fp.0));
     }
 
     /// Records that the target no longer holds `key`.
@@ -204,7 +215,7 @@ impl ShadowPage {
         );
     }
 
-    fn push_with(&mut self, write_key: impl FnOnce(&mut Vec<u8>), fp: u128) {
+    fn push_with(&mut self, write_key: impl FnOnce(&mut Vec<u8>), fp: u64) {
         let start = self.keys.len();
         write_key(&mut self.keys);
         let len = self.keys.len() - start;
@@ -240,12 +251,16 @@ impl ShadowPage {
     /// The packed bytes, as stored.
     pub fn into_bytes(self) -> Vec<u8> {
         let ShadowPage { keys, mut entries } = self;
-        let key = |e: &(u32, u32, u128)| &keys[e.0 as usize..(e.0 + e.1) as usize];
+        let key = |e: &(u32, u32, u64)| &keys[e.0 as usize..(e.0 + e.1) as usize];
         // Stable: of two entries for one key, the later one stays later and wins on load.
         entries.sort_by(|a, b| key(a).cmp(key(b)));
-        let mut out = Vec::with_capacity(4 + entries.len() * 24);
+        let mut out = Vec::with_capacity(4 + entries.len() * 16);
         // The count first: a reader sizes its index before it decodes anything.
-        out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        let count = u32::try_from(entries.len())
+            .ok()
+            .filter(|n| n & DIGEST_PAGE == 0)
+            .expect("a page holds fewer than 2^31 entries");
+        out.extend_from_slice(&(count | DIGEST_PAGE).to_le_bytes());
         let mut previous: &[u8] = &[];
         for entry in &entries {
             let key = key(entry);
@@ -260,18 +275,23 @@ impl ShadowPage {
     }
 }
 
+/// A stored page's entry count word, if it has one.
+fn count_word(bytes: &[u8]) -> Option<u32> {
+    bytes
+        .get(..4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+}
+
 /// How many entries a stored page says it holds.
 fn entry_count(bytes: &[u8]) -> usize {
-    bytes.get(..4).map_or(0, |b| {
-        u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize
-    })
+    count_word(bytes).map_or(0, |w| (w & !DIGEST_PAGE) as usize)
 }
 
 /// One decoded entry of a page.
 struct Entry<'a> {
     hash: u128,
-    /// `None` for a tombstone.
-    fp: Option<Fingerprint>,
+    /// The fingerprint's digest; `None` for a tombstone.
+    fp: Option<u64>,
     key: &'a [u8],
 }
 
@@ -284,9 +304,11 @@ fn for_each_entry(
     let damaged = || corrupt(page_key, "page ends inside an entry");
     let mut key: Vec<u8> = Vec::with_capacity(64);
     let mut at = 4;
-    if bytes.len() < at {
-        return Err(corrupt(page_key, "page has no entry count"));
-    }
+    let count = count_word(bytes).ok_or_else(|| corrupt(page_key, "page has no entry count"))?;
+    let width = match count & DIGEST_PAGE {
+        0 => 16,
+        _ => 8,
+    };
     while at < bytes.len() {
         let shared = get_varint(bytes, &mut at).ok_or_else(damaged)?;
         let suffix = get_varint(bytes, &mut at).ok_or_else(damaged)?;
@@ -299,12 +321,19 @@ fn for_each_entry(
         key.truncate(shared);
         key.extend_from_slice(bytes.get(at..at + suffix).ok_or_else(damaged)?);
         at += suffix;
-        let fp = bytes.get(at..at + 16).ok_or_else(damaged)?;
-        at += 16;
-        let fp = u128::from_le_bytes(fp.try_into().expect("16 bytes"));
+        let stored = bytes.get(at..at + width).ok_or_else(damaged)?;
+        at += width;
+        let fp = match width {
+            8 => u64::from_le_bytes(stored.try_into().expect("8 bytes")),
+            // Schema 2: a whole fingerprint, zero for a tombstone.
+            _ => match u128::from_le_bytes(stored.try_into().expect("16 bytes")) {
+                0 => TOMBSTONE,
+                fp => digest(fp),
+            },
+        };
         visit(Entry {
             hash: xxhash_rust::xxh3::xxh3_128(&key),
-            fp: (fp != TOMBSTONE).then_some(Fingerprint(fp)),
+            fp: (fp != TOMBSTONE).then_some(fp),
             key: &key,
         })?;
     }
@@ -407,8 +436,8 @@ pub fn load_index_and_size(
     let mut index = ShadowIndex::with_capacity(stored);
     // Decoding (front coding, key hashes) on one thread, inserting on this one: the two halves of
     // loading take about as long as each other.
-    let (decoded, decoded_rx) = std::sync::mpsc::sync_channel::<Vec<(u128, Option<u128>)>>(4);
-    let (spare, spare_rx) = std::sync::mpsc::channel::<Vec<(u128, Option<u128>)>>();
+    let (decoded, decoded_rx) = std::sync::mpsc::sync_channel::<Vec<(u128, Option<u64>)>>(4);
+    let (spare, spare_rx) = std::sync::mpsc::channel::<Vec<(u128, Option<u64>)>>();
     std::thread::scope(|scope| {
         let decoder = scope.spawn(move || -> Result<(), StoreError> {
             for_each_page(store, connector, entity, |k, v| {
@@ -417,7 +446,7 @@ pub fn load_index_and_size(
                     .unwrap_or_else(|_| Vec::with_capacity(PAGE_ENTRIES));
                 changes.clear();
                 for_each_entry(k, v, |entry| {
-                    changes.push((entry.hash, entry.fp.map(|fp| fp.0)));
+                    changes.push((entry.hash, entry.fp));
                     Ok(())
                 })?;
                 // The inserter only hangs up when it panicked, which the join below reports.
@@ -441,20 +470,20 @@ pub fn load_index_and_size(
     Ok((index, size))
 }
 
-/// The fingerprint `connector` holds for `record_key`, if any (a scan: for a few look-ups, load
-/// the index for many).
+/// What `connector` holds for `record_key`, if anything (a scan: for a few look-ups, load the
+/// index for many).
 pub fn get(
     store: &dyn StateStore,
     connector: &str,
     entity: EntityKind,
     record_key: &RecordKey,
-) -> Result<Option<Fingerprint>, StoreError> {
+) -> Result<Option<Held>, StoreError> {
     let wanted = key_hash(record_key);
     let mut found = None;
     for_each_page(store, connector, entity, |k, v| {
         for_each_entry(k, v, |entry| {
             if entry.hash == wanted {
-                found = entry.fp;
+                found = entry.fp.map(Held);
             }
             Ok(())
         })
@@ -608,7 +637,7 @@ pub fn compact(
         return Ok(false);
     }
     // Keep the last entry per hash, in one pass that holds only live keys.
-    let mut live: HashKeyed<(u128, Box<str>)> = HashKeyed::default();
+    let mut live: HashKeyed<(u64, Box<str>)> = HashKeyed::default();
     live.reserve(size.held);
     let mut superseded = Vec::with_capacity(size.pages);
     for_each_page(store, connector, entity, |k, v| {
@@ -618,7 +647,7 @@ pub fn compact(
                 Some(fp) => {
                     let key = std::str::from_utf8(entry.key)
                         .map_err(|_| corrupt(k, "key is not UTF-8"))?;
-                    live.insert(entry.hash, (fp.0, key.into()));
+                    live.insert(entry.hash, (fp, key.into()));
                 }
                 None => {
                     live.remove(&entry.hash);
@@ -631,7 +660,7 @@ pub fn compact(
         batch.delete(Tree::Shadow, k);
     }
     // Key order across pages too: front coding then shares the most.
-    let mut held: Vec<(Box<str>, u128)> = live.into_values().map(|(fp, key)| (key, fp)).collect();
+    let mut held: Vec<(Box<str>, u64)> = live.into_values().map(|(fp, key)| (key, fp)).collect();
     held.sort_unstable();
     let mut page = ShadowPage::default();
     for (key, fp) in held {

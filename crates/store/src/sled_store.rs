@@ -78,6 +78,10 @@ impl SledStore {
                     tracing::info!(dir = %shown, "migrating the state directory from schema 1 to {SCHEMA_VERSION}");
                     return crate::migrate::from_v1(self, SCHEMA_KEY);
                 }
+                if found == "2" {
+                    tracing::info!(dir = %shown, "migrating the state directory from schema 2 to {SCHEMA_VERSION}");
+                    return crate::migrate::from_v2(self, SCHEMA_KEY);
+                }
                 if found != SCHEMA_VERSION.to_string() {
                     return Err(StoreError::SchemaMismatch {
                         dir: shown,

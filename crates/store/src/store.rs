@@ -3,8 +3,9 @@
 use crate::batch::{Durability, WriteBatch};
 use crate::error::StoreError;
 
-/// The version of the on-disk layout; a store written by another version is refused on open.
-pub const SCHEMA_VERSION: u32 = 2;
+/// The version of the on-disk layout; a store of an older version is migrated on open (see
+/// `migrate`), one of a newer version refused.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The namespaces of the state store, each keyed so that a prefix scan answers a question.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

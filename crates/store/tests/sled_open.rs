@@ -1,7 +1,7 @@
 //! Opening the sled store: persistence across reopen, the lock, and the schema check.
 
 use syncd_core::model::StockPosition;
-use syncd_core::{Cursor, EntityKind, Record};
+use syncd_core::{Cursor, EntityKind, Record, RecordKey};
 use syncd_store::{
     cursors, link_base, outbox, shadow, Durability, Held, OutboxEntry, ShadowPage, SledStore,
     StateStore, StoreError, Tree, WriteBatch,
@@ -30,7 +30,7 @@ fn every_committed_write_survives_a_reopen() {
         Some(Cursor(serde_json::json!({"line": 7})))
     );
     let held = shadow::get(&store, "shop", EntityKind::StockPosition, &record.key()).unwrap();
-    assert_eq!(held, Some(record.fingerprint()));
+    assert_eq!(held, Some(Held::of(record.fingerprint())));
     let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
     assert_eq!(
         index.get(&record.key()),
@@ -160,12 +160,88 @@ fn a_schema_1_state_dir_is_migrated_on_open_and_keeps_every_shadow_base_and_pend
     assert_eq!(calls[0].1.len(), 1);
     assert_eq!(outbox::depth(&store, "erp-to-shop").unwrap(), 1);
     drop(store);
-    // Opened again, it is schema 2 as it stands: nothing migrates twice.
+    // Opened again, it is the current schema as it stands: nothing migrates twice.
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(
         shadow::load_index(&store, "shop", EntityKind::StockPosition)
             .unwrap()
             .len(),
         records.len()
+    );
+}
+
+/// A shadow page as schema 2 wrote it: the entry count, then each key (front coding left
+/// unused) and its whole 16-byte fingerprint, zero for a deleted key.
+fn schema_2_page(entries: &[(RecordKey, u128)]) -> Vec<u8> {
+    let mut out = (entries.len() as u32).to_le_bytes().to_vec();
+    for (key, fp) in entries {
+        out.push(0);
+        out.push(key.as_str().len() as u8);
+        out.extend_from_slice(key.as_str().as_bytes());
+        out.extend_from_slice(&fp.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn a_schema_2_state_dir_is_migrated_on_open_and_its_pages_read_beside_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<Record> = (0..300)
+        .map(|i| Record::StockPosition(StockPosition::new(format!("SKU-{i}"), "WH-1", i)))
+        .collect();
+    let page_key = |seq: u64| {
+        let mut k = syncd_store::keys::prefix(&[b"shop", b"stock_position"]);
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    };
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", "2")
+            .unwrap();
+        let mut entries: Vec<(RecordKey, u128)> = records
+            .iter()
+            .map(|r| (r.key(), r.fingerprint().0))
+            .collect();
+        // The last record was deleted after it was written.
+        entries.push((records[299].key(), 0));
+        db.open_tree("shadow")
+            .unwrap()
+            .insert(page_key(1), schema_2_page(&entries))
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(
+        store.get(Tree::Meta, b"schema_version").unwrap(),
+        Some(syncd_store::SCHEMA_VERSION.to_string().into_bytes())
+    );
+    // A page of the new layout, written later, wins over the old one for its key.
+    let changed = Record::StockPosition(StockPosition::new("SKU-0", "WH-1", 1_000));
+    let mut page = ShadowPage::default();
+    page.upsert(&changed.key(), changed.fingerprint());
+    let mut batch = WriteBatch::new();
+    batch.put(Tree::Shadow, page_key(2), page.into_bytes());
+    store.commit(batch, Durability::Flushed).unwrap();
+
+    let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
+    assert_eq!(index.len(), 299);
+    assert_eq!(
+        index.get(&changed.key()),
+        Some(Held::of(changed.fingerprint()))
+    );
+    for r in &records[1..299] {
+        assert_eq!(
+            index.get(&r.key()),
+            Some(Held::of(r.fingerprint())),
+            "{}",
+            r.key()
+        );
+    }
+    assert_eq!(
+        index.get(&records[299].key()),
+        None,
+        "deleted in the old page"
     );
 }
