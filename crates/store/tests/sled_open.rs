@@ -99,6 +99,13 @@ fn ids_keep_increasing_across_reopens() {
     assert!(store.next_id().unwrap() > first);
 }
 
+/// `n` stock positions at one location, SKU-0 holding 0 up to SKU-(n-1) holding n-1.
+fn positions(n: i64) -> Vec<Record> {
+    (0..n)
+        .map(|i| Record::StockPosition(StockPosition::new(format!("SKU-{i}"), "WH-1", i)))
+        .collect()
+}
+
 /// Writes a state dir the way schema 1 laid it out: one shadow entry per key (fingerprint and
 /// the record as JSON), link bases in the shadow tree, one outbox entry per key.
 fn write_schema_1(dir: &std::path::Path, records: &[Record]) {
@@ -136,9 +143,7 @@ fn write_schema_1(dir: &std::path::Path, records: &[Record]) {
 #[test]
 fn a_schema_1_state_dir_is_migrated_on_open_and_keeps_every_shadow_base_and_pending_write() {
     let dir = tempfile::tempdir().unwrap();
-    let records: Vec<Record> = (0..300)
-        .map(|i| Record::StockPosition(StockPosition::new(format!("SKU-{i}"), "WH-1", i)))
-        .collect();
+    let records = positions(300);
     write_schema_1(dir.path(), &records);
     let store = SledStore::open(dir.path()).unwrap();
     let index = shadow::load_index(&store, "shop", EntityKind::StockPosition).unwrap();
@@ -186,9 +191,7 @@ fn schema_2_page(entries: &[(RecordKey, u128)]) -> Vec<u8> {
 #[test]
 fn a_schema_2_state_dir_is_migrated_on_open_and_its_pages_read_beside_new_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let records: Vec<Record> = (0..300)
-        .map(|i| Record::StockPosition(StockPosition::new(format!("SKU-{i}"), "WH-1", i)))
-        .collect();
+    let records = positions(300);
     let page_key = |seq: u64| {
         let mut k = syncd_store::keys::prefix(&[b"shop", b"stock_position"]);
         k.extend_from_slice(&seq.to_be_bytes());
