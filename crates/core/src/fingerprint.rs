@@ -2,9 +2,12 @@
 //!
 //! The canonical serialization is a compact, self-delimiting binary form of serde's data model
 //! (a type tag before every value, lengths before strings, end marks after sequences, maps and
-//! structs), streamed straight into XXH3-128 without building a buffer. Every map in the model
-//! is ordered (`BTreeMap`, and `serde_json::Map` without `preserve_order`), so key insertion
-//! order never changes the bytes; struct fields are hashed with their names.
+//! structs), written into a reused buffer and hashed with XXH3-128 in one call. Every map in the
+//! model is ordered (`BTreeMap`, and `serde_json::Map` without `preserve_order`), so key
+//! insertion order never changes the bytes; struct fields are hashed with their names.
+//!
+//! A record a run reads by the million (a stock position) writes the same bytes by hand
+//! (`StockPosition::canonical_record`), without serde's dispatch per field.
 
 use std::fmt;
 
@@ -21,6 +24,15 @@ pub struct Fingerprint(pub u128);
 impl Fingerprint {
     /// Hashes the canonical serialization of `value`.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> Self {
+        Self::of_canonical(|out| {
+            value
+                .serialize(out)
+                .expect("hashing a model value cannot fail")
+        })
+    }
+
+    /// Hashes the canonical bytes `write` puts down.
+    pub(crate) fn of_canonical(write: impl FnOnce(&mut Canonical<'_>)) -> Self {
         // Serialize into a reused buffer and hash it in one call: far cheaper than feeding a
         // streaming hasher many small pieces.
         thread_local! {
@@ -29,17 +41,13 @@ impl Fingerprint {
         BUFFER.with(|cell| match cell.try_borrow_mut() {
             Ok(mut buf) => {
                 buf.clear();
-                value
-                    .serialize(&mut Canonical(&mut buf))
-                    .expect("hashing a model value cannot fail");
+                write(&mut Canonical(&mut buf));
                 Fingerprint(xxh3_128(&buf))
             }
             // Re-entered from inside a Serialize impl: use a fresh buffer.
             Err(_) => {
                 let mut buf = Vec::new();
-                value
-                    .serialize(&mut Canonical(&mut buf))
-                    .expect("hashing a model value cannot fail");
+                write(&mut Canonical(&mut buf));
                 Fingerprint(xxh3_128(&buf))
             }
         })
@@ -99,16 +107,55 @@ mod tag {
     pub const WIDE: u8 = 15;
 }
 
-struct Canonical<'a>(&'a mut Vec<u8>);
+/// The canonical serializer: serde's data model written as tagged bytes into a buffer.
+pub(crate) struct Canonical<'a>(&'a mut Vec<u8>);
 
 impl Canonical<'_> {
     fn byte(&mut self, b: u8) {
         self.0.push(b);
     }
 
-    fn str(&mut self, s: &str) {
+    /// A string, as `serialize_str` writes it (also a field's or a map key's name).
+    pub(crate) fn str(&mut self, s: &str) {
         self.tagged(tag::STR, (s.len() as u64).to_le_bytes());
         self.0.extend_from_slice(s.as_bytes());
+    }
+
+    /// An integer, as `serialize_i64` writes it.
+    pub(crate) fn int(&mut self, v: i64) {
+        // Non-negative integers hash like unsigned ones, so that 5i64 and 5u64 agree.
+        match v >= 0 {
+            true => self.tagged(tag::UINT, v.to_le_bytes()),
+            false => self.tagged(tag::INT, v.to_le_bytes()),
+        }
+    }
+
+    /// The mark `serialize_some` writes before the value.
+    pub(crate) fn some(&mut self) {
+        self.byte(tag::SOME);
+    }
+
+    /// A unit variant, as `serialize_unit_variant` writes it.
+    pub(crate) fn unit_variant(&mut self, variant: &str) {
+        self.byte(tag::VARIANT);
+        self.str(variant);
+    }
+
+    /// The start of a struct or map, as `serialize_struct` writes it.
+    pub(crate) fn open_struct(&mut self) {
+        self.byte(tag::MAP);
+    }
+
+    /// The end of a struct, map or sequence.
+    pub(crate) fn close(&mut self) {
+        self.byte(tag::END);
+    }
+
+    /// Any value, through serde.
+    pub(crate) fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
+        value
+            .serialize(&mut *self)
+            .expect("hashing a model value cannot fail");
     }
 
     fn tagged(&mut self, t: u8, bytes: [u8; 8]) {
@@ -144,11 +191,7 @@ impl<'a, 'b> ser::Serializer for &'a mut Canonical<'b> {
         self.serialize_i64(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<Ok, HashError> {
-        // Non-negative integers hash like unsigned ones, so that 5i64 and 5u64 agree.
-        if v >= 0 {
-            return self.serialize_u64(v as u64);
-        }
-        self.tagged(tag::INT, v.to_le_bytes());
+        self.int(v);
         Ok(())
     }
     fn serialize_i128(self, v: i128) -> Result<Ok, HashError> {
@@ -205,7 +248,7 @@ impl<'a, 'b> ser::Serializer for &'a mut Canonical<'b> {
         Ok(())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Ok, HashError> {
-        self.byte(tag::SOME);
+        self.some();
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<Ok, HashError> {
@@ -221,8 +264,7 @@ impl<'a, 'b> ser::Serializer for &'a mut Canonical<'b> {
         _index: u32,
         variant: &'static str,
     ) -> Result<Ok, HashError> {
-        self.byte(tag::VARIANT);
-        self.str(variant);
+        self.unit_variant(variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -272,7 +314,7 @@ impl<'a, 'b> ser::Serializer for &'a mut Canonical<'b> {
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, HashError> {
         // Structs hash like maps, so that an internally tagged enum (a map with its tag) and the
         // struct it carries agree however serde routes them.
-        self.byte(tag::MAP);
+        self.open_struct();
         Ok(self)
     }
     fn serialize_struct_variant(

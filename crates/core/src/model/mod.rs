@@ -178,7 +178,10 @@ impl Record {
 
     /// The content fingerprint: a stable hash of the canonical serialization.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of(self)
+        match self {
+            Record::StockPosition(p) => Fingerprint::of_canonical(|out| p.canonical_record(out)),
+            other => Fingerprint::of(other),
+        }
     }
 
     /// The SKU this record is about, where it has one.
