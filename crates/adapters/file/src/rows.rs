@@ -80,9 +80,12 @@ impl Columns {
         columns
     }
 
-    /// Builds a position from one row of the file.
-    pub fn position(&self, row: &csv::StringRecord) -> Result<StockPosition, String> {
-        let get = |at: Option<usize>| at.map(|i| row.get(i).unwrap_or(""));
+    /// Builds a position from one row of the file, given its fields by column number.
+    pub fn position<'r>(
+        &self,
+        field: impl Fn(usize) -> Option<&'r str>,
+    ) -> Result<StockPosition, String> {
+        let get = |at: Option<usize>| at.map(|i| field(i).unwrap_or(""));
         let sku = get(self.sku).ok_or("missing column `sku`")?;
         let location = get(self.location).ok_or("missing column `location`")?;
         let on_hand = parse_quantity(
@@ -100,7 +103,7 @@ impl Columns {
         let status = parse_status(get(self.status).unwrap_or(""))?;
         let mut attributes = BTreeMap::new();
         for (i, name) in &self.attributes {
-            match row.get(*i) {
+            match field(*i) {
                 Some(value) if !value.is_empty() => {
                     attributes.insert(name.clone(), serde_json::Value::String(value.to_string()));
                 }
@@ -126,7 +129,7 @@ pub fn from_csv(
     headers: &csv::StringRecord,
     row: &csv::StringRecord,
 ) -> Result<StockPosition, String> {
-    Columns::of(headers).position(row)
+    Columns::of(headers).position(|i| row.get(i))
 }
 
 /// Builds a position from a JSON line in the canonical shape

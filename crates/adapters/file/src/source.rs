@@ -204,9 +204,11 @@ fn read_csv(
                 parse_lines(
                     path,
                     &columns,
-                    &text[starts[first]..starts[last]],
-                    (at_byte + starts[first] as u64, at_line + first as u64),
+                    &text,
+                    &starts[first..=last],
+                    (at_byte, at_line + first as u64),
                     room,
+                    plain_row,
                 )
             })
             .collect();
@@ -231,98 +233,218 @@ fn read_csv(
     }
 }
 
-/// Parses whole lines of a CSV file (`text`, which starts at `(byte, line)` of `path`): the
-/// page items they hold, with room for `room`, and where each ends.
-fn parse_lines(
+/// Parses whole lines of a CSV file: the lines of `text` (which starts at byte `byte` of
+/// `path`) that begin at `line_starts` (the last entry is where the last line ends), the first
+/// of them line number `line`. Returns the page items they hold, with room for `room`, and
+/// where each ends. A line `plain` can split is split on commas; any other goes through the
+/// CSV reader.
+fn parse_lines<'t>(
     path: &Path,
     columns: &rows::Columns,
-    text: &[u8],
+    text: &'t [u8],
+    line_starts: &[usize],
     (byte, line): (u64, u64),
     room: usize,
+    plain: fn(&[u8]) -> Option<&str>,
 ) -> io::Result<(Vec<ReadItem>, Ends)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(io::Cursor::new(text));
-    let mut start = csv::Position::new();
-    start.set_byte(0).set_line(line);
-    reader
-        .seek(start)
-        .map_err(|e| io::Error::other(e.to_string()))?;
+    let base = line_starts[0];
+    let span = &text[base..line_starts[line_starts.len() - 1]];
+    let byte = byte + base as u64;
     let mut items = Vec::with_capacity(room);
     let mut ends = Vec::with_capacity(room);
-    let mut row = csv::StringRecord::new();
-    loop {
-        let result = reader.read_record(&mut row);
-        let end = byte + reader.position().byte();
-        // Where the record began, when the reader took one (well formed or not).
-        let began = match &result {
-            Ok(true) => row.position().cloned(),
-            Err(e) if !e.is_io_error() => e.position().cloned(),
-            _ => None,
-        };
-        let ran_over = began
-            .as_ref()
-            .is_some_and(|b| reader.position().line() > b.line() + 1)
-            || (matches!(result, Ok(true))
-                && row.as_slice().bytes().any(|b| b == b'\n' || b == b'\r'));
-        let record = match (result, began) {
-            (Ok(false), _) => return Ok((items, ends)),
-            (_, Some(began)) if ran_over => {
-                // The record ran over more than one line: a quote that was never closed (stock
-                // exports carry no multi-line fields), however the reader then judged what it
-                // swallowed. Refuse that line alone and go on at the next, so that one stray
-                // quote never swallows the rows after it.
-                let start = began.byte() as usize;
-                let at = began.line();
-                let (raw, next) = physical_line(&text[start..]);
-                let mut resume = csv::Position::new();
-                resume.set_byte((start + next) as u64).set_line(at + 1);
-                reader
-                    .seek(resume)
-                    .map_err(|e| io::Error::other(e.to_string()))?;
-                (
-                    Err(RejectedRow {
-                        origin: origin(path, at),
-                        raw,
-                        error: "a quoted field is not closed on its line (a stray `\"`?)".into(),
-                    }),
-                    at,
-                    byte + (start + next) as u64,
-                )
-            }
-            (Ok(true), _) => {
-                let at = row.position().map(|p| p.line()).unwrap_or(0);
-                let parsed = columns
-                    .position(&row)
+    let mut fields: Vec<&'t str> = Vec::new();
+    let mut quoted: Option<QuotedLines> = None;
+    for (k, bounds) in line_starts.windows(2).enumerate() {
+        let (start, next) = (bounds[0] - base, bounds[1] - base);
+        let at = line + k as u64;
+        let body = without_terminator(&span[start..next]);
+        if body.iter().all(|&b| b == b'\r') {
+            // A blank line holds no record, as the CSV reader reads it.
+            continue;
+        }
+        match plain(body) {
+            Some(row) => {
+                fields.clear();
+                fields.extend(row.split(','));
+                let record = columns
+                    .position(|i| fields.get(i).copied())
                     .map(Record::StockPosition)
                     .map_err(|error| RejectedRow {
                         origin: origin(path, at),
-                        raw: row.iter().collect::<Vec<_>>().join(","),
+                        raw: row.to_string(),
                         error,
                     });
-                (parsed, at, end)
+                items.push(ReadItem {
+                    position: 0,
+                    record,
+                    deleted: false,
+                });
+                ends.push((byte + next as u64, at));
             }
-            (Err(e), _) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
-            (Err(e), _) => {
-                let at = e.position().map(|p| p.line()).unwrap_or(0);
-                (
-                    Err(RejectedRow {
-                        origin: origin(path, at),
-                        raw: String::new(),
-                        error: row_error(&e),
-                    }),
-                    at,
-                    end,
-                )
+            None => {
+                // Carriage returns at the end hold no record: the reader skips them.
+                let trailing = body.iter().rev().take_while(|&&b| b == b'\r').count();
+                let content_end = start + body.len() - trailing;
+                quoted
+                    .get_or_insert_with(|| QuotedLines::over(span))
+                    .read_line(
+                        path,
+                        columns,
+                        (start, at),
+                        (content_end, next),
+                        byte,
+                        (&mut items, &mut ends),
+                    )?;
             }
-        };
-        items.push(ReadItem {
-            position: 0,
-            record: record.0,
-            deleted: false,
-        });
-        ends.push((record.2, record.1));
+        }
+    }
+    Ok((items, ends))
+}
+
+/// The row as text where a split on commas reads it as the CSV reader would: valid UTF-8
+/// with no quote and no carriage return (nearly every line of a stock export).
+fn plain_row(body: &[u8]) -> Option<&str> {
+    if body.iter().any(|&b| b == b'"' || b == b'\r') {
+        return None;
+    }
+    std::str::from_utf8(body).ok()
+}
+
+/// A line without its terminator (`\n` or `\r\n`).
+fn without_terminator(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The CSV reader for the lines a split on commas cannot read (quotes, stray carriage returns,
+/// invalid UTF-8): built over a span once one of its lines needs it, and kept for the span.
+struct QuotedLines<'t> {
+    span: &'t [u8],
+    /// Whether the reader was placed at a line yet (a new reader counts lines from 1).
+    placed: bool,
+    reader: csv::Reader<io::Cursor<&'t [u8]>>,
+    row: csv::StringRecord,
+}
+
+impl<'t> QuotedLines<'t> {
+    fn over(span: &'t [u8]) -> Self {
+        QuotedLines {
+            span,
+            placed: false,
+            reader: csv::ReaderBuilder::new()
+                .flexible(true)
+                .has_headers(false)
+                .from_reader(io::Cursor::new(span)),
+            row: csv::StringRecord::new(),
+        }
+    }
+
+    /// Reads the records of the line at span offset `start` (line number `line`), whose
+    /// content ends at `content_end` and which ends at `next`, into `items` and `ends`.
+    fn read_line(
+        &mut self,
+        path: &Path,
+        columns: &rows::Columns,
+        (start, line): (usize, u64),
+        (content_end, next): (usize, usize),
+        byte: u64,
+        (items, ends): (&mut Vec<ReadItem>, &mut Ends),
+    ) -> io::Result<()> {
+        if !self.placed || self.reader.position().byte() != start as u64 {
+            self.placed = true;
+            let mut at = csv::Position::new();
+            at.set_byte(start as u64).set_line(line);
+            // `seek_raw`, not `seek`: `seek` does nothing when the reader's own count is
+            // at that byte already, and a new reader's count is not (it reads a first record).
+            self.reader
+                .seek_raw(SeekFrom::Start(start as u64), at)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        let reader = &mut self.reader;
+        loop {
+            let result = reader.read_record(&mut self.row);
+            let row = &self.row;
+            let end = reader.position().byte() as usize;
+            // Where the record began, when the reader took one (well formed or not).
+            let began = match &result {
+                Ok(true) => row.position().cloned(),
+                Err(e) if !e.is_io_error() => e.position().cloned(),
+                _ => None,
+            };
+            let ran_over = began
+                .as_ref()
+                .is_some_and(|b| reader.position().line() > b.line() + 1)
+                || (matches!(result, Ok(true))
+                    && row.as_slice().bytes().any(|b| b == b'\n' || b == b'\r'));
+            let (record, at, end) = match (result, began) {
+                (Ok(false), _) => return Ok(()),
+                (_, Some(began)) if ran_over => {
+                    // The record ran over more than one line: a quote that was never closed
+                    // (stock exports carry no multi-line fields), however the reader then
+                    // judged what it swallowed. Refuse that line alone and go on at the next,
+                    // so that one stray quote never swallows the rows after it.
+                    let start = began.byte() as usize;
+                    let at = began.line();
+                    let (raw, next) = physical_line(&self.span[start..]);
+                    let mut resume = csv::Position::new();
+                    resume.set_byte((start + next) as u64).set_line(at + 1);
+                    reader
+                        .seek(resume)
+                        .map_err(|e| io::Error::other(e.to_string()))?;
+                    (
+                        Err(RejectedRow {
+                            origin: origin(path, at),
+                            raw,
+                            error: "a quoted field is not closed on its line (a stray `\"`?)"
+                                .into(),
+                        }),
+                        at,
+                        start + next,
+                    )
+                }
+                (Ok(true), _) => {
+                    let at = row.position().map(|p| p.line()).unwrap_or(0);
+                    let parsed = columns
+                        .position(|i| row.get(i))
+                        .map(Record::StockPosition)
+                        .map_err(|error| RejectedRow {
+                            origin: origin(path, at),
+                            raw: row.iter().collect::<Vec<_>>().join(","),
+                            error,
+                        });
+                    (parsed, at, end)
+                }
+                (Err(e), _) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
+                (Err(e), _) => {
+                    let at = e.position().map(|p| p.line()).unwrap_or(0);
+                    (
+                        Err(RejectedRow {
+                            origin: origin(path, at),
+                            raw: String::new(),
+                            error: row_error(&e),
+                        }),
+                        at,
+                        end,
+                    )
+                }
+            };
+            items.push(ReadItem {
+                position: 0,
+                record,
+                deleted: false,
+            });
+            // The line's last record ends where the next line starts (the reader stops after
+            // the `\r` of a `\r\n`), so that a cursor resumes at a line's start.
+            let line_done = reader.position().byte() as usize >= content_end;
+            let end = match line_done {
+                true => end.max(next),
+                false => end,
+            };
+            ends.push((byte + end as u64, at));
+            if line_done {
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -398,5 +520,60 @@ fn read_json_lines(
             deleted: false,
         });
         ends.push((at_byte, at_line));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Parses `text` as the lines of a span at the start of a file (line 2, after a header),
+    /// splitting with `plain`: each item's record or rejection, where it ends and its line.
+    fn parse(text: &[u8], plain: fn(&[u8]) -> Option<&str>) -> Vec<(String, (u64, u64))> {
+        let header = csv::StringRecord::from(vec!["sku", "location", "on_hand", "note"]);
+        let mut starts: Vec<usize> = vec![0];
+        starts.extend(
+            text.iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n')
+                .map(|(at, _)| at + 1)
+                .filter(|&at| at < text.len()),
+        );
+        starts.push(text.len());
+        let columns = rows::Columns::of(&header);
+        let path = Path::new("drop/1.csv");
+        let (items, ends) = parse_lines(path, &columns, text, &starts, (40, 2), 0, plain)
+            .expect("parsing bytes in memory");
+        items
+            .into_iter()
+            .map(|item| format!("{:?}", item.record))
+            .zip(ends)
+            .collect()
+    }
+
+    fn through_the_reader(_: &[u8]) -> Option<&str> {
+        None
+    }
+
+    proptest! {
+        #[test]
+        fn a_line_split_on_commas_reads_as_the_csv_reader_reads_it(
+            bytes in proptest::collection::vec(
+                prop::sample::select(b"aZ19-, \"\r\n\n\n,,\xff\xc3\xa9".to_vec()),
+                0..200,
+            ),
+        ) {
+            prop_assert_eq!(parse(&bytes, plain_row), parse(&bytes, through_the_reader));
+        }
+    }
+
+    #[test]
+    fn a_crlf_line_ends_where_the_next_line_starts() {
+        let text = b"A,W,1\r\n\"B\",W,2\r\nC,W,3";
+        let read = parse(text, plain_row);
+        let ends: Vec<_> = read.iter().map(|(_, end)| *end).collect();
+        // The span starts at byte 40 of the file, on line 2.
+        assert_eq!(ends, [(40 + 7, 2), (40 + 16, 3), (40 + 21, 4)]);
     }
 }
