@@ -295,7 +295,13 @@ impl Planner<'_> {
             let records: Vec<&Record> = candidates.iter().map(|c| c.record(&items)).collect();
             facts_of(&records, target_index)
         };
-        plan.writes.reserve(candidates.len() / 8);
+        // Room for every write the facts foresee (all of a cold page, few of a re-export):
+        // growing the vector would move every write made so far again.
+        let foreseen = facts
+            .iter()
+            .filter(|f| !f.held.is_some_and(|h| h.is(f.fingerprint)))
+            .count();
+        plan.writes.reserve(foreseen);
         let full_deletes =
             self.config.delete_missing && self.config.mode == crate::config::Mode::Full;
         // 3. In order again: a later row of a key wins; diff or merge.

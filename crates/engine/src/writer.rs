@@ -63,6 +63,18 @@ impl<'a> Writer<'a> {
         stop: &'a CancellationToken,
     ) -> Self {
         let mut queue = VecDeque::new();
+        if planned.len() <= max_batch.max(1) {
+            // One call's worth (a page of a batch's size, the common case): the vector is the
+            // chunk, and no write is moved at all.
+            if !planned.is_empty() {
+                queue.push_back(Chunk {
+                    items: planned,
+                    attempts: 0,
+                    wait: None,
+                });
+            }
+            return Self::of(target, entity, retry, queue, stop);
+        }
         // Each write moves once into its chunk (splitting off tails would move the rest again
         // for every chunk).
         let mut writes = planned.into_iter();
@@ -77,6 +89,16 @@ impl<'a> Writer<'a> {
                 wait: None,
             });
         }
+        Self::of(target, entity, retry, queue, stop)
+    }
+
+    fn of(
+        target: &'a ConnectorHandle,
+        entity: EntityKind,
+        retry: &'a RetryConfig,
+        queue: VecDeque<Chunk>,
+        stop: &'a CancellationToken,
+    ) -> Self {
         Writer {
             target,
             entity,
@@ -146,6 +168,13 @@ impl<'a> Writer<'a> {
         let attempts = chunk.attempts + 1;
         let mut settled = Settled::default();
         match answer {
+            Ok(outcomes)
+                if outcomes.len() == chunk.items.len()
+                    && outcomes.iter().all(|o| matches!(o, WriteOutcome::Applied)) =>
+            {
+                // Every write applied (nearly every call): the chunk is what settled, unmoved.
+                settled.applied = chunk.items;
+            }
             Ok(outcomes) if outcomes.len() == chunk.items.len() => {
                 let mut again = Vec::new();
                 let mut again_error = None;

@@ -114,7 +114,13 @@ impl RunCtx<'_> {
                 false => Durability::Flushed,
             };
             commit(&self.store, batch, durability).await?;
-            waiting.extend(plan.writes.into_iter().map(|w| Planned { page: seq, ..w }));
+            let mut writes = plan.writes;
+            writes.iter_mut().for_each(|w| w.page = seq);
+            match waiting.is_empty() {
+                // A write is some hundred bytes: the page's vector is taken, not copied.
+                true => waiting = writes,
+                false => waiting.append(&mut writes),
+            }
 
             // Writes: full batches now, the remainder once the source has no more.
             let ready = match last {
