@@ -1014,7 +1014,13 @@ async fn inventory_changes_send_hmac_signed_inventory_update_webhooks() {
     );
     assert_eq!(item["updated_warehouse"]["identifier"], "Primary");
     assert_eq!(item["updated_warehouse"]["on_hand"], "5");
-    let deliveries = sim.webhook_deliveries();
+    // The simulator records the delivery once the receiver's answer is back, which can be
+    // after the receiver has the body.
+    let deliveries = eventually("the delivery recorded", || async {
+        let deliveries = sim.webhook_deliveries();
+        deliveries.iter().any(|d| d.delivered).then_some(deliveries)
+    })
+    .await;
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].attempts, 2);
     assert!(deliveries[0].delivered);
