@@ -569,6 +569,30 @@ mod tests {
     }
 
     #[test]
+    fn a_crlf_file_read_a_row_at_a_time_names_each_rows_own_line() {
+        // A cursor once resumed on the LF of a CRLF and counted it as a line of its own, so
+        // every page after the first named its rows one line later than the one before.
+        let dir = tempfile::tempdir().unwrap();
+        let csv = "sku,location,on_hand\r\nA,W,x\r\nB,W,1\r\nC,W,y\r\n\"D\",W,z\r\nE,W,2\r\n";
+        std::fs::write(dir.path().join("1.csv"), csv).unwrap();
+        let folder = DropFolder::new(dir.path().to_path_buf());
+        let (mut cursor, mut origins) = (FileCursor::default(), Vec::new());
+        for _ in 0..10 {
+            let page = folder.read_page(cursor, 1).unwrap();
+            for item in &page.items {
+                if let Err(row) = &item.record {
+                    origins.push(row.origin.rsplit(':').next().unwrap().to_string());
+                }
+            }
+            if page.done {
+                break;
+            }
+            cursor = FileCursor::decode(Some(&page.next)).unwrap();
+        }
+        assert_eq!(origins, ["2", "4", "5"]);
+    }
+
+    #[test]
     fn a_crlf_line_ends_where_the_next_line_starts() {
         let text = b"A,W,1\r\n\"B\",W,2\r\nC,W,3";
         let read = parse(text, plain_row);
