@@ -297,10 +297,7 @@ impl Planner<'_> {
         };
         // Room for every write the facts foresee (all of a cold page, few of a re-export):
         // growing the vector would move every write made so far again.
-        let foreseen = facts
-            .iter()
-            .filter(|f| !f.held.is_some_and(|h| h.is(f.fingerprint)))
-            .count();
+        let foreseen = facts.iter().filter(|f| !f.held_as_is()).count();
         plan.writes.reserve(foreseen);
         let full_deletes =
             self.config.delete_missing && self.config.mode == crate::config::Mode::Full;
@@ -311,10 +308,7 @@ impl Planner<'_> {
                 Candidate::InPlace(index) => {
                     // Unchanged, and no earlier row of the page planned a write of its key:
                     // settled where it lies.
-                    if link.is_none()
-                        && facts.held.is_some_and(|h| h.is(facts.fingerprint))
-                        && !by_key.contains_key(&facts.hash)
-                    {
+                    if link.is_none() && facts.held_as_is() && !by_key.contains_key(&facts.hash) {
                         if full_deletes {
                             plan.seen.push(facts.hash);
                         }
@@ -511,7 +505,7 @@ impl Planner<'_> {
         let earlier = by_key.get(&hash).copied();
         // Unchanged, and no earlier row of the page planned a write for the key: nothing to
         // build (most records of a re-export end here).
-        if earlier.is_none() && link.is_none() && facts.held.is_some_and(|h| h.is(fingerprint)) {
+        if earlier.is_none() && link.is_none() && facts.held_as_is() {
             plan.unchanged += 1;
             plan.settled.push(index);
             return Ok(());
@@ -575,6 +569,13 @@ struct Facts {
     fingerprint: Fingerprint,
     /// What the target's shadow holds at the key.
     held: Option<Held>,
+}
+
+impl Facts {
+    /// Whether the target's shadow holds exactly this content at the key.
+    fn held_as_is(&self) -> bool {
+        self.held.is_some_and(|h| h.is(self.fingerprint))
+    }
 }
 
 /// Records a thread takes at a time: enough to amortize handing work out, few enough that

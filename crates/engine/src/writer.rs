@@ -62,48 +62,11 @@ impl<'a> Writer<'a> {
         planned: Vec<Planned>,
         stop: &'a CancellationToken,
     ) -> Self {
-        let mut queue = VecDeque::new();
-        if planned.len() <= max_batch.max(1) {
-            // One call's worth (a page of a batch's size, the common case): the vector is the
-            // chunk, and no write is moved at all.
-            if !planned.is_empty() {
-                queue.push_back(Chunk {
-                    items: planned,
-                    attempts: 0,
-                    wait: None,
-                });
-            }
-            return Self::of(target, entity, retry, queue, stop);
-        }
-        // Each write moves once into its chunk (splitting off tails would move the rest again
-        // for every chunk).
-        let mut writes = planned.into_iter();
-        loop {
-            let items: Vec<Planned> = writes.by_ref().take(max_batch.max(1)).collect();
-            if items.is_empty() {
-                break;
-            }
-            queue.push_back(Chunk {
-                items,
-                attempts: 0,
-                wait: None,
-            });
-        }
-        Self::of(target, entity, retry, queue, stop)
-    }
-
-    fn of(
-        target: &'a ConnectorHandle,
-        entity: EntityKind,
-        retry: &'a RetryConfig,
-        queue: VecDeque<Chunk>,
-        stop: &'a CancellationToken,
-    ) -> Self {
         Writer {
             target,
             entity,
             retry,
-            queue,
+            queue: chunks(planned, max_batch),
             rate_limit_waits: 0,
             exhausted: Vec::new(),
             last_error: None,
@@ -323,6 +286,31 @@ impl<'a> Writer<'a> {
             last_error,
         })
     }
+}
+
+/// `planned` cut into chunks of at most `max_batch` writes, one call each. A plan of one
+/// call's size (a page of a batch's size, the common case) is its own chunk, unmoved; a larger
+/// one moves each write once into its chunk (splitting off tails would move the rest again for
+/// every chunk).
+fn chunks(planned: Vec<Planned>, max_batch: usize) -> VecDeque<Chunk> {
+    let max = max_batch.max(1);
+    let chunk = |items| Chunk {
+        items,
+        attempts: 0,
+        wait: None,
+    };
+    if planned.len() <= max {
+        return match planned.is_empty() {
+            true => VecDeque::new(),
+            false => VecDeque::from([chunk(planned)]),
+        };
+    }
+    let mut writes = planned.into_iter();
+    std::iter::from_fn(|| {
+        let items: Vec<Planned> = writes.by_ref().take(max).collect();
+        (!items.is_empty()).then(|| chunk(items))
+    })
+    .collect()
 }
 
 /// What stands in a write's place while its op is lent to a call (allocates nothing).

@@ -266,14 +266,13 @@ fn parse_lines<'t>(
             Some(row) => {
                 fields.clear();
                 fields.extend(row.split(','));
-                let record = columns
-                    .position(|i| fields.get(i).copied())
-                    .map(Record::StockPosition)
-                    .map_err(|error| RejectedRow {
-                        origin: origin(path, at),
-                        raw: row.to_string(),
-                        error,
-                    });
+                let record = row_record(
+                    path,
+                    columns,
+                    at,
+                    |i| fields.get(i).copied(),
+                    || row.to_string(),
+                );
                 items.push(ReadItem {
                     position: 0,
                     record,
@@ -301,6 +300,25 @@ fn parse_lines<'t>(
     Ok((items, ends))
 }
 
+/// The position in a row of line `at` whose fields `field` gives by column, or the row
+/// refused (as `raw` writes it) with what is wrong with it.
+fn row_record<'r>(
+    path: &Path,
+    columns: &rows::Columns,
+    at: u64,
+    field: impl Fn(usize) -> Option<&'r str>,
+    raw: impl FnOnce() -> String,
+) -> Result<Record, RejectedRow> {
+    columns
+        .position(field)
+        .map(Record::StockPosition)
+        .map_err(|error| RejectedRow {
+            origin: origin(path, at),
+            raw: raw(),
+            error,
+        })
+}
+
 /// The row as text where a split on commas reads it as the CSV reader would: valid UTF-8
 /// with no quote and no carriage return (nearly every line of a stock export).
 fn plain_row(body: &[u8]) -> Option<&str> {
@@ -320,8 +338,6 @@ fn without_terminator(line: &[u8]) -> &[u8] {
 /// invalid UTF-8): built over a span once one of its lines needs it, and kept for the span.
 struct QuotedLines<'t> {
     span: &'t [u8],
-    /// Whether the reader was placed at a line yet (a new reader counts lines from 1).
-    placed: bool,
     reader: csv::Reader<io::Cursor<&'t [u8]>>,
     row: csv::StringRecord,
 }
@@ -330,7 +346,6 @@ impl<'t> QuotedLines<'t> {
     fn over(span: &'t [u8]) -> Self {
         QuotedLines {
             span,
-            placed: false,
             reader: csv::ReaderBuilder::new()
                 .flexible(true)
                 .has_headers(false)
@@ -350,12 +365,12 @@ impl<'t> QuotedLines<'t> {
         byte: u64,
         (items, ends): (&mut Vec<ReadItem>, &mut Ends),
     ) -> io::Result<()> {
-        if !self.placed || self.reader.position().byte() != start as u64 {
-            self.placed = true;
+        let here = self.reader.position();
+        if here.byte() != start as u64 || here.line() != line {
             let mut at = csv::Position::new();
             at.set_byte(start as u64).set_line(line);
-            // `seek_raw`, not `seek`: `seek` does nothing when the reader's own count is
-            // at that byte already, and a new reader's count is not (it reads a first record).
+            // `seek_raw`, not `seek`: `seek` does nothing when the reader is at that byte
+            // already, whatever line it counts (a new reader counts from line 1).
             self.reader
                 .seek_raw(SeekFrom::Start(start as u64), at)
                 .map_err(|e| io::Error::other(e.to_string()))?;
@@ -404,14 +419,13 @@ impl<'t> QuotedLines<'t> {
                 }
                 (Ok(true), _) => {
                     let at = row.position().map(|p| p.line()).unwrap_or(0);
-                    let parsed = columns
-                        .position(|i| row.get(i))
-                        .map(Record::StockPosition)
-                        .map_err(|error| RejectedRow {
-                            origin: origin(path, at),
-                            raw: row.iter().collect::<Vec<_>>().join(","),
-                            error,
-                        });
+                    let parsed = row_record(
+                        path,
+                        columns,
+                        at,
+                        |i| row.get(i),
+                        || row.iter().collect::<Vec<_>>().join(","),
+                    );
                     (parsed, at, end)
                 }
                 (Err(e), _) if e.is_io_error() => return Err(io::Error::other(e.to_string())),
